@@ -1,0 +1,63 @@
+# Every target sets up what it needs: a fresh clone runs `make up` or `make test` directly.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+export DOCKER ?= /usr/bin/docker
+
+# Terraform providers: from a local filesystem mirror when TF_PROVIDER_MIRROR names one (it defaults to this
+# machine's mirror when present); otherwise Terraform installs providers from the registry as usual.
+TF_PROVIDER_MIRROR ?= $(wildcard /opt/tf-plugins)
+ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
+endif
+export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.cache/terraform-plugins
+export TF_IN_AUTOMATION := 1
+
+# Tests run against containers from locally built images unless *_IMAGE says otherwise.
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+.PHONY: help
+help: ## Lists the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt artifacts/update_indices/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing pinned dev dependencies into $(VENV)"
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Creates .venv with the pinned dev dependencies
+
+.PHONY: terraform-config
+terraform-config: ## Writes the Terraform CLI config that points at TF_PROVIDER_MIRROR
+	@mkdir -p .cache/terraform-plugins
+ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
+	@printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' \
+	  "$(TF_PROVIDER_MIRROR)" > .cache/terraform.rc
+endif
+
+.PHONY: docker
+docker: ## Makes sure a Docker engine runs (installs Debian's docker.io when missing and root)
+	@tests/images/engine.sh
+
+.PHONY: images
+images: docker venv ## Builds the local images: Debian/Python base, OpenSearch stand-in, moto, Lambda base
+	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH tests/images/build.sh
+
+.PHONY: lint
+lint: venv terraform-config ## ruff and terraform fmt
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check --quiet . || { echo "run: .venv/bin/ruff format ." >&2; exit 1; }
+	@if [ -d modules ]; then terraform fmt -check -recursive modules live >/dev/null || { terraform fmt -check -recursive -list modules live; exit 1; }; fi
+
+.PHONY: test
+test: venv images terraform-config lint ## Runs the whole test suite (sets up everything it needs)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: clean
+clean: ## Removes the virtualenv and caches (not the Docker images)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Shared test support: servers in containers, AWS clients aimed at moto, stream readers, fault proxy."""
