@@ -1,0 +1,75 @@
+"""Where the stack lives and listens, from environment variables (every one documented in local/README.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from books_local.ports import HOST, port_from_env
+from books_local.state import StateDir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULT_API_PORT = 8080
+DEFAULT_MOTO_PORT = 4566
+DEFAULT_OPENSEARCH_PORT = 9200
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    root: Path
+    state: StateDir
+    api_port: int
+    moto_port: int
+    opensearch_port: int
+    opensearch_url: str | None  # OPENSEARCH_URL: use this OpenSearch, start none
+    opensearch_image: str | None  # OPENSEARCH_IMAGE: run this image in Docker instead of the embedded one
+    region: str = "us-east-1"
+    host: str = HOST
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> StackConfig:
+        state_dir = Path(environ.get("BOOKS_STATE_DIR") or ROOT / ".state").resolve()
+        return cls(
+            root=ROOT,
+            state=StateDir(state_dir),
+            api_port=port_from_env(environ, "BOOKS_API_PORT", DEFAULT_API_PORT),
+            moto_port=port_from_env(environ, "MOTO_PORT", DEFAULT_MOTO_PORT),
+            opensearch_port=port_from_env(environ, "OPENSEARCH_PORT", DEFAULT_OPENSEARCH_PORT),
+            opensearch_url=(environ.get("OPENSEARCH_URL") or "").rstrip("/") or None,
+            opensearch_image=environ.get("OPENSEARCH_IMAGE") or None,
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )
+
+    @property
+    def moto_endpoint(self) -> str:
+        return f"http://{self.host}:{self.moto_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def ports_to_open(self) -> dict[str, int]:
+        """The ports this configuration will listen on, by the variable that moves each."""
+        ports = {"BOOKS_API_PORT": self.api_port, "MOTO_PORT": self.moto_port}
+        if self.opensearch_url is None:
+            ports["OPENSEARCH_PORT"] = self.opensearch_port
+        return ports
+
+
+def aws_environment(config: StackConfig, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Environment for anything that talks to moto: fake credentials only, never a real account's."""
+    env = dict(base)
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_REGION=config.region,
+        AWS_DEFAULT_REGION=config.region,
+        AWS_ENDPOINT_URL=config.moto_endpoint,
+    )
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        env.pop(name, None)
+    return env

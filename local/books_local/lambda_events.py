@@ -1,0 +1,70 @@
+"""Stream records as Lambda delivers them, and the context object a handler receives.
+
+Records read through the ``dynamodbstreams`` API differ from a Lambda event: boto3 parses
+``ApproximateCreationDateTime`` into a datetime (Lambda sends epoch seconds), binary values arrive as bytes
+(Lambda sends base64 text), and there is no ``eventSourceARN``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+LAMBDA_EVENT_VERSION = "1.1"
+
+
+def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    dynamodb = dict(record["dynamodb"])
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in dynamodb:
+            dynamodb[image] = {name: _attribute(value) for name, value in dynamodb[image].items()}
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": LAMBDA_EVENT_VERSION,
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", region),
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def _attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    (kind, inner), *_ = value.items()
+    if kind == "B":
+        return {"B": _base64(inner)}
+    if kind == "BS":
+        return {"BS": [_base64(item) for item in inner]}
+    if kind == "M":
+        return {"M": {name: _attribute(item) for name, item in inner.items()}}
+    if kind == "L":
+        return {"L": [_attribute(item) for item in inner]}
+    return {kind: inner}
+
+
+def _base64(value: bytes | str) -> str:
+    return base64.b64encode(value).decode() if isinstance(value, bytes | bytearray) else value
+
+
+class LambdaContext:
+    """The parts of Lambda's context a handler uses; the remaining time counts down from the timeout."""
+
+    def __init__(self, function_name: str, function_arn: str, memory_mb: int, timeout_seconds: float) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn
+        self.memory_limit_in_mb = str(memory_mb)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"local/{self.aws_request_id}"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

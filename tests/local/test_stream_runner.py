@@ -1,0 +1,207 @@
+"""The event source mapping emulation against DynamoDB Streams on moto, with a recording stand-in handler."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from books_local.checkpoints import CheckpointStore
+from books_local.failure_destination import send_to_queue
+from books_local.mapping import MappingSettings
+from books_local.stream_runner import Function, StreamRunner
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:indexer"
+MAPPING = {
+    "batch_size": 4,
+    "maximum_batching_window_in_seconds": 0,
+    "maximum_retry_attempts": 2,
+    "bisect_batch_on_function_error": True,
+    "function_response_types": ["ReportBatchItemFailures"],
+    "starting_position": "TRIM_HORIZON",
+    "destination_arn": None,
+}
+
+
+class Recorder:
+    """A handler that records each event's sequence numbers and answers what ``answer`` says."""
+
+    def __init__(self, answer: Callable[[list[dict[str, Any]]], Any] | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.ids: list[str] = []
+        self._answer = answer
+
+    def __call__(self, event: Mapping[str, Any], context: Any) -> Any:
+        assert context.get_remaining_time_in_millis() > 0
+        records = list(event["Records"])
+        self.batches.append([record["dynamodb"]["SequenceNumber"] for record in records])
+        self.ids.extend(record["dynamodb"]["Keys"]["id"]["S"] for record in records)
+        return self._answer(records) if self._answer else {"batchItemFailures": []}
+
+
+@pytest.fixture
+def table(moto_endpoint: str, unique_name: str) -> Iterator[tuple[Any, str]]:
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    description = dynamodb.create_table(
+        TableName=unique_name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    yield dynamodb, description["LatestStreamArn"]
+    dynamodb.delete_table(TableName=unique_name)
+
+
+def put(table: tuple[Any, str], *ids: str) -> None:
+    dynamodb, stream_arn = table
+    name = stream_arn.split("/")[1]
+    for item_id in ids:
+        dynamodb.put_item(TableName=name, Item={"id": {"S": item_id}, "blob": {"B": b"\x00\xff"}})
+
+
+def make_runner(
+    moto_endpoint: str,
+    table: tuple[Any, str],
+    checkpoints: Path,
+    handler: Callable[..., Any],
+    sent: list[Mapping[str, Any]] | None = None,
+    **mapping: Any,
+) -> StreamRunner:
+    return StreamRunner(
+        streams=boto3.client("dynamodbstreams", endpoint_url=moto_endpoint),
+        stream_arn=table[1],
+        region="us-east-1",
+        settings=MappingSettings.from_output({**MAPPING, **mapping}),
+        function=Function("indexer", FUNCTION_ARN, 5, 128, handler),
+        checkpoints=CheckpointStore(checkpoints, table[1]),
+        send_failure=sent.append if sent is not None else None,
+        stop=threading.Event(),
+    )
+
+
+def drain(runner: StreamRunner, seconds: float = 0.5) -> None:
+    """Poll until nothing happened for ``seconds``."""
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < seconds:
+        if runner.poll_once():
+            quiet_since = time.monotonic()
+
+
+def test_records_arrive_in_order_in_batches_of_at_most_the_batch_size(moto_endpoint, table, tmp_path):
+    put(table, *(f"b{i}" for i in range(10)))
+    handler = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, handler))
+    assert handler.ids == [f"b{i}" for i in range(10)]
+    assert [len(batch) for batch in handler.batches] == [4, 4, 2]
+
+
+def test_the_event_looks_like_lambdas(moto_endpoint, table, tmp_path):
+    put(table, "x")
+    events: list[Mapping[str, Any]] = []
+    drain(make_runner(moto_endpoint, table, tmp_path, lambda event, context: events.append(event)))
+    (record,) = events[0]["Records"]
+    assert record["eventSourceARN"] == table[1]
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert record["dynamodb"]["NewImage"]["blob"] == {"B": "AP8="}  # base64 text, as Lambda sends it
+    json.dumps(events[0])  # the event is plain JSON, like Lambda's
+
+
+def test_a_restart_resumes_after_the_checkpoint_and_skips_nothing(moto_endpoint, table, tmp_path):
+    put(table, "a1", "a2", "a3")
+    first = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, first))
+    put(table, "a4", "a5")
+    second = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, second))
+    assert first.ids == ["a1", "a2", "a3"]
+    assert second.ids == ["a4", "a5"]
+
+
+def test_a_reported_item_failure_restarts_the_batch_at_that_record(moto_endpoint, table, tmp_path):
+    put(table, "p0", "p1", "p2", "p3")
+    failed_once: set[str] = set()
+
+    def answer(records: list[dict[str, Any]]) -> dict[str, Any]:
+        for record in records:
+            if record["dynamodb"]["Keys"]["id"]["S"] == "p2" and "p2" not in failed_once:
+                failed_once.add("p2")
+                return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+        return {"batchItemFailures": []}
+
+    handler = Recorder(answer)
+    drain(make_runner(moto_endpoint, table, tmp_path, handler))
+    assert handler.ids == ["p0", "p1", "p2", "p3", "p2", "p3"]
+
+
+def test_an_unknown_item_identifier_fails_the_whole_batch(moto_endpoint, table, tmp_path):
+    put(table, "u0", "u1")
+    answers = iter([{"batchItemFailures": [{"itemIdentifier": ""}]}])
+    handler = Recorder(lambda records: next(answers, {}))
+    drain(make_runner(moto_endpoint, table, tmp_path, handler))
+    assert handler.ids == ["u0", "u1", "u0", "u1"]
+
+
+def test_bisect_isolates_a_poison_record_and_sends_it_on_failure(moto_endpoint, table, tmp_path, unique_name):
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    queue_url = sqs.create_queue(QueueName=unique_name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
+    put(table, "ok0", "poison", "ok2", "ok3")
+
+    def answer(records: list[dict[str, Any]]) -> dict[str, Any]:
+        if any(record["dynamodb"]["Keys"]["id"]["S"] == "poison" for record in records):
+            raise RuntimeError("cannot index this one")
+        return {}
+
+    handler = Recorder(answer)
+    sent: list[Mapping[str, Any]] = []
+    runner = make_runner(moto_endpoint, table, tmp_path, handler, sent, destination_arn=queue_arn)
+    drain(runner)
+    assert set(handler.ids) - {"poison"} == {"ok0", "ok2", "ok3"}
+    assert handler.ids.count("poison") == 1 + 1 + 3  # whole batch, its half, then alone: 1 + 2 retries
+    (message,) = sent
+    info = message["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    assert info["streamArn"] == table[1]
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 3
+    assert message["responseContext"]["functionError"] == "Unhandled"
+
+    send_to_queue(sqs, queue_arn, message)
+    (received,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    assert json.loads(received["Body"]) == message
+    put(table, "after")
+    drain(runner)
+    assert handler.ids[-1] == "after"  # the shard moved on
+
+
+def test_latest_starts_where_the_mapping_was_created_even_across_restarts(moto_endpoint, table, tmp_path):
+    put(table, "before")
+    first = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, first, starting_position="LATEST"))
+    put(table, "while-down")
+    second = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, second, starting_position="LATEST"))
+    assert first.ids == []
+    assert second.ids == ["while-down"]
+
+
+def test_the_batching_window_gathers_records_into_one_invocation(moto_endpoint, table, tmp_path):
+    handler = Recorder()
+    runner = make_runner(
+        moto_endpoint, table, tmp_path, handler, batch_size=100, maximum_batching_window_in_seconds=1
+    )
+    runner.poll_once()
+    put(table, "w1")
+    runner.poll_once()
+    put(table, "w2", "w3")
+    drain(runner, seconds=1.5)
+    assert [len(batch) for batch in handler.batches] == [3]
