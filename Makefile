@@ -58,6 +58,18 @@ lint: venv terraform-config ## ruff and terraform fmt
 test: venv images terraform-config lint ## Runs the whole test suite (sets up everything it needs)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+.PHONY: up
+up: venv terraform-config ## Starts the whole system on this machine (local/README.md; ports via BOOKS_API_PORT etc.)
+	@PYTHONPATH=local $(PY) -m books_local up
+
+.PHONY: down
+down: ## Stops what `make up` started and removes .state/
+	@if [ -x $(PY) ]; then PYTHONPATH=local $(PY) -m books_local down; else rm -rf .state; fi
+
+.PHONY: logs
+logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one)
+	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
+
 .PHONY: clean
 clean: ## Removes the virtualenv and caches (not the Docker images)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -36,15 +37,23 @@ def spawn(
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
-    state.pid_file(name).write_text(f"{process.pid}\n")
+    # The command line goes with the pid, so a recycled pid is never mistaken for ours (and never killed).
+    state.pid_file(name).write_text(f"{process.pid}\n{json.dumps(list(command))}\n")
     return process.pid
 
 
 def read_pid(state: StateDir, name: str) -> int | None:
+    """The pid recorded for ``name``, when that pid still runs the command recorded with it."""
     try:
-        return int(state.pid_file(name).read_text().strip())
+        pid_line, command_line = state.pid_file(name).read_text().splitlines()[:2]
+        pid, command = int(pid_line), json.loads(command_line)
     except (FileNotFoundError, ValueError):
         return None
+    try:
+        running_command = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    except OSError:
+        return None
+    return pid if [part.decode(errors="replace") for part in running_command] == command else None
 
 
 def is_alive(pid: int) -> bool:

@@ -1,0 +1,86 @@
+"""The command line: ``python -m books_local up|down|logs|status|stop-indexer|start-indexer``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from books_local import stack
+from books_local.config import StackConfig
+from books_local.errors import StackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m books_local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the stack (moto, OpenSearch, Terraform apply, indexer, API)")
+    commands.add_parser("down", help="stop everything and remove the state directory")
+    commands.add_parser("status", help="which processes run")
+    logs = commands.add_parser("logs", help="the tail of every log")
+    logs.add_argument("names", nargs="*", help="only these: moto, opensearch, terraform, indexer, api")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    logs.add_argument("-f", "--follow", action="store_true")
+    stop = commands.add_parser("stop-indexer", help="stop the stream runner (the API keeps serving)")
+    stop.add_argument("--hard", action="store_true", help="SIGKILL, without letting a batch finish")
+    commands.add_parser("start-indexer", help="start the stream runner; it resumes from its checkpoints")
+    for internal in ("_indexer", "_api"):  # the stack's own processes
+        command = commands.add_parser(internal)
+        command.add_argument("--state-dir", type=Path, required=True)
+    arguments = parser.parse_args(argv)
+
+    try:
+        return _run(arguments)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    if arguments.command == "_indexer":
+        from books_local import indexer_process
+
+        return indexer_process.main(arguments.state_dir)
+    if arguments.command == "_api":
+        from books_local import api_process
+
+        return api_process.main(arguments.state_dir)
+
+    config = StackConfig.from_env()
+    if arguments.command == "up":
+        started = stack.up(config)
+        if not started.already_running:
+            print(f"\nbooks API ready in {started.seconds:.1f} s: {started.api_url}\n")
+            print(curl_example(started.api_url))
+            print("\nlogs: make logs    stop: make down")
+    elif arguments.command == "down":
+        stack.down(config)
+    elif arguments.command == "status":
+        return 0 if stack.status(config) else 3
+    elif arguments.command == "logs":
+        from books_local import logs
+
+        logs.show(
+            config.state, arguments.names, lines=arguments.lines, follow=arguments.follow, out=sys.stdout
+        )
+    elif arguments.command == "stop-indexer":
+        stopped = stack.stop_indexer(config, hard=arguments.hard)
+        print("stopped the indexer" if stopped else "the indexer was not running")
+    elif arguments.command == "start-indexer":
+        stack.start_indexer(config)
+        print("the indexer runs (resumed from its checkpoints)")
+    return 0
+
+
+def curl_example(api_url: str) -> str:
+    book = '{"title": "The Left Hand of Darkness", "author": "Ursula K. Le Guin"}'
+    return "\n".join(
+        [
+            "try:",
+            f"  curl -s -X POST {api_url}/books -H 'content-type: application/json' -d {shlex.quote(book)}",
+            f"  curl -s '{api_url}/search?q=left+hnd'",
+        ]
+    )

@@ -1,0 +1,166 @@
+"""``up``, ``down``, ``status`` and the indexer's stop/start: the stack's processes and their order.
+
+Order of ``up``: moto and OpenSearch (in parallel) → Terraform applies ``live/local`` against moto → the
+indexer process (stream runner) → the API server. ``down`` stops them in reverse and removes the state
+directory; moto keeps everything in memory, so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from books_local import infrastructure, processes, services
+from books_local.config import ROOT, StackConfig, aws_environment
+from books_local.errors import StackError
+
+PROCESSES = ("moto", "opensearch", "indexer", "api")
+INDEXER = "indexer"
+API = "api"
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Started:
+    api_url: str
+    seconds: float
+    already_running: bool = False
+
+
+def python_environment(config: StackConfig) -> dict[str, str]:
+    """Environment of the stack's Python processes: fake AWS credentials and the project's import paths."""
+    env = aws_environment(config)
+    paths = [str(ROOT / "local"), str(ROOT / "artifacts" / "update_indices" / "lambda")]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def running(config: StackConfig) -> dict[str, int]:
+    return {name: pid for name in PROCESSES if (pid := processes.running(config.state, name)) is not None}
+
+
+def up(config: StackConfig, say: Say = print) -> Started:
+    started_at = time.monotonic()
+    alive = running(config)
+    if alive:
+        expected = {"moto", INDEXER, API} | ({"opensearch"} if _runs_own_opensearch(config) else set())
+        if set(alive) >= expected and config.state.stack_file.exists():
+            api_url = config.state.read_stack()["api_url"]
+            say(f"already running: {api_url} (`make down` stops it)")
+            return Started(api_url, 0.0, already_running=True)
+        raise StackError(
+            f"part of the stack runs ({', '.join(sorted(alive))}), not all of it: `make down`, then `make up`"
+        )
+    from books_local.ports import require_free
+
+    require_free(config.ports_to_open(), config.host)
+    if config.state.path.exists():
+        shutil.rmtree(config.state.path)  # leftovers of a stack that died: nothing in them is still valid
+    config.state.create()
+    try:
+        _start(config, say, started_at)
+    except BaseException:
+        _stop_processes(config)
+        say(f"start failed; logs are in {config.state.logs} (`make down` removes them)")
+        raise
+    seconds = time.monotonic() - started_at
+    return Started(config.api_url, seconds)
+
+
+def _start(config: StackConfig, say: Say, started_at: float) -> None:
+    def step(message: str) -> None:
+        say(f"[{time.monotonic() - started_at:5.1f}s] {message}")
+
+    step(f"starting moto on {config.moto_endpoint} and OpenSearch")
+    services.start_moto(config)
+    opensearch_url, which = services.start_opensearch(config)
+    services.wait_for_moto(config)
+    services.wait_for_opensearch(config, opensearch_url)
+    step(f"{which} answers on {opensearch_url}")
+
+    step("applying live/local with Terraform against moto")
+    outputs = infrastructure.apply(config, say=lambda line: step(f"  {line}"))
+    config.state.write_stack(
+        {
+            "region": config.region,
+            "moto_endpoint": config.moto_endpoint,
+            "opensearch_url": opensearch_url,
+            "api_url": config.api_url,
+            "api_port": config.api_port,
+            "outputs": outputs,
+        }
+    )
+
+    step("starting the indexer on the table's stream")
+    start_indexer(config)
+    step(f"serving the API on {config.api_url}")
+    _start_api(config)
+    step("ready")
+
+
+def _runs_own_opensearch(config: StackConfig) -> bool:
+    return config.opensearch_url is None and config.opensearch_image is None
+
+
+def start_indexer(config: StackConfig, timeout: float = 60) -> None:
+    """Start the stream runner; it resumes from its checkpoints."""
+    if processes.running(config.state, INDEXER) is not None:
+        return
+    command = [sys.executable, "-m", "books_local", "_indexer", "--state-dir", str(config.state.path)]
+    processes.spawn(config.state, INDEXER, command, env=python_environment(config), cwd=ROOT)
+    processes.wait_until(
+        lambda: config.state.ready_file(INDEXER).exists(),
+        what="the indexer (stream runner)",
+        timeout=timeout,
+        alive=lambda: processes.running(config.state, INDEXER) is not None,
+        log=config.state.log(INDEXER),
+    )
+
+
+def stop_indexer(config: StackConfig, *, hard: bool = False) -> bool:
+    """Stop the stream runner: SIGTERM lets a batch in flight finish; ``hard`` kills it at once."""
+    return processes.stop(config.state, INDEXER, hard=hard)
+
+
+def _start_api(config: StackConfig, timeout: float = 30) -> None:
+    command = [sys.executable, "-m", "books_local", "_api", "--state-dir", str(config.state.path)]
+    processes.spawn(config.state, API, command, env=python_environment(config), cwd=ROOT)
+    processes.wait_until(
+        lambda: processes.http_answers(f"{config.api_url}/books/readiness-probe"),
+        what=f"the API on {config.api_url}",
+        timeout=timeout,
+        alive=lambda: processes.running(config.state, API) is not None,
+        log=config.state.log(API),
+    )
+
+
+def _stop_processes(config: StackConfig) -> list[str]:
+    stopped = [name for name in reversed(PROCESSES) if processes.stop(config.state, name)]
+    if config.state.path.exists() and services.stop_opensearch_container(config):
+        stopped.append("opensearch container")
+    return stopped
+
+
+def down(config: StackConfig, say: Say = print) -> None:
+    if not config.state.path.exists():
+        say(f"nothing to stop ({config.state.path} does not exist)")
+        return
+    stopped = _stop_processes(config)
+    shutil.rmtree(config.state.path)
+    say(f"stopped {', '.join(stopped) or 'nothing (no process was running)'}; removed {config.state.path}")
+
+
+def status(config: StackConfig, say: Say = print) -> bool:
+    alive = running(config)
+    for name in PROCESSES:
+        pid = alive.get(name)
+        say(f"  {name:<10} {'running, pid ' + str(pid) if pid else 'not running'}")
+    if config.state.stack_file.exists():
+        say(f"  API: {config.state.read_stack()['api_url']}")
+    return bool(alive)
