@@ -1,0 +1,116 @@
+# The indexer's execution role: read this table's stream, write this domain's index, write its own log
+# group, send failed batches to its own queue. Every statement names exact ARNs.
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    # Only functions of this account may assume the role (confused-deputy guard).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  count = local.create ? 1 : 0
+
+  name                 = var.role_name != null ? var.role_name : var.function_name
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.role_permissions_boundary_arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "this" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "ReadTableStream"
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+    resources = [var.table_stream_arn]
+  }
+
+  statement {
+    sid       = "ListTableStreams"
+    actions   = ["dynamodb:ListStreams"]
+    resources = ["${local.table_arn}/stream/*"]
+  }
+
+  # The alias itself, the versioned indices behind it ("<alias>-v1"), their documents, the bulk endpoint
+  # and alias lookups: what indexer.index_setup and indexer.bulk call, nothing else on the domain.
+  statement {
+    sid     = "WriteIndex"
+    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+    resources = [
+      "${var.opensearch_domain_arn}/${var.opensearch_index}",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
+      "${var.opensearch_domain_arn}/_bulk",
+      "${var.opensearch_domain_arn}/_alias/${var.opensearch_index}",
+      "${var.opensearch_domain_arn}/_aliases",
+    ]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this[0].arn}:*"]
+  }
+
+  statement {
+    sid       = "SendFailedBatches"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.dead_letter[0].arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.dead_letter_kms_key_arn == null ? [] : [var.dead_letter_kms_key_arn]
+    content {
+      sid       = "EncryptFailedBatches"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  # ENI management for a function in a VPC: these EC2 actions support no resource scoping.
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [1]
+    content {
+      sid = "ManageVpcNetworkInterfaces"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  # X-Ray accepts no resource scoping either; granted only when tracing is on.
+  dynamic "statement" {
+    for_each = var.tracing_mode == "Active" ? [1] : []
+    content {
+      sid       = "PutTraces"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  count = local.create ? 1 : 0
+
+  name   = "${var.function_name}-indexer"
+  role   = aws_iam_role.this[0].id
+  policy = data.aws_iam_policy_document.this[0].json
+}

@@ -1,0 +1,251 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  create                      = var.create
+  create_ecr_repository       = local.create && var.create_ecr_repository
+  create_event_source_mapping = local.create && var.create_event_source_mapping
+  create_alarms               = local.create && var.create_alarms
+  create_alarm_topic          = local.create_alarms && var.create_alarm_topic
+
+  # The stream ARN is "<table arn>/stream/<label>"; the table ARN scopes dynamodb:ListStreams.
+  table_arn = split("/stream/", var.table_stream_arn)[0]
+
+  # The indexer's client wants a URL; the opensearch module's domain_endpoint is a bare host name.
+  opensearch_url = can(regex("^https?://", var.opensearch_endpoint)) ? var.opensearch_endpoint : "https://${var.opensearch_endpoint}"
+
+  # Names as read by indexer/settings.py (artifacts/update_indices/README.md documents each).
+  indexer_environment = { for name, value in {
+    OPENSEARCH_ENDPOINT      = local.opensearch_url
+    OPENSEARCH_INDEX         = var.opensearch_index
+    OPENSEARCH_AUTH          = var.opensearch_auth
+    OPENSEARCH_SERVICE       = "es"
+    TABLE_PARTITION_KEY      = var.table_partition_key
+    TABLE_SORT_KEY           = var.table_sort_key
+    INDEX_INCLUDE_ATTRIBUTES = join(",", var.index_include_attributes)
+    INDEX_EXCLUDE_ATTRIBUTES = join(",", var.index_exclude_attributes)
+    DOCUMENT_HOOK            = var.document_hook
+    BULK_MAX_BYTES           = tostring(var.bulk_max_bytes)
+    BULK_MAX_ACTIONS         = tostring(var.bulk_max_actions)
+    LOG_LEVEL                = var.log_level
+  } : name => value if value != null && value != "" }
+
+  environment = merge(local.indexer_environment, var.environment_variables)
+
+  # What the mapping does, whether or not it is created here: the local stack replays the stream with
+  # exactly these settings instead of restating them.
+  event_source_mapping = {
+    batch_size                         = var.event_source_mapping.batch_size
+    maximum_batching_window_in_seconds = var.event_source_mapping.maximum_batching_window_in_seconds
+    maximum_retry_attempts             = var.event_source_mapping.maximum_retry_attempts
+    maximum_record_age_in_seconds      = var.event_source_mapping.maximum_record_age_in_seconds
+    bisect_batch_on_function_error     = var.event_source_mapping.bisect_batch_on_function_error
+    parallelization_factor             = var.event_source_mapping.parallelization_factor
+    starting_position                  = var.event_source_mapping.starting_position
+    function_response_types            = ["ReportBatchItemFailures"]
+    destination_arn                    = try(aws_sqs_queue.dead_letter[0].arn, null)
+  }
+}
+
+################################################################################
+# Image repository
+################################################################################
+
+resource "aws_ecr_repository" "this" {
+  count = local.create_ecr_repository ? 1 : 0
+
+  name = var.ecr_repository_name != null ? var.ecr_repository_name : var.function_name
+  # Immutable tags: a deployed tag always means the same image, so a rollback is a tag change.
+  image_tag_mutability = "IMMUTABLE"
+  force_delete         = var.ecr_force_delete
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = var.ecr_kms_key_arn == null ? "AES256" : "KMS"
+    kms_key         = var.ecr_kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecr_lifecycle_policy" "this" {
+  count = local.create_ecr_repository ? 1 : 0
+
+  repository = aws_ecr_repository.this[0].name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images after a day (failed or superseded pushes)"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 1 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the newest ${var.ecr_max_image_count} images for rollbacks"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.ecr_max_image_count }
+        action       = { type = "expire" }
+      },
+    ]
+  })
+}
+
+################################################################################
+# Function
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  count = local.create ? 1 : 0
+
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.log_kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  count = local.create ? 1 : 0
+
+  function_name = var.function_name
+  description   = var.description
+  role          = aws_iam_role.this[0].arn
+  package_type  = "Image"
+  image_uri     = var.image_uri
+  architectures = [var.architecture]
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  kms_key_arn                    = var.kms_key_arn
+
+  environment {
+    variables = local.environment
+  }
+
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
+
+  tracing_config {
+    mode = var.tracing_mode
+  }
+
+  tags = var.tags
+
+  # The group must exist first, or Lambda creates it itself without retention (and outside Terraform).
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}
+
+################################################################################
+# Event source mapping and its on-failure destination
+################################################################################
+
+resource "aws_sqs_queue" "dead_letter" {
+  count = local.create ? 1 : 0
+
+  name                      = "${var.function_name}-dlq"
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum: time to inspect and replay failures
+  sqs_managed_sse_enabled   = var.dead_letter_kms_key_arn == null ? true : null
+  kms_master_key_id         = var.dead_letter_kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  count = local.create_event_source_mapping ? 1 : 0
+
+  event_source_arn  = var.table_stream_arn
+  function_name     = aws_lambda_function.this[0].arn
+  starting_position = local.event_source_mapping.starting_position
+
+  batch_size                         = local.event_source_mapping.batch_size
+  maximum_batching_window_in_seconds = local.event_source_mapping.maximum_batching_window_in_seconds
+  parallelization_factor             = local.event_source_mapping.parallelization_factor
+  bisect_batch_on_function_error     = local.event_source_mapping.bisect_batch_on_function_error
+  # Bounded, never -1: a poison record must not block its shard until the stream drops it.
+  maximum_retry_attempts        = local.event_source_mapping.maximum_retry_attempts
+  maximum_record_age_in_seconds = local.event_source_mapping.maximum_record_age_in_seconds
+  # The handler reports the first failed sequence number; Lambda retries from there only.
+  function_response_types = local.event_source_mapping.function_response_types
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.dead_letter[0].arn
+    }
+  }
+
+  tags = var.tags
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+resource "aws_sns_topic" "alarms" {
+  count = local.create_alarm_topic ? 1 : 0
+
+  name              = "${var.function_name}-alarms"
+  kms_master_key_id = var.alarm_topic_kms_key_id
+
+  tags = var.tags
+}
+
+locals {
+  alarm_actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_actions)
+
+  alarms = {
+    iterator-age = {
+      description = "The indexer lags behind the table's stream: the oldest record in the last batch is older than ${var.iterator_age_alarm_threshold_ms} ms."
+      namespace   = "AWS/Lambda"
+      metric_name = "IteratorAge"
+      statistic   = "Maximum"
+      threshold   = var.iterator_age_alarm_threshold_ms
+      dimensions  = { FunctionName = var.function_name }
+    }
+    errors = {
+      description = "The indexer failed invocations (crashes or timeouts, not item failures it reported)."
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      statistic   = "Sum"
+      threshold   = 0
+      dimensions  = { FunctionName = var.function_name }
+    }
+    dead-letters = {
+      description = "Stream batches gave up after retries and were sent to the on-failure queue: the index misses changes."
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      threshold   = 0
+      dimensions  = { QueueName = "${var.function_name}-dlq" }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.create_alarms ? local.alarms : {}
+
+  alarm_name          = "${var.function_name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  statistic           = each.value.statistic
+  dimensions          = each.value.dimensions
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  period              = 60
+  evaluation_periods  = var.alarm_evaluation_periods
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}

@@ -1,0 +1,64 @@
+output "function_name" {
+  description = "Name of the function."
+  value       = try(aws_lambda_function.this[0].function_name, null)
+}
+
+output "function_arn" {
+  description = "ARN of the function."
+  value       = try(aws_lambda_function.this[0].arn, null)
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role (grant it access on the OpenSearch domain)."
+  value       = try(aws_iam_role.this[0].arn, null)
+}
+
+output "role_name" {
+  description = "Name of the function's execution role."
+  value       = try(aws_iam_role.this[0].name, null)
+}
+
+output "log_group_name" {
+  description = "Name of the function's log group."
+  value       = try(aws_cloudwatch_log_group.this[0].name, null)
+}
+
+output "ecr_repository_url" {
+  description = "URL of the ECR repository to push the image to."
+  value       = try(aws_ecr_repository.this[0].repository_url, null)
+}
+
+output "ecr_repository_arn" {
+  description = "ARN of the ECR repository."
+  value       = try(aws_ecr_repository.this[0].arn, null)
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the SQS queue that receives batches the mapping gave up on."
+  value       = try(aws_sqs_queue.dead_letter[0].url, null)
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the SQS queue that receives batches the mapping gave up on."
+  value       = try(aws_sqs_queue.dead_letter[0].arn, null)
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the event source mapping, or null when it is not created."
+  value       = try(aws_lambda_event_source_mapping.this[0].uuid, null)
+}
+
+output "event_source_mapping" {
+  description = "The mapping's settings (batch size, window, retries, bisect, response types, starting position, destination), set even when the mapping is not created."
+  value       = local.event_source_mapping
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the alarm topic, or null when it is not created."
+  value       = try(aws_sns_topic.alarms[0].arn, null)
+}
+
+output "cloudwatch_metric_alarm_arns" {
+  description = "Map of alarm key (iterator-age, errors, dead-letters) to alarm ARN."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}

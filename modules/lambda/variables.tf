@@ -1,0 +1,419 @@
+variable "create" {
+  description = "Whether to create anything (false creates nothing, outputs are null)."
+  type        = bool
+  default     = true
+}
+
+variable "function_name" {
+  description = "Name of the function; also names its role, log group, queue, alarms and (by default) ECR repository."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,60}$", var.function_name))
+    error_message = "function_name must be 1-60 letters, digits, '-' or '_' (60 leaves room for the '-dlq' suffix)."
+  }
+}
+
+variable "description" {
+  description = "Description of the function."
+  type        = string
+  default     = "Keeps an OpenSearch index in sync with a DynamoDB table's stream"
+}
+
+################################################################################
+# Image
+################################################################################
+
+variable "create_ecr_repository" {
+  description = "Whether to create the ECR repository the image is pushed to."
+  type        = bool
+  default     = true
+}
+
+variable "ecr_repository_name" {
+  description = "Name of the ECR repository; null uses function_name."
+  type        = string
+  default     = null
+}
+
+variable "ecr_max_image_count" {
+  description = "Number of newest images the lifecycle policy keeps."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.ecr_max_image_count >= 1
+    error_message = "ecr_max_image_count must be at least 1."
+  }
+}
+
+variable "ecr_kms_key_arn" {
+  description = "ARN of a KMS key to encrypt the repository, or null for AES256."
+  type        = string
+  default     = null
+}
+
+variable "ecr_force_delete" {
+  description = "Whether destroying the repository also deletes its images (for throwaway environments)."
+  type        = bool
+  default     = false
+}
+
+variable "image_uri" {
+  description = "URI of the function's container image, by digest or immutable tag (<repository url>:<tag>)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[^:@]+[:@].+$", var.image_uri))
+    error_message = "image_uri must be an ECR image URI with a tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/books-indexer:1.0.0."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the image: x86_64 or arm64."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+################################################################################
+# Function
+################################################################################
+
+variable "memory_size" {
+  description = "Memory in MiB (CPU grows with it)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MiB."
+  }
+}
+
+variable "timeout" {
+  description = "Seconds one invocation may run; the indexer's retry budget lives within it."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for the function (caps load on the domain), or null for the unreserved pool."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0, false)
+    error_message = "reserved_concurrent_executions must be null or at least 0."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a KMS key to encrypt the function's environment, or null for the AWS managed key."
+  type        = string
+  default     = null
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode: PassThrough or Active (Active grants the role X-Ray writes)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be PassThrough or Active."
+  }
+}
+
+variable "vpc_config" {
+  description = "Subnets and security groups when the domain lives in a VPC, or null to run outside one."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
+variable "log_retention_in_days" {
+  description = "Days to keep the function's logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of a KMS key to encrypt the log group, or null for CloudWatch's default encryption."
+  type        = string
+  default     = null
+}
+
+variable "role_name" {
+  description = "Name of the execution role; null uses function_name."
+  type        = string
+  default     = null
+}
+
+variable "role_permissions_boundary_arn" {
+  description = "ARN of a permissions boundary for the execution role, or null."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Indexer settings (passed as the environment indexer/settings.py reads)
+################################################################################
+
+variable "table_stream_arn" {
+  description = "ARN of the DynamoDB stream to index (the table module's table_stream_arn)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[^/]+/stream/.+$", var.table_stream_arn))
+    error_message = "table_stream_arn must be a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>)."
+  }
+}
+
+variable "table_partition_key" {
+  description = "Name of the table's partition key attribute (TABLE_PARTITION_KEY)."
+  type        = string
+  default     = "id"
+}
+
+variable "table_sort_key" {
+  description = "Name of the table's sort key attribute, or null (TABLE_SORT_KEY)."
+  type        = string
+  default     = null
+}
+
+variable "opensearch_endpoint" {
+  description = "Domain endpoint, a host name or http(s) URL; a bare host gets https:// (OPENSEARCH_ENDPOINT)."
+  type        = string
+
+  validation {
+    condition     = length(var.opensearch_endpoint) > 0
+    error_message = "opensearch_endpoint must not be empty."
+  }
+}
+
+variable "opensearch_domain_arn" {
+  description = "ARN of the OpenSearch domain; scopes the role's es:ESHttp* permissions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:es:[a-z0-9-]+:[0-9]{12}:domain/[a-z][a-z0-9-]+$", var.opensearch_domain_arn))
+    error_message = "opensearch_domain_arn must be an OpenSearch domain ARN (arn:aws:es:<region>:<account>:domain/<name>)."
+  }
+}
+
+variable "opensearch_index" {
+  description = "Alias the indexer writes to (OPENSEARCH_INDEX)."
+  type        = string
+  default     = "books"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]{0,200}$", var.opensearch_index))
+    error_message = "opensearch_index must be a lowercase index name (letters, digits, '_', '-')."
+  }
+}
+
+variable "opensearch_auth" {
+  description = "How the indexer authenticates to the domain: sigv4, basic or none (OPENSEARCH_AUTH)."
+  type        = string
+  default     = "sigv4"
+
+  validation {
+    condition     = contains(["sigv4", "basic", "none"], var.opensearch_auth)
+    error_message = "opensearch_auth must be sigv4, basic or none."
+  }
+}
+
+variable "index_include_attributes" {
+  description = "List of item attributes to index; empty indexes all (INDEX_INCLUDE_ATTRIBUTES)."
+  type        = list(string)
+  default     = []
+}
+
+variable "index_exclude_attributes" {
+  description = "List of item attributes never to index (INDEX_EXCLUDE_ATTRIBUTES)."
+  type        = list(string)
+  default     = []
+}
+
+variable "document_hook" {
+  description = "Optional \"module:function\" that reshapes each document before indexing (DOCUMENT_HOOK)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.document_hook == null || can(regex("^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$", var.document_hook))
+    error_message = "document_hook must look like package.module:function."
+  }
+}
+
+variable "bulk_max_bytes" {
+  description = "Largest _bulk request body in bytes (BULK_MAX_BYTES)."
+  type        = number
+  default     = 5242880
+
+  validation {
+    condition     = var.bulk_max_bytes >= 1024 && var.bulk_max_bytes <= 104857600
+    error_message = "bulk_max_bytes must be between 1 KiB and 100 MiB (the smallest domain's HTTP limit)."
+  }
+}
+
+variable "bulk_max_actions" {
+  description = "Most actions in one _bulk request (BULK_MAX_ACTIONS)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.bulk_max_actions >= 1 && var.bulk_max_actions <= 10000
+    error_message = "bulk_max_actions must be between 1 and 10000."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the indexer (LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "environment_variables" {
+  description = "Map of extra environment variables (e.g. RETRY_*, REQUEST_TIMEOUT_SECONDS); they win over the ones above."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Event source mapping
+################################################################################
+
+variable "create_event_source_mapping" {
+  description = "Whether to connect the function to the stream (the event_source_mapping output is set either way)."
+  type        = bool
+  default     = true
+}
+
+variable "event_source_mapping" {
+  description = "Settings of the stream's event source mapping; retries and record age are bounded so a poison record cannot stall a shard."
+  type = object({
+    starting_position                  = optional(string, "TRIM_HORIZON")
+    batch_size                         = optional(number, 100)
+    maximum_batching_window_in_seconds = optional(number, 1)
+    parallelization_factor             = optional(number, 1)
+    bisect_batch_on_function_error     = optional(bool, true)
+    maximum_retry_attempts             = optional(number, 10)
+    maximum_record_age_in_seconds      = optional(number, 86400)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.event_source_mapping.starting_position)
+    error_message = "event_source_mapping.starting_position must be TRIM_HORIZON or LATEST."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.batch_size >= 1 && var.event_source_mapping.batch_size <= 10000
+    error_message = "event_source_mapping.batch_size must be between 1 and 10000."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.maximum_batching_window_in_seconds >= 0 && var.event_source_mapping.maximum_batching_window_in_seconds <= 300
+    error_message = "event_source_mapping.maximum_batching_window_in_seconds must be between 0 and 300."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.parallelization_factor >= 1 && var.event_source_mapping.parallelization_factor <= 10
+    error_message = "event_source_mapping.parallelization_factor must be between 1 and 10."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.maximum_retry_attempts >= 0 && var.event_source_mapping.maximum_retry_attempts <= 10000
+    error_message = "event_source_mapping.maximum_retry_attempts must be between 0 and 10000 (-1, infinite, is not allowed)."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800
+    error_message = "event_source_mapping.maximum_record_age_in_seconds must be between 60 and 604800 (-1, infinite, is not allowed)."
+  }
+}
+
+variable "dead_letter_kms_key_arn" {
+  description = "ARN of a KMS key for the on-failure queue, or null for SQS managed encryption."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+variable "create_alarms" {
+  description = "Whether to create the iterator age, errors and dead-letter alarms."
+  type        = bool
+  default     = true
+}
+
+variable "create_alarm_topic" {
+  description = "Whether to create an SNS topic the alarms notify."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_topic_kms_key_id" {
+  description = "KMS key (ID, ARN or alias) encrypting the alarm topic."
+  type        = string
+  default     = "alias/aws/sns"
+}
+
+variable "alarm_actions" {
+  description = "List of extra ARNs (SNS topics) the alarms notify."
+  type        = list(string)
+  default     = []
+}
+
+variable "iterator_age_alarm_threshold_ms" {
+  description = "Iterator age in milliseconds above which the lag alarm fires."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.iterator_age_alarm_threshold_ms > 0
+    error_message = "iterator_age_alarm_threshold_ms must be positive."
+  }
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Number of consecutive one-minute periods over the threshold before an alarm fires."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alarm_evaluation_periods >= 1
+    error_message = "alarm_evaluation_periods must be at least 1."
+  }
+}
+
+variable "tags" {
+  description = "Map of tags to add to every resource."
+  type        = map(string)
+  default     = {}
+}

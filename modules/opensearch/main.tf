@@ -1,0 +1,107 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  create = var.create
+
+  domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
+
+  fine_grained = var.fine_grained_access_control != null
+  log_types    = local.create ? var.log_types : toset([])
+}
+
+resource "aws_opensearch_domain" "this" {
+  count = local.create ? 1 : 0
+
+  domain_name    = var.domain_name
+  engine_version = var.engine_version
+
+  cluster_config {
+    instance_type          = var.instance_type
+    instance_count         = var.instance_count
+    zone_awareness_enabled = var.zone_awareness_enabled
+
+    dynamic "zone_awareness_config" {
+      for_each = var.zone_awareness_enabled ? [var.availability_zone_count] : []
+      content {
+        availability_zone_count = zone_awareness_config.value
+      }
+    }
+
+    dedicated_master_enabled = var.dedicated_master != null
+    dedicated_master_type    = try(var.dedicated_master.instance_type, null)
+    dedicated_master_count   = try(var.dedicated_master.count, null)
+  }
+
+  ebs_options {
+    ebs_enabled = true
+    volume_type = "gp3"
+    volume_size = var.ebs_volume_size
+    iops        = var.ebs_iops
+    throughput  = var.ebs_throughput
+  }
+
+  encrypt_at_rest {
+    enabled    = true
+    kms_key_id = var.kms_key_arn
+  }
+
+  node_to_node_encryption {
+    enabled = true
+  }
+
+  domain_endpoint_options {
+    enforce_https       = true
+    tls_security_policy = var.tls_security_policy
+  }
+
+  dynamic "advanced_security_options" {
+    for_each = local.fine_grained ? [var.fine_grained_access_control] : []
+    content {
+      enabled                        = true
+      anonymous_auth_enabled         = false
+      internal_user_database_enabled = advanced_security_options.value.internal_user_database_enabled
+
+      master_user_options {
+        master_user_arn      = advanced_security_options.value.master_user_arn
+        master_user_name     = advanced_security_options.value.master_user_name
+        master_user_password = var.master_user_password
+      }
+    }
+  }
+
+  dynamic "vpc_options" {
+    for_each = var.vpc_options == null ? [] : [var.vpc_options]
+    content {
+      subnet_ids         = vpc_options.value.subnet_ids
+      security_group_ids = vpc_options.value.security_group_ids
+    }
+  }
+
+  dynamic "log_publishing_options" {
+    for_each = local.log_types
+    content {
+      enabled                  = true
+      log_type                 = log_publishing_options.value
+      cloudwatch_log_group_arn = aws_cloudwatch_log_group.this[log_publishing_options.value].arn
+    }
+  }
+
+  access_policies = data.aws_iam_policy_document.access.json
+
+  tags = merge(var.tags, { Name = var.domain_name })
+
+  # OpenSearch validates that it may write to the log groups when the domain is created.
+  depends_on = [aws_cloudwatch_log_resource_policy.this]
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each = local.log_types
+
+  name              = "/aws/opensearch/${var.domain_name}/${lower(each.value)}"
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.log_kms_key_arn
+
+  tags = var.tags
+}

@@ -1,0 +1,211 @@
+variable "create" {
+  description = "Whether to create the domain (false creates nothing, outputs are null)."
+  type        = bool
+  default     = true
+}
+
+variable "domain_name" {
+  description = "Name of the OpenSearch domain."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,27}$", var.domain_name))
+    error_message = "domain_name must be 3-28 characters: a lowercase letter, then lowercase letters, digits or '-'."
+  }
+}
+
+variable "engine_version" {
+  description = "Engine version, e.g. OpenSearch_2.19."
+  type        = string
+  default     = "OpenSearch_2.19"
+
+  validation {
+    condition     = can(regex("^(OpenSearch|Elasticsearch)_[0-9]+\\.[0-9]+$", var.engine_version))
+    error_message = "engine_version must look like OpenSearch_2.19 (or Elasticsearch_7.10)."
+  }
+}
+
+variable "instance_type" {
+  description = "Instance type of the data nodes, e.g. t3.small.search or r7g.large.search."
+  type        = string
+  default     = "t3.small.search"
+
+  validation {
+    condition     = can(regex("\\.search$", var.instance_type))
+    error_message = "instance_type must be an OpenSearch instance type ending in .search."
+  }
+}
+
+variable "instance_count" {
+  description = "Number of data nodes (a multiple of availability_zone_count when zone awareness is on)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.instance_count >= 1 && floor(var.instance_count) == var.instance_count
+    error_message = "instance_count must be a whole number of at least 1."
+  }
+}
+
+variable "zone_awareness_enabled" {
+  description = "Whether to spread nodes and replicas over availability zones (on in production)."
+  type        = bool
+  default     = false
+}
+
+variable "availability_zone_count" {
+  description = "Number of availability zones when zone awareness is on: 2 or 3."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([2, 3], var.availability_zone_count)
+    error_message = "availability_zone_count must be 2 or 3."
+  }
+}
+
+variable "dedicated_master" {
+  description = "Dedicated master nodes ({instance_type, count}), or null for none."
+  type = object({
+    instance_type = string
+    count         = optional(number, 3)
+  })
+  default = null
+
+  validation {
+    condition     = var.dedicated_master == null || contains([3, 5], try(var.dedicated_master.count, 3))
+    error_message = "dedicated_master.count must be 3 or 5."
+  }
+}
+
+variable "ebs_volume_size" {
+  description = "Size in GiB of each data node's gp3 volume."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.ebs_volume_size >= 10
+    error_message = "ebs_volume_size must be at least 10 GiB."
+  }
+}
+
+variable "ebs_iops" {
+  description = "Provisioned IOPS of each gp3 volume (3000 is the gp3 baseline)."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.ebs_iops >= 3000 && var.ebs_iops <= 16000
+    error_message = "ebs_iops must be between 3000 and 16000 for gp3."
+  }
+}
+
+variable "ebs_throughput" {
+  description = "Throughput in MiB/s of each gp3 volume (125 is the gp3 baseline)."
+  type        = number
+  default     = 125
+
+  validation {
+    condition     = var.ebs_throughput >= 125 && var.ebs_throughput <= 1000
+    error_message = "ebs_throughput must be between 125 and 1000 MiB/s for gp3."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer managed KMS key for encryption at rest; null uses the AWS managed key."
+  type        = string
+  default     = null
+}
+
+variable "tls_security_policy" {
+  description = "TLS policy of the HTTPS endpoint; only TLS 1.2+ policies are accepted."
+  type        = string
+  default     = "Policy-Min-TLS-1-2-2019-07"
+
+  validation {
+    condition     = contains(["Policy-Min-TLS-1-2-2019-07", "Policy-Min-TLS-1-2-PFS-2023-10"], var.tls_security_policy)
+    error_message = "tls_security_policy must be Policy-Min-TLS-1-2-2019-07 or Policy-Min-TLS-1-2-PFS-2023-10."
+  }
+}
+
+variable "access_principal_arns" {
+  description = "List of IAM principal ARNs (the indexer's role, the API's role) allowed to call the domain's HTTP API."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.access_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "access_principal_arns must hold IAM ARNs like arn:aws:iam::123456789012:role/name."
+  }
+}
+
+variable "access_actions" {
+  description = "List of es:ESHttp* actions granted to access_principal_arns."
+  type        = list(string)
+  default     = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+
+  validation {
+    condition     = length(var.access_actions) > 0 && alltrue([for action in var.access_actions : can(regex("^es:ESHttp", action))])
+    error_message = "access_actions must be a non-empty list of es:ESHttp* actions."
+  }
+}
+
+variable "fine_grained_access_control" {
+  description = "Fine-grained access control: a master user ARN, or an internal user database with a master user; null disables it."
+  type = object({
+    master_user_arn                = optional(string)
+    internal_user_database_enabled = optional(bool, false)
+    master_user_name               = optional(string)
+  })
+  default = null
+}
+
+variable "master_user_password" {
+  description = "Password of the internal master user when fine_grained_access_control uses the internal user database."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "vpc_options" {
+  description = "Subnets and security groups to place the domain in a VPC, or null for a public (policy-guarded) endpoint."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
+variable "log_types" {
+  description = "Set of log types to publish to CloudWatch Logs (AUDIT_LOGS needs fine-grained access control)."
+  type        = set(string)
+  default     = ["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"]
+
+  validation {
+    condition     = alltrue([for t in var.log_types : contains(["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "AUDIT_LOGS"], t)])
+    error_message = "log_types may hold ES_APPLICATION_LOGS, INDEX_SLOW_LOGS, SEARCH_SLOW_LOGS and AUDIT_LOGS."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Days to keep the domain's logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of a KMS key to encrypt the log groups, or null for CloudWatch's default encryption."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Map of tags to add to every resource."
+  type        = map(string)
+  default     = {}
+}
