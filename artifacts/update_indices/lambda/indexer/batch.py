@@ -1,0 +1,201 @@
+"""One invocation: decode every record, project, write, and report the earliest failure.
+
+The runtime (settings, client, hook, index check) is built lazily on the first invocation of a container
+and reused: a cold start validates the environment and makes sure the index exists once, not per batch.
+If building it fails (a bad setting, OpenSearch unreachable) the invocation raises, Lambda retries the whole
+batch, and the next invocation tries again.
+
+Failure reporting: Lambda (with ``ReportBatchItemFailures``) restarts the shard at the reported sequence
+number, treating everything before it as done. So the response names the earliest sequence number among
+the records that failed, whether the failure is transient (still 429/5xx when time ran out) or permanent (a
+mapping conflict, an undecodable record, a failing hook); permanent ones reach the event source mapping's
+retry limit, bisection and on-failure destination. Records after it are written anyway; re-writing them on
+retry is harmless because every write carries its external version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from indexer import logs
+from indexer.bulk import ItemResult, WriteStats, write_actions
+from indexer.changes import Change, decode_record
+from indexer.client import make_client
+from indexer.deadline import Deadline
+from indexer.documents import BulkAction, Hook, build_action, load_hook
+from indexer.errors import HookError, RecordError
+from indexer.index_setup import ensure_index
+from indexer.settings import Settings
+from indexer.wire import BatchResponse
+
+
+@dataclass
+class Runtime:
+    """What a container builds once: validated settings, the client, the hook, the index it writes to."""
+
+    settings: Settings
+    client: OpenSearch
+    hook: Hook | None
+    index: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Runtime:
+        settings = Settings.from_env(environ)
+        logs.configure(settings.log_level)
+        hook = load_hook(settings.document_hook)
+        client = make_client(settings)
+        return cls(settings, client, hook, ensure_index(client, settings))
+
+
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """The container's runtime, built on first use."""
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.from_env()
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the runtime, as a new container would (tests and the local stack change the environment)."""
+    global _runtime
+    _runtime = None
+
+
+def process_event(event: Mapping[str, Any], context: Any) -> BatchResponse:
+    """The handler's body: process a DynamoDB Streams event with the container's runtime."""
+    return process_batch(event, context, get_runtime())
+
+
+@dataclass
+class _Failure:
+    sequence_number: str
+    reason: str
+    key: dict[str, Any] | None = None
+    status: int | None = None
+    retryable: bool = False
+
+
+@dataclass
+class _Tally:
+    records: int = 0
+    indexed: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    conflicts: int = 0
+    failures: list[_Failure] = field(default_factory=list)
+
+
+def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> BatchResponse:
+    started = time.monotonic()
+    settings = runtime.settings
+    deadline = Deadline.from_context(context, settings.retry_deadline_margin_seconds)
+    records = list(event.get("Records") or [])
+    tally = _Tally(records=len(records))
+
+    changes: list[Change] = []
+    for record in records:
+        try:
+            changes.append(decode_record(record, settings.keys))
+        except RecordError as exc:
+            sequence_number = (record.get("dynamodb") or {}).get("SequenceNumber")
+            if not isinstance(sequence_number, str):
+                raise  # nothing to report it by: fail the whole batch
+            tally.failures.append(_Failure(sequence_number, f"undecodable record: {exc}"))
+
+    planned: list[tuple[Change, BulkAction]] = []
+    for change in _latest_per_document(changes, tally):
+        try:
+            action = build_action(change, settings, runtime.hook)
+        except HookError as exc:
+            tally.failures.append(_Failure(change.sequence_number or "", str(exc), change.key))
+            continue
+        if action is None:
+            tally.skipped += 1
+            logs.log_event("record skipped: no NewImage", logging.WARNING, key=change.key)
+            continue
+        planned.append((change, action))
+
+    stats = WriteStats()
+    results = write_actions(runtime.client, [a for _, a in planned], settings, deadline, stats=stats)
+    for (change, _), result in zip(planned, results, strict=True):
+        _count(change, result, tally)
+
+    response: BatchResponse = {"batchItemFailures": []}
+    for failure in tally.failures:
+        logs.log_event(
+            "record failed",
+            logging.ERROR,
+            key=failure.key,
+            sequence_number=failure.sequence_number,
+            status=failure.status,
+            retryable=failure.retryable,
+            reason=failure.reason,
+        )
+    if tally.failures:
+        earliest = min(tally.failures, key=lambda f: int(f.sequence_number))
+        response["batchItemFailures"].append({"itemIdentifier": earliest.sequence_number})
+
+    created = [c.created_at for c in changes if c.created_at is not None]
+    logs.log_event(
+        "batch",
+        records=tally.records,
+        indexed=tally.indexed,
+        deleted=tally.deleted,
+        skipped=tally.skipped,
+        conflicts=tally.conflicts,
+        retried=stats.retried,
+        failed=len(tally.failures),
+        bulk_requests=stats.requests,
+        stream_lag_seconds=round(time.time() - min(created), 3) if created else None,
+        first_failed_sequence_number=response["batchItemFailures"][0]["itemIdentifier"]
+        if tally.failures
+        else None,
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    return response
+
+
+def _latest_per_document(changes: list[Change], tally: _Tally) -> list[Change]:
+    """One change per document, the newest (highest version; the later record on a tie).
+
+    Older records of the same document in the batch are superseded: writing them would only produce 409s.
+    If the newest fails, its own sequence number is reported; Lambda re-delivers from there, and the
+    superseded records before it need no re-delivery. Counted as skipped.
+    """
+    latest: dict[str, Change] = {}
+    for change in changes:
+        current = latest.get(change.doc_id)
+        if current is not None:
+            tally.skipped += 1
+        if current is None or change.version >= current.version:
+            latest[change.doc_id] = change
+    return sorted(latest.values(), key=lambda c: int(c.sequence_number or 0))
+
+
+def _count(change: Change, result: ItemResult, tally: _Tally) -> None:
+    if result.outcome == "indexed":
+        tally.indexed += 1
+    elif result.outcome in ("deleted", "not_found"):
+        tally.deleted += 1
+    elif result.outcome == "conflict":
+        tally.conflicts += 1
+    else:
+        tally.failures.append(
+            _Failure(
+                change.sequence_number or "",
+                result.reason or "failed",
+                change.key,
+                result.status,
+                result.retryable,
+            )
+        )

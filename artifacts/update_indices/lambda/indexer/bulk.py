@@ -1,0 +1,193 @@
+"""Write: bulk actions to OpenSearch, with per-item results and retries inside the invocation's time.
+
+``opensearchpy.helpers.streaming_bulk`` does the chunking (by count and by bytes) and turns per-item errors
+and whole-request transport errors into per-item results (``raise_on_error=False``,
+``raise_on_exception=False``). It only retries 429, only with blocking sleeps up to ``max_backoff`` that know
+nothing of Lambda's timeout, and never retries 5xx or timeouts, so its own retries are off
+(``max_retries=0``) and this module adds them: items that failed with 429, 5xx, a timeout or a dropped
+connection are sent again after an exponential backoff with full jitter, as long as the deadline leaves time
+for the wait plus a request. A 409 on an ``external_gte`` write means newer data is already indexed and counts
+as success ("conflict"); a 404 on a delete means the document is already gone and counts as success.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from opensearchpy import OpenSearch, helpers
+
+from indexer.deadline import Deadline
+from indexer.documents import BulkAction
+from indexer.settings import Settings
+
+Outcome = Literal["indexed", "deleted", "conflict", "not_found", "failed"]
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+CONNECTION_FAILURE = "N/A"  # opensearch-py's status for connection errors and timeouts
+MIN_REQUEST_SECONDS = 0.5  # no request is started with less time than this left
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    doc_id: str
+    op_type: Literal["index", "delete"]
+    outcome: Outcome
+    status: int | None  # None: no HTTP answer (connection error, timeout, or not sent before the deadline)
+    reason: str | None = None  # error type and reason for failures; never the document
+    retryable: bool = False
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+
+@dataclass
+class WriteStats:
+    requests: int = 0
+    retried: int = 0  # item re-sends
+
+
+def write_actions(
+    client: OpenSearch,
+    actions: Sequence[BulkAction],
+    settings: Settings,
+    deadline: Deadline,
+    *,
+    stats: WriteStats | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> list[ItemResult]:
+    """Write the actions; one ItemResult per action, in the same order."""
+    stats = stats if stats is not None else WriteStats()
+    rng = rng or random.Random()
+    results: list[ItemResult | None] = [None] * len(actions)
+    pending = list(range(len(actions)))
+    attempt = 0
+    while pending:
+        attempt += 1
+        if deadline.remaining() < MIN_REQUEST_SECONDS:
+            for i in pending:
+                results[i] = _not_sent(actions[i], attempt - 1)
+            break
+        sent = _send([actions[i] for i in pending], client, settings, deadline, stats)
+        for i, result in zip(pending, sent, strict=True):
+            results[i] = _with_attempts(result, attempt)
+        pending = [i for i in pending if results[i].retryable]  # type: ignore[union-attr]
+        if not pending or attempt >= settings.retry_max_attempts:
+            break
+        delay = rng.uniform(
+            0,
+            min(
+                settings.retry_max_backoff_seconds,
+                settings.retry_initial_backoff_seconds * 2 ** (attempt - 1),
+            ),
+        )
+        if deadline.remaining() < delay + MIN_REQUEST_SECONDS:
+            break
+        sleep(delay)
+        stats.retried += len(pending)
+    return [r for r in results if r is not None]
+
+
+def _send(
+    actions: list[BulkAction], client: OpenSearch, settings: Settings, deadline: Deadline, stats: WriteStats
+) -> list[ItemResult]:
+    """One pass of streaming_bulk over the actions; per-item results in input order."""
+    counted = _CountingClient(client, stats)
+    outcomes: list[ItemResult] = []
+    for action, (ok, item) in zip(
+        actions,
+        helpers.streaming_bulk(
+            counted,
+            actions,
+            chunk_size=settings.bulk_max_actions,
+            max_chunk_bytes=settings.bulk_max_bytes,
+            raise_on_error=False,  # per-item results, never BulkIndexError
+            raise_on_exception=False,  # a failed request marks its chunk's items failed instead of raising
+            max_retries=0,  # retries happen in write_actions, deadline-aware and for 5xx too
+            initial_backoff=settings.retry_initial_backoff_seconds,  # unused with max_retries=0
+            max_backoff=settings.retry_max_backoff_seconds,
+            yield_ok=True,  # one result per action, so results zip with actions
+            ignore_status=(),
+            request_timeout=_request_timeout(settings, deadline),
+        ),
+        strict=True,
+    ):
+        outcomes.append(_result(action, ok, item))
+    return outcomes
+
+
+def _request_timeout(settings: Settings, deadline: Deadline) -> float:
+    return max(MIN_REQUEST_SECONDS, min(settings.request_timeout_seconds, deadline.remaining()))
+
+
+def _result(action: BulkAction, ok: bool, item: dict[str, Any]) -> ItemResult:
+    op_type, info = next(iter(item.items()))
+    doc_id = action["_id"]
+    if info.get("_id") not in (None, doc_id):
+        raise RuntimeError(f"bulk response out of order: expected id {doc_id!r}, got {info.get('_id')!r}")
+    status = info.get("status")
+    status = status if isinstance(status, int) else None
+    if ok:
+        return ItemResult(doc_id, op_type, "deleted" if op_type == "delete" else "indexed", status)
+    if "exception" in info:  # the whole request failed (HTTP error, timeout, dropped connection)
+        retryable = status is None or status in RETRYABLE_STATUSES
+        return ItemResult(doc_id, op_type, "failed", status, error_reason(info), retryable)
+    if status == 409:
+        return ItemResult(doc_id, op_type, "conflict", status)
+    if status == 404 and op_type == "delete":
+        return ItemResult(doc_id, op_type, "not_found", status)
+    retryable = status is None or status in RETRYABLE_STATUSES
+    return ItemResult(doc_id, op_type, "failed", status, error_reason(info), retryable)
+
+
+def error_reason(info: dict[str, Any]) -> str:
+    """A short reason for a failed item, without field values (OpenSearch quotes a field's value)."""
+    error = info.get("error")
+    if isinstance(error, dict):
+        reason = str(error.get("reason", "")).split(". Preview of field's value")[0]
+        text = f"{error.get('type', 'error')}: {reason}"
+        caused_by = error.get("caused_by")
+        if isinstance(caused_by, dict) and caused_by.get("type"):
+            text += f" (caused by {caused_by['type']})"
+    elif "exception" in info:
+        text = f"request failed: {type(info['exception']).__name__} (status {info.get('status')})"
+    else:
+        text = str(error or info.get("result") or "unknown error")
+    return text[:300]
+
+
+def _with_attempts(result: ItemResult, attempts: int) -> ItemResult:
+    return ItemResult(
+        result.doc_id,
+        result.op_type,
+        result.outcome,
+        result.status,
+        result.reason,
+        result.retryable,
+        attempts,
+    )
+
+
+def _not_sent(action: BulkAction, attempts: int) -> ItemResult:
+    op_type = action.get("_op_type", "index")
+    return ItemResult(
+        action["_id"], op_type, "failed", None, "deadline: no time left to send", True, attempts
+    )
+
+
+class _CountingClient:
+    """The client, counting bulk requests (streaming_bulk calls client.bulk once per chunk)."""
+
+    def __init__(self, client: OpenSearch, stats: WriteStats) -> None:
+        self._client = client
+        self._stats = stats
+        self.transport = client.transport
+
+    def bulk(self, *args: Any, **kwargs: Any) -> Any:
+        self._stats.requests += 1
+        return self._client.bulk(*args, **kwargs)

@@ -1,0 +1,135 @@
+"""Decode: a DynamoDB stream record (or a scanned item) into a :class:`Change`.
+
+Values become plain JSON through boto3's ``TypeDeserializer``: integers stay exact Python ints (no Decimal
+leaks into the serializer, no float rounding of large integers), non-integral numbers become floats, sets
+become sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage; REMOVE carries only
+the record's ``Keys`` (the NewImage is never used for a delete).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from boto3.dynamodb.types import Binary, TypeDeserializer
+
+from indexer.errors import RecordError
+from indexer.keys import KeySchema
+from indexer.versions import stream_version
+
+ChangeKind = Literal["upsert", "delete"]
+_KINDS: dict[str, ChangeKind] = {"INSERT": "upsert", "MODIFY": "upsert", "REMOVE": "delete"}
+
+
+@dataclass(frozen=True)
+class Change:
+    doc_id: str
+    key: dict[str, Any]
+    kind: ChangeKind
+    image: (
+        dict[str, Any] | None
+    )  # the plain NewImage for an upsert; None for a delete (or a KEYS_ONLY stream)
+    version: int
+    sequence_number: str | None  # None for items read by a scan
+    created_at: float | None  # ApproximateCreationDateTime, epoch seconds
+
+
+class PlainDeserializer(TypeDeserializer):
+    """boto3's TypeDeserializer, finishing the job: plain JSON-ready values instead of Decimal/set/Binary.
+
+    Binary arrives as bytes from boto3 clients and as base64 text in Lambda events; both are accepted.
+    """
+
+    def _deserialize_n(self, value: str) -> int | float:
+        return _number(super()._deserialize_n(value))
+
+    def _deserialize_ns(self, value: Iterable[str]) -> list[int | float]:
+        return [_number(n) for n in sorted(TypeDeserializer._deserialize_n(self, v) for v in value)]
+
+    def _deserialize_ss(self, value: Iterable[str]) -> list[str]:
+        return sorted(value)
+
+    def _deserialize_b(self, value: bytes | bytearray | str) -> str:
+        return base64.b64encode(_raw_bytes(value)).decode("ascii")
+
+    def _deserialize_bs(self, value: Iterable[bytes | bytearray | str]) -> list[str]:
+        return [base64.b64encode(b).decode("ascii") for b in sorted(_raw_bytes(v) for v in value)]
+
+
+_DESERIALIZER = PlainDeserializer()
+
+
+def plain_value(attribute: Mapping[str, Any]) -> Any:
+    """One DynamoDB-JSON attribute value (e.g. ``{"N": "7"}``) as plain JSON (``7``)."""
+    return _DESERIALIZER.deserialize(dict(attribute))
+
+
+def plain_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A DynamoDB-JSON item as a plain JSON object."""
+    try:
+        return {name: plain_value(value) for name, value in item.items()}
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise RecordError(f"undecodable attribute value: {exc}") from exc
+
+
+def decode_record(record: Mapping[str, Any], keys: KeySchema) -> Change:
+    """A Lambda DynamoDB Streams record as a Change; RecordError when the record is unusable."""
+    kind = _KINDS.get(record.get("eventName", ""))
+    if kind is None:
+        raise RecordError(f"eventName {record.get('eventName')!r} is not INSERT, MODIFY or REMOVE")
+    body = record.get("dynamodb") or {}
+    sequence_number = body.get("SequenceNumber")
+    created_at = body.get("ApproximateCreationDateTime")
+    if not isinstance(sequence_number, str) or created_at is None:
+        raise RecordError("record lacks dynamodb.SequenceNumber or dynamodb.ApproximateCreationDateTime")
+    key = keys.key_of(plain_item(body.get("Keys") or {}))
+    image = None
+    if kind == "upsert" and body.get("NewImage") is not None:
+        image = plain_item(body["NewImage"])
+    try:
+        version = stream_version(float(created_at), sequence_number)
+    except (TypeError, ValueError) as exc:
+        raise RecordError(str(exc)) from exc
+    return Change(
+        doc_id=keys.doc_id(key),
+        key=key,
+        kind=kind,
+        image=image,
+        version=version,
+        sequence_number=sequence_number,
+        created_at=float(created_at),
+    )
+
+
+def change_from_item(item: Mapping[str, Any], keys: KeySchema, version: int) -> Change:
+    """A DynamoDB-JSON item (Scan/GetItem) as an upsert Change with the given version (backfill, replay)."""
+    image = plain_item(item)
+    key = keys.key_of(image)
+    return Change(
+        doc_id=keys.doc_id(key),
+        key=key,
+        kind="upsert",
+        image=image,
+        version=version,
+        sequence_number=None,
+        created_at=None,
+    )
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _raw_bytes(value: bytes | bytearray | str | Binary) -> bytes:
+    if isinstance(value, Binary):
+        return bytes(value.value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RecordError("binary attribute is neither bytes nor base64 text") from exc

@@ -1,0 +1,36 @@
+"""The time an invocation may still spend writing: Lambda's remaining time minus a margin for reporting."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Deadline:
+    expires_at: float  # time.monotonic() value; math.inf when unbounded
+
+    @classmethod
+    def from_context(cls, context: Any, margin_seconds: float) -> Deadline:
+        """From a Lambda context; unbounded without one (a command-line backfill has no Lambda timeout)."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is None:
+            return cls.unbounded()
+        return cls(time.monotonic() + remaining() / 1000.0 - margin_seconds)
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    @classmethod
+    def unbounded(cls) -> Deadline:
+        return cls(float("inf"))
+
+    def remaining(self) -> float:
+        """Seconds left (may be negative)."""
+        return self.expires_at - time.monotonic()

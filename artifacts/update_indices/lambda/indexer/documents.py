@@ -1,0 +1,118 @@
+"""Project: a Change into an opensearch-py bulk action (an index of the projected document, or a delete).
+
+Projection: ``INDEX_INCLUDE_ATTRIBUTES`` keeps only the listed top-level attributes, then
+``INDEX_EXCLUDE_ATTRIBUTES`` drops the listed ones, so sensitive attributes never reach the index.
+
+The hook (``DOCUMENT_HOOK=module.path:function``) is the one place to transform or enrich a document::
+
+    def enrich(document: dict, change: Change) -> dict | None: ...
+
+It receives the projected document (a fresh dict it may change in place) and the Change (key, version,
+kind), and returns the document to index, or None to keep the item out of the index: None turns the upsert
+into a versioned delete, so an item that stops qualifying disappears instead of staying stale. The hook
+runs only for upserts. Whatever it raises, or a return value that is not a JSON-serializable dict, fails that
+record as a permanent error (reported, never silently dropped).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, Literal, TypedDict
+
+from opensearchpy.exceptions import SerializationError
+from opensearchpy.serializer import JSONSerializer
+
+from indexer.changes import Change
+from indexer.errors import HookError, SettingsError
+from indexer.settings import Settings
+
+Hook = Callable[[dict[str, Any], Change], "dict[str, Any] | None"]
+_SERIALIZER = JSONSerializer()
+
+
+class BulkAction(TypedDict, total=False):
+    """An action for ``opensearchpy.helpers.streaming_bulk`` (its ``expand_action`` reads these names)."""
+
+    _op_type: Literal["index", "delete"]
+    _index: str
+    _id: str
+    version: int
+    version_type: Literal["external_gte"]
+    _source: dict[str, Any]
+
+
+def load_hook(spec: str | None) -> Hook | None:
+    """Import ``module.path:function``; SettingsError naming DOCUMENT_HOOK when it cannot be found."""
+    if spec is None:
+        return None
+    module_name, _, function_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SettingsError(f"DOCUMENT_HOOK: cannot import module {module_name!r}: {exc}") from exc
+    hook = getattr(module, function_name, None)
+    if not callable(hook):
+        raise SettingsError(f"DOCUMENT_HOOK: module {module_name!r} has no function {function_name!r}")
+    return hook
+
+
+def project(image: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The image restricted by the include list, minus the exclude list (top-level attributes)."""
+    if settings.include_attributes is not None:
+        document = {name: image[name] for name in settings.include_attributes if name in image}
+    else:
+        document = dict(image)
+    for name in settings.exclude_attributes:
+        document.pop(name, None)
+    return document
+
+
+def build_action(change: Change, settings: Settings, hook: Hook | None) -> BulkAction | None:
+    """The bulk action for a change; None when there is nothing to write (an upsert without a NewImage,
+    as a KEYS_ONLY stream delivers). HookError when the hook fails."""
+    if change.kind == "delete":
+        return delete_action(change, settings)
+    if change.image is None:
+        return None
+    document = project(change.image, settings)
+    if hook is not None:
+        document = _run_hook(hook, document, change)
+        if document is None:
+            return delete_action(change, settings)
+    return {
+        "_op_type": "index",
+        "_index": settings.opensearch_index,
+        "_id": change.doc_id,
+        "version": change.version,
+        "version_type": "external_gte",
+        "_source": document,
+    }
+
+
+def delete_action(change: Change, settings: Settings) -> BulkAction:
+    return {
+        "_op_type": "delete",
+        "_index": settings.opensearch_index,
+        "_id": change.doc_id,
+        "version": change.version,
+        "version_type": "external_gte",
+    }
+
+
+def _run_hook(hook: Hook, document: dict[str, Any], change: Change) -> dict[str, Any] | None:
+    try:
+        result = hook(document, change)
+    except Exception as exc:
+        raise HookError(f"DOCUMENT_HOOK raised {type(exc).__name__}: {exc}"[:300]) from exc
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        raise HookError(f"DOCUMENT_HOOK returned {type(result).__name__}, expected dict or None")
+    try:
+        _SERIALIZER.dumps(result)
+    except SerializationError as exc:
+        raise HookError(
+            f"DOCUMENT_HOOK returned a document that is not JSON-serializable: {exc}"[:300]
+        ) from exc
+    return result

@@ -1,0 +1,83 @@
+"""Bootstrap: the index behind its alias, created from ``index.json`` (shipped in the package) when missing.
+
+The alias (OPENSEARCH_INDEX) points at a versioned index, ``<alias>-v1`` at first, so a reindex can build
+``<alias>-v2`` and swap the alias without downtime. ``index.json`` sets ``index.gc_deletes`` to 48 h, longer
+than the stream's 24 h retention: delete tombstones outlive every record that could still arrive late, so a
+late older update never resurrects a deleted document. Called once per cold start.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError, RequestError
+
+from indexer.errors import IndexSetupError
+from indexer.settings import Settings
+
+INDEX_FILE = Path(__file__).with_name("index.json")
+log = logging.getLogger("indexer")
+
+
+@cache
+def _index_file() -> dict[str, Any]:
+    return json.loads(INDEX_FILE.read_text())
+
+
+def index_body() -> dict[str, Any]:
+    """A fresh copy of the shipped settings and mapping (``index.json``)."""
+    return copy.deepcopy(_index_file())
+
+
+def versioned_index_name(alias: str, version: int = 1) -> str:
+    return f"{alias}-v{version}"
+
+
+def alias_target(client: OpenSearch, alias: str) -> str | None:
+    """The index the alias writes to, or None when there is no such alias."""
+    try:
+        answer = client.indices.get_alias(name=alias)
+    except NotFoundError:
+        return None
+    indices = sorted(answer)
+    writers = [name for name in indices if answer[name]["aliases"][alias].get("is_write_index")]
+    if len(writers) == 1:
+        return writers[0]
+    if len(indices) == 1:
+        return indices[0]
+    raise IndexSetupError(f"alias {alias!r} points at {indices} with no single write index")
+
+
+def ensure_index(client: OpenSearch, settings: Settings) -> str:
+    """The name of the index the alias writes to, creating ``<alias>-v1`` behind the alias when missing.
+
+    With CREATE_INDEX=false nothing is checked and the alias name is returned. An existing concrete index
+    named like the alias is used as it is. Concurrent cold starts may race; the loser uses the winner's index.
+    """
+    alias = settings.opensearch_index
+    if not settings.create_index:
+        return alias
+    target = alias_target(client, alias)
+    if target is not None:
+        return target
+    if client.indices.exists(index=alias):
+        log.warning("OPENSEARCH_INDEX %r is a concrete index, not an alias; writing to it as it is", alias)
+        return alias
+    name = versioned_index_name(alias)
+    body = index_body()
+    body["aliases"] = {alias: {"is_write_index": True}}
+    try:
+        client.indices.create(index=name, body=body)
+        log.info("created index %s behind alias %s", name, alias)
+    except RequestError as exc:
+        if exc.error != "resource_already_exists_exception":
+            raise IndexSetupError(f"cannot create index {name!r}: {exc.error}") from exc
+        if alias_target(client, alias) is None:  # the index exists without its alias: attach it
+            client.indices.put_alias(index=name, name=alias, body={"is_write_index": True})
+    return alias_target(client, alias) or name
