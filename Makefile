@@ -48,6 +48,11 @@ docker: ## Makes sure a Docker engine runs (installs Debian's docker.io when mis
 images: docker venv ## Builds the local images: Debian/Python base, OpenSearch stand-in, moto, Lambda base
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH tests/images/build.sh
 
+IMAGE_TAG ?= books-indexer:latest
+.PHONY: image
+image: docker ## Builds the indexer's Lambda image as IMAGE_TAG (BASE_IMAGE=local/lambda-python:3.11 offline)
+	@DOCKER=$(DOCKER) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" "$(BASE_IMAGE)"
+
 .PHONY: lint
 lint: venv terraform-config ## ruff and terraform fmt
 	@$(VENV)/bin/ruff check .

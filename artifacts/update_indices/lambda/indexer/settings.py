@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,7 +38,7 @@ class Settings:
     opensearch_index: str = "books"
     opensearch_auth: AuthMode = "sigv4"
     opensearch_username: str | None = None
-    opensearch_password: str | None = None
+    opensearch_password: str | None = field(default=None, repr=False)  # never in logs or tracebacks
     opensearch_service: Service = "es"
     aws_region: str | None = None
     table_partition_key: str = "id"
