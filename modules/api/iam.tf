@@ -1,0 +1,97 @@
+# The role API Gateway assumes for its integrations: exactly the five DynamoDB actions the templates use, on
+# this table only, and POST to this domain's _search on the configured index only.
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "Books"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
+    resources = [var.table_arn]
+  }
+
+  statement {
+    sid       = "Search"
+    actions   = ["es:ESHttpPost"]
+    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}/_search"]
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name_prefix        = "${var.name}-api-"
+  description        = "Lets API Gateway (${var.name}) read and write the books table and search its OpenSearch index."
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "books"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# Optional: API Gateway writes execution and access logs through one role per account and region.
+data "aws_iam_policy_document" "cloudwatch_assume" {
+  count = var.create_account_cloudwatch_role ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cloudwatch" {
+  count = var.create_account_cloudwatch_role ? 1 : 0
+
+  name_prefix        = "apigateway-cloudwatch-"
+  description        = "Lets API Gateway write execution and access logs for this account and region."
+  assume_role_policy = data.aws_iam_policy_document.cloudwatch_assume[0].json
+  tags               = var.tags
+}
+
+# The actions of AWS's AmazonAPIGatewayPushToCloudWatchLogs, limited to this account and region.
+data "aws_iam_policy_document" "cloudwatch" {
+  count = var.create_account_cloudwatch_role ? 1 : 0
+
+  statement {
+    actions = [
+      "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
+      "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents",
+    ]
+    resources = ["arn:${data.aws_partition.current.partition}:logs:${local.region}:${data.aws_caller_identity.current.account_id}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "cloudwatch" {
+  count = var.create_account_cloudwatch_role ? 1 : 0
+
+  name   = "cloudwatch-logs"
+  role   = aws_iam_role.cloudwatch[0].id
+  policy = data.aws_iam_policy_document.cloudwatch[0].json
+}
+
+resource "aws_api_gateway_account" "this" {
+  count      = var.create_account_cloudwatch_role ? 1 : 0
+  depends_on = [aws_iam_role_policy.cloudwatch]
+
+  cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
+}

@@ -1,0 +1,149 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  region         = data.aws_region.current.name
+  create_api_key = var.authorization == "API_KEY"
+}
+
+# The whole API (routes, schemas, validators, integrations, templates, gateway responses) is this document.
+module "openapi" {
+  source = "./modules/openapi"
+
+  title                      = var.name
+  description                = var.description
+  region                     = local.region
+  table_name                 = var.table_name
+  execution_role_arn         = aws_iam_role.this.arn
+  opensearch_domain_endpoint = var.opensearch_domain_endpoint
+  opensearch_index           = var.opensearch_index
+  authorization              = var.authorization
+  limits                     = var.limits
+}
+
+resource "aws_api_gateway_rest_api" "this" {
+  name        = var.name
+  description = var.description
+  body        = module.openapi.document
+
+  endpoint_configuration {
+    types = [var.endpoint_type]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+
+  triggers = {
+    redeployment = sha1(module.openapi.document)
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  name              = "/aws/apigateway/${var.name}/${var.stage_name}/access"
+  retention_in_days = var.access_log_retention_in_days
+  kms_key_id        = var.access_log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_api_gateway_stage" "this" {
+  #checkov:skip=CKV_AWS_120:Caching would serve stale books after a PUT or DELETE; the table answers reads directly.
+  #checkov:skip=CKV2_AWS_51:Client certificates authenticate API Gateway to HTTP backends; these integrations are AWS services signed with the execution role.
+  #checkov:skip=CKV2_AWS_29:A WAF web ACL is an account-level choice with its own cost; attach one with aws_wafv2_web_acl_association.
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  deployment_id        = aws_api_gateway_deployment.this.id
+  stage_name           = var.stage_name
+  xray_tracing_enabled = var.xray_tracing_enabled
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      extendedRequestId  = "$context.extendedRequestId"
+      requestTime        = "$context.requestTime"
+      ip                 = "$context.identity.sourceIp"
+      caller             = "$context.identity.caller"
+      userArn            = "$context.identity.userArn"
+      apiKeyId           = "$context.identity.apiKeyId"
+      httpMethod         = "$context.httpMethod"
+      resourcePath       = "$context.resourcePath"
+      status             = "$context.status"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationStatus  = "$context.integration.status"
+      integrationLatency = "$context.integration.latency"
+      errorType          = "$context.error.responseType"
+    })
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_api_gateway_account.this]
+}
+
+resource "aws_api_gateway_method_settings" "this" {
+  #checkov:skip=CKV_AWS_225:Caching would serve stale books after a PUT or DELETE; the table answers reads directly.
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = var.logging_level
+    data_trace_enabled     = false
+    throttling_rate_limit  = var.throttling.rate_limit
+    throttling_burst_limit = var.throttling.burst_limit
+    caching_enabled        = false
+  }
+}
+
+resource "aws_api_gateway_usage_plan" "this" {
+  count = local.create_api_key ? 1 : 0
+
+  name = "${var.name}-${var.stage_name}"
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.this.id
+    stage  = aws_api_gateway_stage.this.stage_name
+  }
+
+  throttle_settings {
+    rate_limit  = var.throttling.rate_limit
+    burst_limit = var.throttling.burst_limit
+  }
+
+  dynamic "quota_settings" {
+    for_each = var.usage_plan_quota == null ? [] : [var.usage_plan_quota]
+
+    content {
+      limit  = quota_settings.value.limit
+      period = quota_settings.value.period
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_api_gateway_api_key" "this" {
+  count = local.create_api_key ? 1 : 0
+
+  name = "${var.name}-${var.stage_name}"
+  tags = var.tags
+}
+
+resource "aws_api_gateway_usage_plan_key" "this" {
+  count = local.create_api_key ? 1 : 0
+
+  key_id        = aws_api_gateway_api_key.this[0].id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.this[0].id
+}

@@ -1,0 +1,78 @@
+# Renders the OpenAPI document from openapi.yaml.tftpl and templates/*.vtl. This module has no resources, so
+# the tests render exactly the deployed document by applying it alone (tests/api, books_local.apigateway).
+
+locals {
+  templates_dir = "${path.module}/templates"
+
+  # A domain endpoint is <prefix>.<region>.es.amazonaws.com; the AWS integration URI names it "<prefix>.es".
+  opensearch_subdomain = split(".", var.opensearch_domain_endpoint)[0]
+  search_uri           = "arn:aws:apigateway:${var.region}:${local.opensearch_subdomain}.es:path/${var.opensearch_index}/_search"
+  dynamodb_uri = {
+    for action in ["PutItem", "GetItem", "UpdateItem", "DeleteItem", "Scan"] :
+    action => "arn:aws:apigateway:${var.region}:dynamodb:action/${action}"
+  }
+
+  # API Gateway has no #parse, so the plain-JSON form of a stored book is inlined where it is needed.
+  book = { for name, root in { item = "$.Item", attributes = "$.Attributes", page = "$.Items[$foreach.index]" } :
+    name => templatefile("${local.templates_dir}/book.vtl.tftpl", { root = root })
+  }
+  not_found_message = "No book has this id."
+  dynamodb_error = {
+    for name, values in {
+      create_book = { conditional_failed_status = 409, conditional_failed_code = "CONFLICT", conditional_failed_message = "A book with this id exists already." }
+      book        = { conditional_failed_status = 404, conditional_failed_code = "NOT_FOUND", conditional_failed_message = local.not_found_message }
+      list_books  = { conditional_failed_status = 500, conditional_failed_code = "INTERNAL_ERROR", conditional_failed_message = "The request could not be completed." }
+      } : name => templatefile("${local.templates_dir}/dynamodb_error.vtl.tftpl", merge(values, {
+        validation_message = "Invalid request: limit must be an integer from 1 to ${var.limits.max_page_size} and nextToken must come from a previous page."
+    }))
+  }
+
+  template_variables = merge(var.limits, { table_name = var.table_name })
+  templates = {
+    create_book_request  = templatefile("${local.templates_dir}/create_book.request.vtl", local.template_variables)
+    create_book_response = file("${local.templates_dir}/create_book.response.vtl")
+    create_book_error    = local.dynamodb_error.create_book
+    get_book_request     = templatefile("${local.templates_dir}/get_book.request.vtl", local.template_variables)
+    get_book_response    = templatefile("${local.templates_dir}/get_book.response.vtl", { book = local.book.item })
+    update_book_request  = templatefile("${local.templates_dir}/update_book.request.vtl", local.template_variables)
+    update_book_response = templatefile("${local.templates_dir}/update_book.response.vtl", { book = local.book.attributes })
+    delete_book_request  = templatefile("${local.templates_dir}/delete_book.request.vtl", local.template_variables)
+    delete_book_response = file("${local.templates_dir}/delete_book.response.vtl")
+    book_error           = local.dynamodb_error.book
+    list_books_request   = templatefile("${local.templates_dir}/list_books.request.vtl", local.template_variables)
+    list_books_response  = templatefile("${local.templates_dir}/list_books.response.vtl", { book = local.book.page })
+    list_books_error     = local.dynamodb_error.list_books
+    search_request       = templatefile("${local.templates_dir}/search.request.vtl", local.template_variables)
+    search_response      = file("${local.templates_dir}/search.response.vtl")
+    search_error         = file("${local.templates_dir}/search_error.vtl")
+    server_error         = file("${local.templates_dir}/server_error.vtl")
+  }
+
+  # Gateway responses (errors API Gateway answers itself) take simple $context substitution only, no VTL;
+  # messageString is already a quoted JSON string. Every 4xx/5xx type inherits these two.
+  gateway_error_template = "{\"error\": {\"code\": \"$context.error.responseType\", \"message\": $context.error.messageString}}"
+  gateway_responses = {
+    for type in ["DEFAULT_4XX", "DEFAULT_5XX"] : type => {
+      responseTemplates = { "application/json" = local.gateway_error_template }
+    }
+  }
+
+  security_schemes = {
+    AWS_IAM = { sigv4 = { type = "apiKey", name = "Authorization", in = "header", "x-amazon-apigateway-authtype" = "awsSigv4" } }
+    API_KEY = { api_key = { type = "apiKey", name = "x-api-key", in = "header" } }
+    NONE    = {}
+  }
+
+  document = jsonencode(yamldecode(templatefile("${path.module}/openapi.yaml.tftpl", {
+    title              = var.title
+    description        = var.description
+    limits             = var.limits
+    execution_role_arn = var.execution_role_arn
+    dynamodb_uri       = local.dynamodb_uri
+    search_uri         = local.search_uri
+    templates          = local.templates
+    gateway_responses  = local.gateway_responses
+    security_schemes   = local.security_schemes[var.authorization]
+    security           = [for name in keys(local.security_schemes[var.authorization]) : { (name) = [] }]
+  })))
+}

@@ -1,0 +1,44 @@
+output "invoke_url" {
+  description = "URL of the deployed stage, e.g. https://<id>.execute-api.<region>.amazonaws.com/v1 (append /books)."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "rest_api_execution_arn" {
+  description = "Execution ARN of the REST API, for execute-api:Invoke policies of AWS_IAM callers."
+  value       = aws_api_gateway_rest_api.this.execution_arn
+}
+
+output "stage_name" {
+  description = "Name of the deployed stage."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "openapi_document" {
+  description = "The rendered OpenAPI 3 document (JSON) the REST API was built from; the local gateway serves it."
+  value       = module.openapi.document
+}
+
+output "execution_role_arn" {
+  description = "ARN of the role API Gateway assumes for DynamoDB and OpenSearch; grant it in the domain's access policy."
+  value       = aws_iam_role.this.arn
+}
+
+output "access_log_group_name" {
+  description = "Name of the CloudWatch log group receiving the stage's access logs."
+  value       = aws_cloudwatch_log_group.access.name
+}
+
+output "api_key_id" {
+  description = "ID of the API key when authorization is API_KEY, else null (read its value with aws apigateway get-api-key --include-value)."
+  value       = try(aws_api_gateway_api_key.this[0].id, null)
+}
+
+output "usage_plan_id" {
+  description = "ID of the usage plan when authorization is API_KEY, else null."
+  value       = try(aws_api_gateway_usage_plan.this[0].id, null)
+}

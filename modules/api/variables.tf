@@ -1,0 +1,171 @@
+variable "name" {
+  description = "Name of the REST API; also prefixes the execution role, log group, API key and usage plan."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$", var.name))
+    error_message = "name must be 1-48 letters, digits, \"_\" or \"-\", starting with a letter or digit."
+  }
+}
+
+variable "description" {
+  description = "Description of the REST API."
+  type        = string
+  default     = "Books REST API: DynamoDB through direct integrations, search through OpenSearch."
+}
+
+variable "table_name" {
+  description = "Name of the DynamoDB table that holds the books (the table module's table_name; partition key \"id\", a string)."
+  type        = string
+}
+
+variable "table_arn" {
+  description = "ARN of that table (the table module's table_arn); the execution role may use only this table."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/.+$", var.table_arn))
+    error_message = "table_arn must be a DynamoDB table ARN (arn:aws:dynamodb:<region>:<account>:table/<name>)."
+  }
+}
+
+variable "opensearch_domain_endpoint" {
+  description = "Host name of the OpenSearch domain endpoint without scheme (the opensearch module's domain_endpoint)."
+  type        = string
+}
+
+variable "opensearch_domain_arn" {
+  description = "ARN of the OpenSearch domain (the opensearch module's domain_arn); the execution role may search only its index."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:es:[a-z0-9-]+:[0-9]{12}:domain/.+$", var.opensearch_domain_arn))
+    error_message = "opensearch_domain_arn must be an OpenSearch domain ARN (arn:aws:es:<region>:<account>:domain/<name>)."
+  }
+}
+
+variable "opensearch_index" {
+  description = "Index or alias that GET /search queries; the indexer's OPENSEARCH_INDEX."
+  type        = string
+  default     = "books"
+}
+
+variable "authorization" {
+  description = "How callers authenticate: AWS_IAM (SigV4-signed requests), API_KEY (x-api-key header, usage plan) or NONE."
+  type        = string
+  default     = "AWS_IAM"
+
+  validation {
+    condition     = contains(["AWS_IAM", "API_KEY", "NONE"], var.authorization)
+    error_message = "authorization must be one of AWS_IAM, API_KEY or NONE."
+  }
+}
+
+variable "limits" {
+  description = "Bounds enforced by request validation and the templates: field lengths, page sizes and search size."
+  type = object({
+    title_max_length       = optional(number, 512)
+    author_max_length      = optional(number, 256)
+    description_max_length = optional(number, 20000)
+    default_page_size      = optional(number, 20)
+    max_page_size          = optional(number, 100)
+    search_size            = optional(number, 20)
+  })
+  default = {}
+}
+
+variable "endpoint_type" {
+  description = "Endpoint type of the REST API: REGIONAL, EDGE or PRIVATE."
+  type        = string
+  default     = "REGIONAL"
+
+  validation {
+    condition     = contains(["REGIONAL", "EDGE", "PRIVATE"], var.endpoint_type)
+    error_message = "endpoint_type must be one of REGIONAL, EDGE or PRIVATE."
+  }
+}
+
+variable "stage_name" {
+  description = "Name of the stage the API is deployed to; part of the invoke URL."
+  type        = string
+  default     = "v1"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.stage_name))
+    error_message = "stage_name must be 1-128 letters, digits, \"_\" or \"-\"."
+  }
+}
+
+variable "throttling" {
+  description = "Stage-wide throttling of all methods: steady requests per second and burst."
+  type = object({
+    rate_limit  = optional(number, 100)
+    burst_limit = optional(number, 50)
+  })
+  default = {}
+
+  validation {
+    condition     = var.throttling.rate_limit > 0 && var.throttling.burst_limit > 0
+    error_message = "throttling.rate_limit and throttling.burst_limit must be greater than 0."
+  }
+}
+
+variable "usage_plan_quota" {
+  description = "Requests allowed per period for the API key when authorization is API_KEY; null for no quota."
+  type = object({
+    limit  = number
+    period = optional(string, "DAY")
+  })
+  default = null
+
+  validation {
+    condition     = var.usage_plan_quota == null || try(contains(["DAY", "WEEK", "MONTH"], var.usage_plan_quota.period) && var.usage_plan_quota.limit > 0, false)
+    error_message = "usage_plan_quota.period must be DAY, WEEK or MONTH and usage_plan_quota.limit greater than 0."
+  }
+}
+
+variable "logging_level" {
+  description = "Execution logging level of every method: OFF, ERROR or INFO (needs the account's API Gateway CloudWatch role)."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.logging_level)
+    error_message = "logging_level must be one of OFF, ERROR or INFO."
+  }
+}
+
+variable "create_account_cloudwatch_role" {
+  description = "Whether to create the account-wide role API Gateway uses to write logs (one per account and region; leave false when it exists)."
+  type        = bool
+  default     = false
+}
+
+variable "access_log_retention_in_days" {
+  description = "Days to keep the stage's access logs."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, 0], var.access_log_retention_in_days)
+    error_message = "access_log_retention_in_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, ..., 3653, or 0 for never)."
+  }
+}
+
+variable "access_log_kms_key_arn" {
+  description = "ARN of a KMS key to encrypt the access log group with; null for CloudWatch's own encryption."
+  type        = string
+  default     = null
+}
+
+variable "xray_tracing_enabled" {
+  description = "Whether the stage traces requests with AWS X-Ray."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Map of tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
