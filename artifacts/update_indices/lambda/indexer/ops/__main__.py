@@ -1,0 +1,126 @@
+"""``python -m indexer.ops <command>``: backfill, replay-dlq, reindex, audit (runbook: docs/operations.md).
+
+Settings come from the indexer's environment variables (OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX,
+OPENSEARCH_AUTH, TABLE_PARTITION_KEY, INDEX_INCLUDE_ATTRIBUTES, DOCUMENT_HOOK, ...); flags override the
+endpoints, the alias and the table. Progress goes to stderr, the result as one JSON object to stdout.
+Exit codes: 0 done and clean, 1 failures or differences found, 2 bad settings or flags, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from indexer.errors import IndexerError
+from indexer.ops.checkpoint import CheckpointError
+from indexer.ops.target import Target, open_target, settings_from
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    environ = dict(os.environ if environ is None else environ)
+    args = _parser(environ).parse_args(argv)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        settings = settings_from(environ, opensearch_endpoint=args.opensearch_endpoint, index=args.index)
+        target = open_target(settings, args.table, dynamodb_endpoint=args.dynamodb_endpoint)
+        result, code = args.run(target, args, stop)
+    except (IndexerError, CheckpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(result, default=str, sort_keys=True))
+    return EXIT_INTERRUPTED if stop.is_set() and code == EXIT_DIFFERENT else code
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGINT/SIGTERM: finish the pages in flight, save the checkpoint, exit 130 (a second one kills)."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print(f"signal {signum}: stopping after the pages in flight", file=sys.stderr)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handle)
+        signal.signal(signal.SIGTERM, handle)
+
+
+def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--table",
+        default=environ.get("TABLE_NAME"),
+        help="DynamoDB table (default: $TABLE_NAME)",
+    )
+    common.add_argument("--index", help="alias the stream writes to (default: $OPENSEARCH_INDEX or books)")
+    common.add_argument("--opensearch-endpoint", help="override $OPENSEARCH_ENDPOINT")
+    common.add_argument(
+        "--dynamodb-endpoint",
+        default=environ.get("DYNAMODB_ENDPOINT"),
+        help="DynamoDB and DynamoDB Streams endpoint, e.g. the local stack's moto (default: AWS; "
+        "$DYNAMODB_ENDPOINT)",
+    )
+
+    scanning = argparse.ArgumentParser(add_help=False)
+    scanning.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
+    scanning.add_argument("--workers", type=int, help="threads (default: min(segments, 8))")
+    scanning.add_argument(
+        "--rate", type=float, help="read capacity units per second for the whole scan (default: unbounded)"
+    )
+    scanning.add_argument("--page-size", type=int, help="items per Scan page (default: 1 MB pages)")
+    scanning.add_argument(
+        "--consistent-read", action="store_true", help="strongly consistent scan (twice the read capacity)"
+    )
+
+    parser = argparse.ArgumentParser(prog="python -m indexer.ops", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    backfill = commands.add_parser(
+        "backfill", parents=[common, scanning], help="index every existing item (resumable)"
+    )
+    backfill.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="checkpoint file; an existing one is resumed (default: no checkpoint)",
+    )
+    backfill.add_argument("--into", help="write into this concrete index instead of the alias")
+    backfill.set_defaults(run=_run_backfill)
+    return parser
+
+
+def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
+    from indexer.index_setup import ensure_index
+    from indexer.ops.backfill import BackfillOptions, backfill
+
+    if not args.into:
+        ensure_index(target.search, target.settings)  # as the Lambda does at a cold start
+
+    options = BackfillOptions(
+        segments=args.segments,
+        workers=args.workers,
+        rate=args.rate,
+        page_size=args.page_size,
+        checkpoint=args.checkpoint,
+        index=args.into,
+        consistent_read=args.consistent_read,
+    )
+    result = backfill(target, options, stop=stop)
+    output = {"command": "backfill", **result.summary, "version": result.version, "failures": result.reasons}
+    if result.interrupted:
+        output["interrupted"] = True
+        return output, EXIT_INTERRUPTED
+    return output, EXIT_OK if result.ok else EXIT_DIFFERENT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Backfill: index the items that already exist, with a parallel scan, without ever beating the stream.
+
+Every document carries ``versions.snapshot_version(started_at)``: lower than the version of any stream
+record created after the scan started (minus the skew margin), so when the backfill and the stream Lambda
+race on one item, the stream's write wins, whichever request reaches OpenSearch last. Stream records older
+than that lose to the backfill, which is right: the scan read the item after they were written (an
+eventually consistent read lags by about a second, far inside the margin).
+
+Segments (``Segment``/``TotalSegments``) are scanned by a pool of threads; each page is written with the
+stream path's ``documents``/``bulk`` modules, then recorded in the checkpoint, so an interrupted backfill
+resumes where it stopped and never rescans a finished segment. ``--rate`` bounds the read capacity the scan
+consumes per second, measured from ``ReturnConsumedCapacity``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.changes import plain_item
+from indexer.ops.checkpoint import Checkpoint
+from indexer.ops.progress import Counts, Progress
+from indexer.ops.ratelimit import CapacityLimiter
+from indexer.ops.scan import scan_segment
+from indexer.ops.target import Target
+from indexer.ops.writer import item_changes, write_changes
+from indexer.versions import snapshot_version
+
+
+@dataclass(frozen=True)
+class BackfillOptions:
+    segments: int = 4
+    workers: int | None = None  # threads; default min(segments, 8)
+    rate: float | None = None  # read capacity units per second for the whole scan; None: unbounded
+    page_size: int | None = None  # Scan Limit (items per page); None: DynamoDB's 1 MB pages
+    checkpoint: Path | None = None
+    index: str | None = None  # write into this concrete index instead of the alias (reindex)
+    consistent_read: bool = False
+    version: int | None = None  # the snapshot version; default snapshot_version(start of this run)
+
+
+@dataclass
+class BackfillResult:
+    summary: dict[str, float | int]
+    version: int
+    started_at: float
+    interrupted: bool = False
+    reasons: list[str] = field(default_factory=list)  # a few failure reasons, for the report
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and self.summary["failed"] == 0
+
+
+PageHook = Callable[[int, Counts], None]
+
+
+def backfill(
+    target: Target,
+    options: BackfillOptions,
+    *,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    on_page: PageHook | None = None,
+) -> BackfillResult:
+    """Scan the table and index every item; ``stop`` ends it cleanly after the pages in flight."""
+    if options.segments < 1:
+        raise ValueError(f"--segments must be at least 1, got {options.segments}")
+    started_at = time.time()
+    version = options.version if options.version is not None else snapshot_version(started_at)
+    index = options.index or target.alias
+    checkpoint = Checkpoint.open(
+        options.checkpoint, table=target.table, index=index, total_segments=options.segments
+    )
+    progress = progress or Progress("backfill")
+    stop = stop or threading.Event()
+    limiter = CapacityLimiter(options.rate)
+    reasons: list[str] = []
+    run = _SegmentRun(target, options, checkpoint, limiter, progress, stop, version, index, reasons, on_page)
+    pending = checkpoint.pending_segments()
+    workers = options.workers or min(options.segments, 8)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending) or 1))) as pool:
+        futures: list[Future[None]] = [pool.submit(run.segment, n) for n in pending]
+        try:
+            while True:
+                done, not_done = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
+                errors = [f.exception() for f in done if f.exception() is not None]
+                if errors:
+                    stop.set()
+                    wait(not_done)
+                    raise errors[0]  # type: ignore[misc]
+                if not not_done:
+                    break
+        except KeyboardInterrupt:
+            stop.set()
+            wait(futures)
+    progress.finish()
+    return BackfillResult(
+        summary=progress.summary(),
+        version=version,
+        started_at=started_at,
+        interrupted=bool(checkpoint.pending_segments()) and stop.is_set(),
+        reasons=reasons[:20],
+    )
+
+
+@dataclass
+class _SegmentRun:
+    target: Target
+    options: BackfillOptions
+    checkpoint: Checkpoint
+    limiter: CapacityLimiter
+    progress: Progress
+    stop: threading.Event
+    version: int
+    index: str
+    reasons: list[str]
+    on_page: PageHook | None
+
+    def segment(self, number: int) -> None:
+        state = self.checkpoint.segment(number)
+        failed_keys = self._retry_failed(number, list(state.failed_keys))
+        if state.done:
+            self.checkpoint.record_page(number, last_key=None, scanned=0, failed_keys=failed_keys)
+            return
+        for page in scan_segment(
+            self.target.dynamodb,
+            self.target.table,
+            segment=number,
+            total_segments=self.options.segments,
+            limiter=self.limiter,
+            start_key=state.last_key,
+            page_size=self.options.page_size,
+            consistent_read=self.options.consistent_read,
+            stop=self.stop,
+        ):
+            counts, failed = self._write(page.items)
+            failed_keys.extend(failed)
+            self.checkpoint.record_page(
+                number, last_key=page.last_key, scanned=len(page.items), failed_keys=failed_keys
+            )
+            self.progress.add(counts)
+            if self.on_page is not None:
+                self.on_page(number, counts)
+
+    def _write(self, items: list[dict[str, Any]]) -> tuple[Counts, list[dict[str, Any]]]:
+        changes = item_changes(items, self.target, self.version)
+        report = write_changes(self.target, changes, self.index)
+        report.counts.scanned = len(items)
+        self.reasons.extend(report.reasons[: max(0, 20 - len(self.reasons))])
+        if not report.failed:
+            return report.counts, []
+        raw = _raw_keys(items, self.target)
+        return report.counts, [raw[change.doc_id] for change in report.failed]
+
+    def _retry_failed(self, number: int, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Re-read (consistently) and re-index the items that failed in an earlier run."""
+        still_failed: list[dict[str, Any]] = []
+        for key in keys:
+            answer = self.target.dynamodb.get_item(TableName=self.target.table, Key=key, ConsistentRead=True)
+            if "Item" not in answer:
+                continue  # deleted since: the stream's delete covers it
+            counts, failed = self._write([answer["Item"]])
+            counts.scanned = 0
+            self.progress.add(counts)
+            still_failed.extend(failed)
+        return still_failed
+
+
+def _raw_keys(items: list[dict[str, Any]], target: Target) -> dict[str, dict[str, Any]]:
+    """doc id -> the scanned item's DynamoDB-JSON key (kept exactly, binary included)."""
+    keys = {}
+    for item in items:
+        raw = {name: item[name] for name in target.keys.names}
+        keys[target.keys.doc_id(target.keys.key_of(plain_item(raw)))] = raw
+    return keys

@@ -1,0 +1,109 @@
+"""What every command works on: the indexer's settings, the table, and clients for DynamoDB and OpenSearch.
+
+Settings come from the same environment variables as the Lambda (``Settings.from_env``), so the tool
+projects and versions documents exactly as the stream path does; command-line flags only override the
+endpoints, the alias and the table name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from opensearchpy import OpenSearch
+
+from indexer.client import make_client
+from indexer.documents import Hook, load_hook
+from indexer.errors import SettingsError
+from indexer.keys import KeySchema
+from indexer.settings import Settings
+
+# Scans are long-running; let botocore back off on throttling rather than fail the segment.
+BOTO_CONFIG = Config(retries={"max_attempts": 10, "mode": "adaptive"}, max_pool_connections=32)
+
+
+@dataclass(frozen=True)
+class Target:
+    settings: Settings
+    table: str
+    dynamodb: Any  # boto3 DynamoDB client
+    search: OpenSearch
+    hook: Hook | None
+    session: boto3.session.Session
+    dynamodb_endpoint: str | None = None
+
+    @property
+    def keys(self) -> KeySchema:
+        return self.settings.keys
+
+    @property
+    def alias(self) -> str:
+        return self.settings.opensearch_index
+
+    def streams(self) -> Any:
+        """A DynamoDB Streams client (same endpoint override as DynamoDB: the local stack serves both)."""
+        return self.session.client("dynamodbstreams", endpoint_url=self.dynamodb_endpoint, config=BOTO_CONFIG)
+
+    def client(self, service: str, endpoint: str | None = None) -> Any:
+        return self.session.client(service, endpoint_url=endpoint, config=BOTO_CONFIG)
+
+
+def settings_from(
+    environ: Mapping[str, str] = os.environ,
+    *,
+    opensearch_endpoint: str | None = None,
+    index: str | None = None,
+) -> Settings:
+    """The indexer's Settings from the environment, with the command line's overrides, validated alike."""
+    env = dict(environ)
+    if opensearch_endpoint:
+        env["OPENSEARCH_ENDPOINT"] = opensearch_endpoint
+    if index:
+        env["OPENSEARCH_INDEX"] = index
+    return Settings.from_env(env)
+
+
+def open_target(
+    settings: Settings,
+    table: str | None,
+    *,
+    dynamodb_endpoint: str | None = None,
+    search: OpenSearch | None = None,
+    check_keys: bool = True,
+) -> Target:
+    """Clients for ``table`` and the cluster; checks the table's keys against TABLE_PARTITION_KEY/SORT_KEY."""
+    if not table:
+        raise SettingsError("--table (or TABLE_NAME): the DynamoDB table to read is required")
+    session = boto3.session.Session(region_name=settings.aws_region)
+    dynamodb = session.client("dynamodb", endpoint_url=dynamodb_endpoint, config=BOTO_CONFIG)
+    target = Target(
+        settings=settings,
+        table=table,
+        dynamodb=dynamodb,
+        search=search or make_client(settings, session),
+        hook=load_hook(settings.document_hook),
+        session=session,
+        dynamodb_endpoint=dynamodb_endpoint,
+    )
+    if check_keys:
+        check_key_schema(target)
+    return target
+
+
+def check_key_schema(target: Target) -> None:
+    """Document ids come from TABLE_PARTITION_KEY/TABLE_SORT_KEY; they must be the table's real keys."""
+    schema = target.dynamodb.describe_table(TableName=target.table)["Table"]["KeySchema"]
+    actual = {k["KeyType"]: k["AttributeName"] for k in schema}
+    expected = {"HASH": target.keys.partition_key}
+    if target.keys.sort_key:
+        expected["RANGE"] = target.keys.sort_key
+    if actual != expected:
+        raise SettingsError(
+            f"TABLE_PARTITION_KEY/TABLE_SORT_KEY: table {target.table!r} is keyed by "
+            f"{actual.get('HASH')!r}/{actual.get('RANGE')!r}, settings say "
+            f"{expected.get('HASH')!r}/{expected.get('RANGE')!r}; set them as the stream Lambda has them"
+        )

@@ -1,0 +1,85 @@
+"""Changes to per-item outcomes through the stream path's own modules: ``documents`` then ``bulk``.
+
+The only differences from the Lambda: the target index may be a concrete index instead of the alias (reindex
+writes into the new index before the swap), and there is no Lambda deadline, so retries are bounded by the
+RETRY_* settings only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.bulk import ItemResult, write_actions
+from indexer.changes import Change, change_from_item
+from indexer.deadline import Deadline
+from indexer.documents import BulkAction, build_action
+from indexer.errors import HookError, RecordError
+from indexer.ops.progress import Counts
+from indexer.ops.target import Target
+
+
+@dataclass
+class WriteReport:
+    counts: Counts = field(default_factory=Counts)
+    failed: list[Change] = field(default_factory=list)
+    results: list[ItemResult] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def item_changes(items: Iterable[Mapping[str, Any]], target: Target, version: int) -> list[Change]:
+    """Scanned/read DynamoDB-JSON items as upsert Changes carrying ``version``."""
+    return [change_from_item(item, target.keys, version) for item in items]
+
+
+def delete_change(doc_id: str, version: int, key: Mapping[str, Any] | None = None) -> Change:
+    """A delete of ``doc_id`` at ``version`` (an orphan, or an item the table no longer has)."""
+    return Change(
+        doc_id=doc_id,
+        key=dict(key or {}),
+        kind="delete",
+        image=None,
+        version=version,
+        sequence_number=None,
+        created_at=None,
+    )
+
+
+def as_delete(change: Change) -> Change:
+    return dataclasses.replace(change, kind="delete", image=None)
+
+
+def write_changes(target: Target, changes: list[Change], index: str | None = None) -> WriteReport:
+    """Build and write the changes' actions (into ``index`` when given, else the alias)."""
+    report = WriteReport()
+    actions: list[BulkAction] = []
+    sent: list[Change] = []
+    for change in changes:
+        try:
+            action = build_action(change, target.settings, target.hook)
+        except (HookError, RecordError) as exc:
+            report.counts.failed += 1
+            report.failed.append(change)
+            report.reasons.append(f"{change.doc_id}: {exc}")
+            continue
+        if action is None:
+            report.counts.skipped += 1
+            continue
+        if index is not None:
+            action = {**action, "_index": index}
+        actions.append(action)
+        sent.append(change)
+    if actions:
+        results = write_actions(target.search, actions, target.settings, Deadline.unbounded())
+        report.results = results
+        for change, result in zip(sent, results, strict=True):
+            if result.ok:
+                report.counts.indexed += 1
+                report.counts.conflicts += result.outcome == "conflict"
+            else:
+                report.counts.failed += 1
+                report.failed.append(change)
+                report.reasons.append(f"{change.doc_id}: {result.reason}")
+    return report
