@@ -32,6 +32,7 @@ class MappingSettings:
     function_response_types: tuple[str, ...]
     starting_position: str  # TRIM_HORIZON or LATEST
     destination_arn: str | None
+    maximum_record_age_in_seconds: int = -1  # -1: until the record leaves the stream
 
     @property
     def reports_batch_item_failures(self) -> bool:
@@ -59,6 +60,7 @@ class MappingSettings:
             function_response_types=tuple(output["function_response_types"] or ()),
             starting_position=position,
             destination_arn=output["destination_arn"] or None,
+            maximum_record_age_in_seconds=int(output.get("maximum_record_age_in_seconds", -1) or -1),
         )
 
     def retries_exhausted(self, attempts: int) -> bool:

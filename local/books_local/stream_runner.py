@@ -9,8 +9,9 @@ Per shard, as Lambda's DynamoDB event source mapping does:
 - a function error (exception, time-out) fails the whole batch; with ``bisect_batch_on_function_error`` the
   batch is split in two and each half retried on its own (splitting does not use up retry attempts, so a
   poison record is isolated without giving up on its neighbours);
-- once a batch has failed more than ``maximum_retry_attempts`` times (-1: never give up) its records are
-  described in an on-failure message to the SQS destination and the shard moves on;
+- once a batch has failed more than ``maximum_retry_attempts`` times (-1: never give up), or its records are
+  older than ``maximum_record_age_in_seconds``, they are described in an on-failure message to the SQS
+  destination and the shard moves on;
 - a checkpoint per shard (``checkpoints.py``) is written only after a batch is settled.
 """
 
@@ -199,6 +200,12 @@ class StreamRunner:
     def _deliver(self, shard_id: str, batch: list[Record], attempts: int) -> None:
         """Invoke until ``batch`` is settled: indexed, or given up on and sent to the destination."""
         while True:
+            expired = self._expired_prefix(batch)
+            if expired:
+                self._give_up(shard_id, batch[:expired], attempts, None, condition="RecordAgeExceeded")
+                batch = batch[expired:]
+                if not batch:
+                    return
             outcome = self.invoke(batch)
             if outcome.ok:
                 self._checkpoints.save(shard_id, batch[-1]["dynamodb"]["SequenceNumber"])
@@ -259,23 +266,46 @@ class StreamRunner:
             return Outcome(failed_from=0)
         return Outcome(failed_from=min(positions[identifier] for identifier in identifiers))
 
-    def _give_up(self, shard_id: str, batch: list[Record], attempts: int, error: str | None) -> None:
+    def _expired_prefix(self, batch: Sequence[Record]) -> int:
+        """How many leading records are older than the maximum record age (records are in stream order)."""
+        limit = self._settings.maximum_record_age_in_seconds
+        if limit < 0:
+            return 0
+        oldest_allowed = time.time() - limit
+        for index, record in enumerate(batch):
+            if _created_at(record) >= oldest_allowed:
+                return index
+        return len(batch)
+
+    def _give_up(
+        self,
+        shard_id: str,
+        batch: list[Record],
+        attempts: int,
+        error: str | None,
+        condition: str = "RetryAttemptsExhausted",
+    ) -> None:
         message = failure_message(
             records=[lambda_record(record, self._stream_arn, self._region) for record in batch],
             shard_id=shard_id,
             stream_arn=self._stream_arn,
             function_arn=self._function.arn,
-            condition="RetryAttemptsExhausted",
+            condition=condition,
             invoke_count=attempts,
             function_error=error,
         )
         if self._send_failure is not None:
             self._send_failure(message)
         where = "sent to the on-failure destination" if self._send_failure else "no destination: dropped"
-        log.warning("gave up on %d records after %d attempts; %s", len(batch), attempts, where)
+        log.warning("gave up on %d records (%s, %d attempts); %s", len(batch), condition, attempts, where)
         self._checkpoints.save(shard_id, batch[-1]["dynamodb"]["SequenceNumber"])
 
     def _pause(self, attempts: int) -> None:
         delay = RETRY_BACKOFF_SECONDS[min(attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
         if self._stop.wait(delay):
             raise Stopped
+
+
+def _created_at(record: Record) -> float:
+    created = record["dynamodb"]["ApproximateCreationDateTime"]
+    return created.timestamp() if hasattr(created, "timestamp") else float(created)

@@ -205,3 +205,15 @@ def test_the_batching_window_gathers_records_into_one_invocation(moto_endpoint, 
     put(table, "w2", "w3")
     drain(runner, seconds=1.5)
     assert [len(batch) for batch in handler.batches] == [3]
+
+
+def test_records_older_than_the_maximum_age_go_to_the_destination_unprocessed(moto_endpoint, table, tmp_path):
+    put(table, "old1", "old2")
+    time.sleep(1.1)
+    handler = Recorder()
+    sent: list[Mapping[str, Any]] = []
+    drain(make_runner(moto_endpoint, table, tmp_path, handler, sent, maximum_record_age_in_seconds=1))
+    assert handler.ids == []
+    (message,) = sent
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["DDBStreamBatchInfo"]["batchSize"] == 2
