@@ -9,11 +9,12 @@ for templates that escape user values, so :func:`_make_airspeed_velocity_like` a
   ``\\'``, which breaks the documented ``replaceAll("\\\\'", "'")`` idiom);
 - ``#if``, ``!``, ``&&`` and ``||`` use Velocity's truth: only null and false are false ("" and 0 are true);
 - values print as Java does: ``true``/``false``, maps as ``{a=1}``, lists from JSON as JSON;
-- Java's ``String`` methods (``matches`` is a whole-string match returning a boolean, ``replaceAll`` takes
-  ``$1`` in its replacement, ``endsWith``, ``substring``, ...), ``Map.containsKey``/``size`` and ``List.size``.
+- Java's ``String`` methods (``matches`` is a whole-string match returning a boolean, ``replaceAll``
+  takes ``$1`` in its replacement, ``endsWith``, ``substring``, ...), ``Map.containsKey``/``size`` and
+  ``List.size``.
 
-Not covered: ``#foreach`` over a map iterates its keys (Velocity: its values); an undefined reference prints as
-its own text, as in Velocity, where API Gateway may print nothing. Templates here never rely on either.
+Not covered: ``#foreach`` over a map iterates its keys (Velocity: its values); an undefined reference prints
+as its own text, as in Velocity, where API Gateway may print nothing. Templates here never rely on either.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypedDict
 from urllib.parse import quote_plus, unquote_plus
@@ -81,16 +83,16 @@ class JavaMap(dict):
     def __str__(self) -> str:
         return "{" + ", ".join(f"{key}={java_str(value)}" for key, value in self.items()) + "}"
 
-    def containsKey(self, key: Any) -> bool:  # noqa: N802 - Java's name
+    def containsKey(self, key: Any) -> bool:
         return key in self
 
-    def keySet(self) -> JavaList:  # noqa: N802
+    def keySet(self) -> JavaList:
         return JavaList(self.keys())
 
     def size(self) -> int:
         return len(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802
+    def isEmpty(self) -> bool:
         return not self
 
 
@@ -103,7 +105,7 @@ class JavaList(list):
     def size(self) -> int:
         return len(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802
+    def isEmpty(self) -> bool:
         return not self
 
 
@@ -145,13 +147,15 @@ def _path_steps(path: str) -> tuple[str | int, ...]:
 
 
 def json_path(document: Any, path: str) -> list[Any]:
-    """Every value ``path`` selects in ``document`` (``$``, ``.name``, ``['name']``, ``[n]``, ``[*]``, ``.*``)."""
+    """What ``path`` selects in ``document``: ``$``, ``.name``, ``['name']``, ``[n]``, ``[*]``, ``.*``."""
     current = [document]
     for step in _path_steps(path):
         selected: list[Any] = []
         for node in current:
             if step == "*":
-                selected.extend(node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+                selected.extend(
+                    node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+                )
             elif isinstance(step, int) and isinstance(node, list):
                 if -len(node) <= step < len(node):
                     selected.append(node[step])
@@ -169,7 +173,7 @@ def _is_definite(path: str) -> bool:
 
 
 class Input:
-    """``$input``: the payload (request body, or the integration's response body) and the request parameters."""
+    """``$input``: the payload (request body, or the integration's response body) and the parameters."""
 
     def __init__(self, body: str, params: Params | None = None) -> None:
         self._body = body
@@ -198,7 +202,7 @@ class Input:
         return self._body if self._body else "{}"
 
     def json(self, path: str = "$") -> str:
-        """The JSON text of what ``path`` selects: strings come back quoted and escaped; nothing for no match."""
+        """The JSON text of what ``path`` selects (strings quoted and escaped); empty when nothing matches."""
         selected = self._select(path)
         if selected is None and not self._path_exists(path):
             return ""
@@ -254,26 +258,26 @@ def escape_javascript(text: str) -> str:
 class Util:
     """``$util``."""
 
-    def escapeJavaScript(self, text: Any) -> str | None:  # noqa: N802 - API Gateway's names
+    def escapeJavaScript(self, text: Any) -> str | None:
         return None if text is None else escape_javascript(java_str(text))
 
-    def parseJson(self, text: str) -> Any:  # noqa: N802
+    def parseJson(self, text: str) -> Any:
         try:
             return java_value(json.loads(text))
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"$util.parseJson: not JSON: {exc}") from exc
 
-    def urlEncode(self, text: str) -> str:  # noqa: N802
+    def urlEncode(self, text: str) -> str:
         """Java's URLEncoder (UTF-8): space becomes +, only letters, digits and .-*_ stay as they are."""
         return quote_plus(text, safe="*").replace("~", "%7E")
 
-    def urlDecode(self, text: str) -> str:  # noqa: N802
+    def urlDecode(self, text: str) -> str:
         return unquote_plus(text)
 
-    def base64Encode(self, text: str) -> str:  # noqa: N802
+    def base64Encode(self, text: str) -> str:
         return base64.b64encode(java_str(text).encode()).decode("ascii")
 
-    def base64Decode(self, text: str) -> str:  # noqa: N802
+    def base64Decode(self, text: str) -> str:
         try:
             return base64.b64decode(text, validate=True).decode("utf-8", errors="replace")
         except ValueError as exc:
@@ -298,11 +302,7 @@ def new_context(
     api_key: str | None = None,
 ) -> JavaMap:
     """``$context`` for one request, including the ``responseOverride`` a response template may set."""
-    from email.utils import format_datetime  # noqa: PLC0415 - only here
-    from datetime import UTC, datetime  # noqa: PLC0415
-
     moment = datetime.fromtimestamp(request_time_epoch / 1000, tz=UTC)
-    del format_datetime
     identity = JavaMap(
         sourceIp=source_ip,
         userAgent=user_agent,
@@ -368,8 +368,12 @@ def render(
     stage_variables: Mapping[str, str] | None = None,
 ) -> Rendered:
     """Renders one mapping template the way API Gateway does for a request or an integration response."""
-    context = context if context is not None else new_context(
-        request_id="local", request_time_epoch=0, http_method="GET", resource_path="/", path="/"
+    context = (
+        context
+        if context is not None
+        else new_context(
+            request_id="local", request_time_epoch=0, http_method="GET", resource_path="/", path="/"
+        )
     )
     namespace = {
         "input": Input(body, params),
@@ -462,7 +466,10 @@ def _make_airspeed_velocity_like() -> None:
             self.else_block.evaluate(stream, namespace, loader)
 
         airspeed.IfDirective.evaluate_raw = if_evaluate_raw
-        airspeed.UnaryOperatorValue.OPERATORS = {"!": lambda v: not _is_true(v), "not": lambda v: not _is_true(v)}
+        airspeed.UnaryOperatorValue.OPERATORS = {
+            "!": lambda v: not _is_true(v),
+            "not": lambda v: not _is_true(v),
+        }
         for name in ("||", "or"):
             airspeed.BinaryOperator.OPERATORS[name] = lambda a, b: _is_true(a) or _is_true(b)
         for name in ("&&", "and"):
