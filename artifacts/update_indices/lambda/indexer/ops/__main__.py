@@ -95,6 +95,32 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     )
     backfill.add_argument("--into", help="write into this concrete index instead of the alias")
     backfill.set_defaults(run=_run_backfill)
+
+    audit = commands.add_parser(
+        "audit", parents=[common, scanning], help="compare table and index; non-zero exit when they differ"
+    )
+    audit.add_argument("--repair", action="store_true", help="index missing/stale documents, delete orphans")
+    audit.add_argument("--of", dest="audit_index", help="audit this concrete index instead of the alias")
+    audit.add_argument(
+        "--recheck-after",
+        type=float,
+        default=5.0,
+        help="seconds to let in-flight stream batches land before confirming candidates (default 5)",
+    )
+    audit.add_argument(
+        "--sample-segments",
+        type=int,
+        help="sample mode: scan only this many random segments of --segments and check those items",
+    )
+    audit.add_argument(
+        "--sample-documents",
+        type=int,
+        default=1000,
+        help="sample mode: random index documents checked for orphans (default 1000)",
+    )
+    audit.add_argument("--seed", type=int, help="random seed for the sample (to repeat one)")
+    audit.add_argument("--max-examples", type=int, default=20, help="ids listed per kind (default 20)")
+    audit.set_defaults(run=_run_audit)
     return parser
 
 
@@ -120,6 +146,29 @@ def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Even
         output["interrupted"] = True
         return output, EXIT_INTERRUPTED
     return output, EXIT_OK if result.ok else EXIT_DIFFERENT
+
+
+def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
+    from indexer.ops.audit import AuditOptions, audit
+
+    options = AuditOptions(
+        segments=args.segments,
+        workers=args.workers,
+        rate=args.rate,
+        page_size=args.page_size,
+        consistent_read=args.consistent_read,
+        index=args.audit_index,
+        sample_segments=args.sample_segments,
+        sample_documents=args.sample_documents,
+        seed=args.seed,
+        recheck_after=args.recheck_after,
+        repair=args.repair,
+        max_examples=args.max_examples,
+    )
+    result = audit(target, options, stop=stop)
+    if stop.is_set():
+        return {**result.summary(args.max_examples), "interrupted": True}, EXIT_INTERRUPTED
+    return result.summary(args.max_examples), EXIT_OK if result.clean else EXIT_DIFFERENT
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ class Progress:
     interval: float = 2.0
     clock: Callable[[], float] = time.monotonic
     counts: Counts = field(default_factory=Counts)
+    show: tuple[str, ...] = ("scanned", "indexed", "skipped", "failed")
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -73,11 +74,9 @@ class Progress:
             self._print(self._line(self.clock()), final=True)
 
     def _line(self, now: float) -> str:
-        c = self.counts
-        return (
-            f"{self.label}: scanned {c.scanned} indexed {c.indexed} skipped {c.skipped} failed {c.failed} "
-            f"({c.scanned / max(now - self.started, 1e-9):.0f} items/s, {now - self.started:.0f}s)"
-        )
+        counters = " ".join(f"{name} {getattr(self.counts, name)}" for name in self.show)
+        elapsed = max(now - self.started, 1e-9)
+        return f"{self.label}: {counters} ({self.counts.scanned / elapsed:.0f} items/s, {elapsed:.0f}s)"
 
     def _print(self, line: str, *, final: bool) -> None:
         if self._tty:

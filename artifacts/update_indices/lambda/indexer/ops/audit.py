@@ -1,0 +1,372 @@
+"""Audit: is the index the table? Missing, stale and orphaned documents, confirmed, optionally repaired.
+
+Full mode reads every document id, version and source from the index (a scroll sorted by ``_doc`` with
+``version: true``), then scans the table and projects every item with the stream path's own code
+(``change_from_item`` + ``build_action``: include/exclude lists and the hook), comparing sources exactly
+(canonical JSON digests, 16 bytes per document held in memory):
+
+- missing: the table has the item (and the projection keeps it), the index has no document;
+- stale: both exist, the document differs from the projected item;
+- orphaned: the index has a document for an item the table no longer has (or the hook now drops).
+
+The two reads are not one snapshot and the stream keeps writing, so every candidate is confirmed before it
+is reported: after ``recheck_after`` seconds (time for in-flight stream batches to land) the item is read
+again with a consistent GetItem and the document with a realtime mget, and only differences that persist
+count. Sample mode (``sample_segments``) scans a random subset of scan segments (each a random slice of
+the table by key hash) and checks those items by id, plus a random sample of index documents for orphans:
+it bounds the cost on large tables and states what it covered.
+
+Repair writes through the stream path too. A missing or stale item is indexed from the confirming read with
+``max(snapshot_version(read start), version seen in the index)``: it beats the stale document (external_gte
+accepts equal) yet loses to any stream record written after the read, which carries a higher version. An
+orphan is deleted (a tombstone) at the same kind of version, so an item re-created after the check wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from opensearchpy import helpers
+
+from indexer.changes import change_from_item
+from indexer.documents import build_action
+from indexer.errors import HookError, RecordError
+from indexer.ops.doc_keys import KeyCodec, NotAKey
+from indexer.ops.progress import Counts, Progress
+from indexer.ops.ratelimit import CapacityLimiter
+from indexer.ops.scan import scan_segment
+from indexer.ops.target import Target
+from indexer.ops.writer import delete_change, write_changes
+from indexer.versions import snapshot_version
+
+Kind = Literal["missing", "stale", "orphaned"]
+KINDS: tuple[Kind, ...] = ("missing", "stale", "orphaned")
+BATCH = 100  # BatchGetItem's limit; also the mget size
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    segments: int = 4
+    workers: int | None = None
+    rate: float | None = None
+    page_size: int | None = None
+    consistent_read: bool = False
+    index: str | None = None  # audit this concrete index instead of the alias
+    sample_segments: int | None = None  # sample mode: scan only this many random segments of ``segments``
+    sample_documents: int = 1000  # sample mode: random index documents checked for orphans
+    seed: int | None = None
+    recheck_after: float = 5.0
+    repair: bool = False
+    max_examples: int = 20
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: Kind
+    doc_id: str
+    index_version: int | None
+
+
+@dataclass
+class AuditResult:
+    mode: str
+    table_items: int = 0
+    index_documents: int = 0
+    unprojectable: int = 0  # items the projection/hook fails on (the stream path fails them as well)
+    candidates: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    repair: Counts | None = None
+    repair_failures: list[str] = field(default_factory=list)
+    sample: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences
+
+    def summary(self, max_examples: int = 20) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "command": "audit",
+            "mode": self.mode,
+            "table_items": self.table_items,
+            "index_documents": self.index_documents,
+            "unprojectable": self.unprojectable,
+            "candidates": self.candidates,
+            "seconds": round(self.seconds, 3),
+            "clean": self.clean,
+        }
+        for kind in KINDS:
+            found = [d for d in self.differences if d.kind == kind]
+            out[kind] = len(found)
+            out[f"{kind}_examples"] = [d.doc_id for d in found[:max_examples]]
+        if self.sample is not None:
+            out["sample"] = self.sample
+        if self.repair is not None:
+            out["repaired"] = self.repair.indexed
+            out["repair_superseded"] = self.repair.conflicts
+            out["repair_failed"] = self.repair.failed
+            out["repair_failures"] = self.repair_failures[:max_examples]
+        return out
+
+
+def digest(source: dict[str, Any]) -> bytes:
+    text = json.dumps(source, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def expected_source(item: dict[str, Any], target: Target) -> dict[str, Any] | None:
+    """What the stream path would index for this DynamoDB-JSON item; None when it keeps it out."""
+    action = build_action(change_from_item(item, target.keys, 0), target.settings, target.hook)
+    if action is None or action["_op_type"] == "delete":
+        return None
+    return action["_source"]
+
+
+def audit(
+    target: Target,
+    options: AuditOptions,
+    *,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> AuditResult:
+    started = time.monotonic()
+    index = options.index or target.alias
+    progress = progress or Progress("audit", show=("scanned",))
+    stop = stop or threading.Event()
+    codec = KeyCodec.for_table(target.dynamodb, target.table, target.keys)
+    run = _Run(target, options, index, progress, stop, CapacityLimiter(options.rate))
+    result = run.sampled() if options.sample_segments else run.full()
+    progress.finish()
+    candidates = sorted(run.candidates)
+    result.candidates = len(candidates)
+    if candidates and options.recheck_after > 0:
+        time.sleep(options.recheck_after)
+    confirmed, items, read_started = _confirm(target, codec, index, candidates)
+    result.differences = confirmed
+    if options.repair and confirmed:
+        result.repair, result.repair_failures = _repair(target, index, confirmed, items, read_started)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass
+class _Run:
+    target: Target
+    options: AuditOptions
+    index: str
+    progress: Progress
+    stop: threading.Event
+    limiter: CapacityLimiter
+    candidates: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def full(self) -> AuditResult:
+        result = AuditResult(mode="full")
+        documents: dict[str, bytes] = {}
+        for hit in helpers.scan(
+            self.target.search,
+            index=self.index,
+            query={"version": True, "query": {"match_all": {}}},
+            size=1000,
+            scroll="5m",
+        ):
+            documents[hit["_id"]] = digest(hit.get("_source") or {})
+        result.index_documents = len(documents)
+
+        def check(items: list[dict[str, Any]]) -> None:
+            for doc_id, source in self._expected(items, result):
+                with self._lock:
+                    seen = documents.pop(doc_id, None)
+                if (source is None) != (seen is None) or (source is not None and digest(source) != seen):
+                    self._candidate(doc_id)
+
+        self._scan(range(self.options.segments), check, result)
+        if not self.stop.is_set():
+            for doc_id in documents:  # no table item claimed them
+                self._candidate(doc_id)
+        return result
+
+    def sampled(self) -> AuditResult:
+        rng = random.Random(self.options.seed)
+        count = min(self.options.sample_segments or 1, self.options.segments)
+        chosen = sorted(rng.sample(range(self.options.segments), count))
+        result = AuditResult(mode="sample")
+
+        def check(items: list[dict[str, Any]]) -> None:
+            expected = dict(self._expected(items, result))
+            seen = _mget(self.target, self.index, list(expected))
+            for doc_id, source in expected.items():
+                found = seen.get(doc_id)
+                if (source is None) != (found is None) or (
+                    source is not None and found is not None and digest(source) != digest(found[1])
+                ):
+                    self._candidate(doc_id)
+
+        self._scan(chosen, check, result)
+        hits = self.target.search.search(
+            index=self.index,
+            body={
+                "size": self.options.sample_documents,
+                "_source": False,
+                "query": {
+                    "function_score": {
+                        "query": {"match_all": {}},
+                        "random_score": {"seed": rng.randrange(2**31), "field": "_seq_no"},
+                        "boost_mode": "replace",
+                    }
+                },
+            },
+        )["hits"]
+        sampled_ids = [hit["_id"] for hit in hits["hits"]]
+        result.index_documents = len(sampled_ids)
+        for doc_id in sampled_ids:  # confirmation checks them against the table
+            self._candidate(doc_id)
+        result.sample = {
+            "segments": chosen,
+            "total_segments": self.options.segments,
+            "share_of_table": round(count / self.options.segments, 6),
+            "index_documents_sampled": len(sampled_ids),
+            "index_documents_total": hits["total"]["value"],
+        }
+        return result
+
+    def _expected(self, items: list[dict[str, Any]], result: AuditResult) -> Iterator[tuple[str, Any]]:
+        for item in items:
+            try:
+                source = expected_source(item, self.target)
+                doc_id = change_from_item(item, self.target.keys, 0).doc_id
+            except (HookError, RecordError):
+                with self._lock:
+                    result.unprojectable += 1
+                continue
+            yield doc_id, source
+
+    def _scan(self, segments: Iterable[int], check: Any, result: AuditResult) -> None:
+        def one(number: int) -> None:
+            for page in scan_segment(
+                self.target.dynamodb,
+                self.target.table,
+                segment=number,
+                total_segments=self.options.segments,
+                limiter=self.limiter,
+                page_size=self.options.page_size,
+                consistent_read=self.options.consistent_read,
+                stop=self.stop,
+            ):
+                check(page.items)
+                with self._lock:
+                    result.table_items += len(page.items)
+                self.progress.add(Counts(scanned=len(page.items)))
+
+        segments = list(segments)
+        workers = self.options.workers or min(len(segments), 8)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for future in [pool.submit(one, n) for n in segments]:
+                future.result()
+
+    def _candidate(self, doc_id: str) -> None:
+        with self._lock:
+            self.candidates.add(doc_id)
+
+
+def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int | None, dict[str, Any]]]:
+    """doc id -> (version, source) for the ids the index has (realtime reads)."""
+    found: dict[str, tuple[int | None, dict[str, Any]]] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        if not chunk:
+            continue
+        answer = target.search.mget(index=index, body={"ids": chunk}, params={"realtime": "true"})
+        for doc in answer["docs"]:
+            if doc.get("found"):
+                found[doc["_id"]] = (doc.get("_version"), doc.get("_source") or {})
+    return found
+
+
+def _get_items(target: Target, keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """doc id -> item, by consistent BatchGetItem; ids absent from the answer have no item."""
+    by_key = {json.dumps(_jsonable(k), sort_keys=True): doc_id for doc_id, k in keys.items()}
+    items: dict[str, dict[str, Any]] = {}
+    pending = list(keys.values())
+    while pending:
+        chunk, pending = pending[:BATCH], pending[BATCH:]
+        request = {target.table: {"Keys": chunk, "ConsistentRead": True}}
+        while request:
+            answer = target.dynamodb.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(target.table, []):
+                key = {name: item[name] for name in target.keys.names}
+                items[by_key[json.dumps(_jsonable(key), sort_keys=True)]] = item
+            request = answer.get("UnprocessedKeys") or {}
+            if request:
+                time.sleep(0.1)
+    return items
+
+
+def _jsonable(key: dict[str, Any]) -> dict[str, Any]:
+    return {
+        n: {t: v.hex() if isinstance(v, bytes | bytearray) else v for t, v in a.items()}
+        for n, a in key.items()
+    }
+
+
+def _confirm(
+    target: Target, codec: KeyCodec, index: str, candidates: list[str]
+) -> tuple[list[Difference], dict[str, dict[str, Any]], float]:
+    """Re-read each candidate from both sides; the differences that persist, with the items read."""
+    read_started = time.time()
+    keys: dict[str, dict[str, Any]] = {}
+    unkeyed: list[str] = []
+    for doc_id in candidates:
+        try:
+            keys[doc_id] = codec.key(doc_id)
+        except NotAKey:
+            unkeyed.append(doc_id)
+    items = _get_items(target, keys)
+    documents = _mget(target, index, candidates)
+    confirmed: list[Difference] = []
+    for doc_id in candidates:
+        document = documents.get(doc_id)
+        version = document[0] if document else None
+        item = items.get(doc_id)
+        expected = None
+        if item is not None:
+            try:
+                expected = expected_source(item, target)
+            except (HookError, RecordError):
+                continue  # cannot be indexed at all; counted as unprojectable by the scan
+        if expected is None and document is not None:
+            confirmed.append(Difference("orphaned", doc_id, version))
+        elif expected is not None and document is None:
+            confirmed.append(Difference("missing", doc_id, None))
+        elif expected is not None and document is not None and digest(expected) != digest(document[1]):
+            confirmed.append(Difference("stale", doc_id, version))
+    return confirmed, items, read_started
+
+
+def _repair(
+    target: Target,
+    index: str,
+    differences: list[Difference],
+    items: dict[str, dict[str, Any]],
+    read_started: float,
+) -> tuple[Counts, list[str]]:
+    floor = snapshot_version(read_started)
+    changes = []
+    for difference in differences:
+        version = max(floor, difference.index_version or 0)
+        if difference.kind == "orphaned":
+            changes.append(delete_change(difference.doc_id, version))
+        else:
+            changes.append(change_from_item(items[difference.doc_id], target.keys, version))
+    report = write_changes(target, changes, index)
+    return report.counts, report.reasons
