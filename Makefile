@@ -75,6 +75,11 @@ down: ## Stops what `make up` started and removes .state/
 logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one)
 	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
 
+.PHONY: bench
+bench: venv images ## Runs the benchmarks (not part of test) and writes docs/benchmarks.md
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@$(PY) -m bench $(BENCH)
+
 .PHONY: clean
 clean: ## Removes the virtualenv and caches (not the Docker images)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
