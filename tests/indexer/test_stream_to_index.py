@@ -1,0 +1,216 @@
+"""End to end: items written to a streamed table on moto, the real stream records, the handler, the index."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import function
+import pytest
+
+from indexer.batch import Runtime, process_batch
+from indexer.changes import plain_item
+from support.streams import LambdaContext, StreamReader, create_streamed_table, lambda_event
+
+NO_FAILURES = {"batchItemFailures": []}
+
+
+def book(book_id: str, title: str, **extra: dict[str, Any]) -> dict[str, Any]:
+    return {"id": {"S": book_id}, "title": {"S": title}, "author": {"S": "Anon"}, **extra}
+
+
+def table_state(dynamodb: Any, table: str) -> dict[str, dict[str, Any]]:
+    items = dynamodb.scan(TableName=table)["Items"]
+    return {item["id"]["S"]: plain_item(item) for item in items}
+
+
+def test_insert_modify_remove_through_the_handler(
+    env: dict[str, str], dynamo: Any, docs: Any, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    dynamodb, streams = dynamo
+    reader = StreamReader(streams, create_streamed_table(dynamodb, unique_name))
+    dynamodb.put_item(
+        TableName=unique_name,
+        Item=book(
+            "b1",
+            "Dune",
+            year={"N": "1965"},
+            price={"N": "9.99"},
+            isbn13={"N": "9780441172719"},
+            tags={"SS": ["sf", "classic"]},
+            cover={"B": b"\x89PNG"},
+            meta={"M": {"pages": {"N": "412"}, "awards": {"L": [{"S": "Hugo"}, {"S": "Nebula"}]}}},
+        ),
+    )
+    dynamodb.put_item(TableName=unique_name, Item=book("b2", "Solaris"))
+
+    assert function.handler(reader.event(), LambdaContext()) == NO_FAILURES
+    assert docs(unique_name) == {
+        "b1": {
+            "id": "b1",
+            "title": "Dune",
+            "author": "Anon",
+            "year": 1965,
+            "price": 9.99,
+            "isbn13": 9780441172719,
+            "tags": ["classic", "sf"],
+            "cover": "iVBORw==",
+            "meta": {"pages": 412, "awards": ["Hugo", "Nebula"]},
+        },
+        "b2": {"id": "b2", "title": "Solaris", "author": "Anon"},
+    }
+
+    dynamodb.update_item(
+        TableName=unique_name,
+        Key={"id": {"S": "b2"}},
+        UpdateExpression="SET title = :t",
+        ExpressionAttributeValues={":t": {"S": "Solaris (1961)"}},
+    )
+    dynamodb.delete_item(TableName=unique_name, Key={"id": {"S": "b1"}})
+    event = reader.event()
+    assert [r["eventName"] for r in event["Records"]] == ["MODIFY", "REMOVE"]
+    assert function.handler(event, LambdaContext()) == NO_FAILURES
+    assert docs(unique_name) == {"b2": {"id": "b2", "title": "Solaris (1961)", "author": "Anon"}}
+
+
+def test_composite_key_table_end_to_end(
+    env: dict[str, str], dynamo: Any, docs: Any, unique_name: str
+) -> None:
+    dynamodb, streams = dynamo
+    arn = create_streamed_table(dynamodb, unique_name, ("author", "S"), ("year", "N"))
+    reader = StreamReader(streams, arn)
+    for author, year in [("a#b", "1"), ("a", "1"), ('q"x', "2")]:
+        dynamodb.put_item(TableName=unique_name, Item={"author": {"S": author}, "year": {"N": year}})
+    runtime = Runtime.from_env({**env, "TABLE_PARTITION_KEY": "author", "TABLE_SORT_KEY": "year"})
+    assert process_batch(reader.event(), LambdaContext(), runtime) == NO_FAILURES
+    assert sorted(json.loads(doc_id) for doc_id in docs(unique_name)) == [["a", 1], ["a#b", 1], ['q"x', 2]]
+
+
+def _write_history(dynamodb: Any, table: str, rng: random.Random) -> None:
+    """Many puts, updates and deletes over a few items, including deletes and re-creations."""
+    for step in range(60):
+        item_id = f"b{rng.randrange(6)}"
+        action = rng.random()
+        if action < 0.55:
+            dynamodb.put_item(TableName=table, Item=book(item_id, f"title {step}", step={"N": str(step)}))
+        elif action < 0.8:
+            dynamodb.update_item(
+                TableName=table,
+                Key={"id": {"S": item_id}},
+                UpdateExpression="SET step = :s",
+                ExpressionAttributeValues={":s": {"N": str(step)}},
+            )
+        else:
+            dynamodb.delete_item(TableName=table, Key={"id": {"S": item_id}})
+
+
+def test_duplicates_and_out_of_order_replays_converge_to_the_table(
+    env: dict[str, str], dynamo: Any, docs: Any, unique_name: str
+) -> None:
+    dynamodb, streams = dynamo
+    reader = StreamReader(streams, create_streamed_table(dynamodb, unique_name))
+    rng = random.Random(7)
+    _write_history(dynamodb, unique_name, rng)
+    records = reader.read()
+    expected = table_state(dynamodb, unique_name)
+    runtime = Runtime.from_env(env)
+
+    assert process_batch(lambda_event(records), LambdaContext(), runtime) == NO_FAILURES
+    assert docs(unique_name) == expected
+
+    for _ in range(3):  # replays: shuffled, duplicated, split into batches of random sizes
+        replay = records + rng.sample(records, len(records) // 2)
+        rng.shuffle(replay)
+        while replay:
+            size = rng.randint(1, 15)
+            batch, replay = replay[:size], replay[size:]
+            assert process_batch(lambda_event(batch), LambdaContext(), runtime) == NO_FAILURES
+        assert docs(unique_name) == expected
+
+
+def test_records_processed_in_reverse_order_still_converge(
+    env: dict[str, str], dynamo: Any, docs: Any, unique_name: str
+) -> None:
+    dynamodb, streams = dynamo
+    reader = StreamReader(streams, create_streamed_table(dynamodb, unique_name))
+    _write_history(dynamodb, unique_name, random.Random(11))
+    records = reader.read()
+    runtime = Runtime.from_env(env)
+    for record in reversed(records):  # one record per batch, newest first
+        assert process_batch(lambda_event([record]), LambdaContext(), runtime) == NO_FAILURES
+    assert docs(unique_name) == table_state(dynamodb, unique_name)
+
+
+def batch_log(output: str) -> dict[str, Any]:
+    """The last per-batch log line in captured stdout."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["message"] == "batch"][-1]
+
+
+def test_a_late_older_update_does_not_resurrect_a_deleted_document(
+    env: dict[str, str], dynamo: Any, docs: Any, unique_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb, streams = dynamo
+    reader = StreamReader(streams, create_streamed_table(dynamodb, unique_name))
+    dynamodb.put_item(TableName=unique_name, Item=book("b1", "first"))
+    dynamodb.put_item(TableName=unique_name, Item=book("b1", "second"))
+    dynamodb.delete_item(TableName=unique_name, Key={"id": {"S": "b1"}})
+    insert, modify, remove = reader.read()
+    runtime = Runtime.from_env(env)
+
+    assert process_batch(lambda_event([insert]), LambdaContext(), runtime) == NO_FAILURES
+    assert docs(unique_name) == {"b1": {"id": "b1", "title": "first", "author": "Anon"}}
+    assert process_batch(lambda_event([remove]), LambdaContext(), runtime) == NO_FAILURES
+    assert docs(unique_name) == {}
+    capsys.readouterr()
+    for late in ([modify], [insert], [modify, insert]):
+        assert process_batch(lambda_event(late), LambdaContext(), runtime) == NO_FAILURES
+        assert batch_log(capsys.readouterr().out)["conflicts"] == 1
+        assert docs(unique_name) == {}
+
+
+def test_a_delete_that_arrives_first_still_wins(
+    env: dict[str, str], dynamo: Any, docs: Any, unique_name: str
+) -> None:
+    dynamodb, streams = dynamo
+    reader = StreamReader(streams, create_streamed_table(dynamodb, unique_name))
+    dynamodb.put_item(TableName=unique_name, Item=book("b1", "first"))
+    dynamodb.delete_item(TableName=unique_name, Key={"id": {"S": "b1"}})
+    insert, remove = reader.read()
+    runtime = Runtime.from_env(env)
+    assert process_batch(lambda_event([remove]), LambdaContext(), runtime) == NO_FAILURES  # 404: success
+    assert process_batch(lambda_event([insert]), LambdaContext(), runtime) == NO_FAILURES  # 409: success
+    assert docs(unique_name) == {}
+
+
+def test_batch_log_line_counts_what_happened(
+    env: dict[str, str], dynamo: Any, unique_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb, streams = dynamo
+    reader = StreamReader(streams, create_streamed_table(dynamodb, unique_name))
+    dynamodb.put_item(TableName=unique_name, Item=book("b1", "one"))
+    dynamodb.put_item(TableName=unique_name, Item=book("b1", "one, again"))
+    dynamodb.put_item(TableName=unique_name, Item=book("b2", "two"))
+    dynamodb.delete_item(TableName=unique_name, Key={"id": {"S": "b2"}})
+    dynamodb.delete_item(TableName=unique_name, Key={"id": {"S": "never-existed"}})
+    runtime = Runtime.from_env(env)
+    capsys.readouterr()
+    assert process_batch(reader.event(), LambdaContext(), runtime) == NO_FAILURES
+    line = batch_log(capsys.readouterr().out)
+    counts = {
+        k: line[k] for k in ("records", "indexed", "deleted", "skipped", "conflicts", "retried", "failed")
+    }
+    assert counts == {
+        "records": 4,  # moto writes no record for deleting a missing item
+        "indexed": 1,
+        "deleted": 1,
+        "skipped": 2,  # superseded in the batch by a newer record of the same item
+        "conflicts": 0,
+        "retried": 0,
+        "failed": 0,
+    }
+    assert line["bulk_requests"] == 1
+    assert 0 <= line["stream_lag_seconds"] < 60
