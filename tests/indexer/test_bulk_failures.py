@@ -1,0 +1,218 @@
+"""Failures: per-item and whole-request faults from the fault proxy, poison records, the time budget."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from indexer.batch import Runtime, process_batch
+from indexer.bulk import WriteStats, write_actions
+from indexer.deadline import Deadline
+from support.fault_proxy import FaultProxy, RequestFault
+from support.streams import LambdaContext, lambda_event, record
+
+NO_FAILURES = {"batchItemFailures": []}
+BASE_SEQ = 100000000017454423000
+
+
+def insert(book_id: str, seq_offset: int, **attributes: Any) -> dict[str, Any]:
+    image = {"id": {"S": book_id}, "title": {"S": f"title of {book_id}"}, **attributes}
+    return record("INSERT", {"id": {"S": book_id}}, BASE_SEQ + seq_offset, image)
+
+
+def books(n: int, **attributes: Any) -> list[dict[str, Any]]:
+    return [insert(f"b{i}", i, **attributes) for i in range(n)]
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def proxied(env: dict[str, str], proxy: FaultProxy) -> dict[str, str]:
+    return {**env, "OPENSEARCH_ENDPOINT": proxy.url}
+
+
+def test_per_item_429_and_503_are_retried_until_they_succeed(
+    proxied: dict[str, str], proxy: FaultProxy, docs: Any, unique_name: str
+) -> None:
+    runtime = Runtime.from_env(proxied)
+    proxy.fail_items("b2", 429, 503)
+    proxy.fail_items("b4", 503)
+    assert process_batch(lambda_event(books(6)), LambdaContext(), runtime) == NO_FAILURES
+    assert sorted(docs(unique_name)) == [f"b{i}" for i in range(6)]
+    bulks = proxy.bulk_requests()
+    assert [sorted(r.bulk_ids()) for r in bulks] == [[f"b{i}" for i in range(6)], ["b2", "b4"], ["b2"]]
+    assert [r.injected_items for r in bulks] == [[("b2", 429), ("b4", 503)], [("b2", 503)], []]
+
+
+def test_what_never_succeeds_is_reported_by_the_earliest_failed_sequence_number(
+    proxied: dict[str, str],
+    proxy: FaultProxy,
+    docs: Any,
+    unique_name: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    runtime = Runtime.from_env({**proxied, "RETRY_MAX_ATTEMPTS": "3"})
+    proxy.fail_item_always("b5", 503)
+    proxy.fail_item_always("b3", 429)
+    events = books(7)
+    assert process_batch(lambda_event(events), LambdaContext(), runtime) == {
+        "batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 3)}]
+    }
+    assert sorted(docs(unique_name)) == ["b0", "b1", "b2", "b4", "b6"]
+    assert len(proxy.bulk_requests()) == 3  # RETRY_MAX_ATTEMPTS
+    lines = log_lines(capsys.readouterr().out)
+    failed = {line["key"]["id"]: line for line in lines if line["message"] == "record failed"}
+    assert set(failed) == {"b3", "b5"}
+    assert failed["b3"]["retryable"] is True
+    assert failed["b3"]["status"] == 429
+    batch = [line for line in lines if line["message"] == "batch"][-1]
+    assert (batch["indexed"], batch["failed"], batch["retried"]) == (5, 2, 4)
+
+
+def test_earliest_is_compared_numerically_not_as_text(proxied: dict[str, str], proxy: FaultProxy) -> None:
+    runtime = Runtime.from_env({**proxied, "RETRY_MAX_ATTEMPTS": "1"})
+    short, long = record("INSERT", {"id": {"S": "a"}}, 99, {"id": {"S": "a"}}), insert("b", 0)
+    proxy.fail_item_always("a", 503)
+    proxy.fail_item_always("b", 503)
+    response = process_batch(lambda_event([short, long]), LambdaContext(), runtime)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "99"}]}
+
+
+def test_retries_stop_inside_the_lambda_time_budget(proxied: dict[str, str], proxy: FaultProxy) -> None:
+    runtime = Runtime.from_env(
+        {
+            **proxied,
+            "RETRY_MAX_ATTEMPTS": "100",
+            "RETRY_INITIAL_BACKOFF_SECONDS": "0.2",
+            "RETRY_MAX_BACKOFF_SECONDS": "0.4",
+            "RETRY_DEADLINE_MARGIN_SECONDS": "0.5",
+        }
+    )
+    proxy.fail_item_always("b1", 429)
+    started = time.monotonic()
+    response = process_batch(lambda_event(books(3)), LambdaContext(seconds=2.5), runtime)
+    elapsed = time.monotonic() - started
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 1)}]}
+    assert elapsed < 2.0  # gave up before the margin, leaving Lambda time to take the answer
+    assert 2 < len(proxy.bulk_requests()) < 100
+
+
+def test_a_poison_record_is_reported_without_failing_its_neighbours(
+    env: dict[str, str], docs: Any, unique_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime = Runtime.from_env(env)
+    events = [
+        insert("b0", 0, year={"N": "1965"}),
+        insert("b1", 1, year={"M": {"secret": {"S": "do-not-log-me"}}}),  # object into a long field: 400
+        insert("b2", 2, year={"N": "1970"}),
+    ]
+    response = process_batch(lambda_event(events), LambdaContext(), runtime)
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 1)}]}
+    assert sorted(docs(unique_name)) == ["b0", "b2"]
+    output = capsys.readouterr().out
+    assert "do-not-log-me" not in output
+    (failed,) = [line for line in log_lines(output) if line["message"] == "record failed"]
+    assert failed["key"] == {"id": "b1"}
+    assert failed["status"] == 400
+    assert failed["retryable"] is False
+    assert failed["reason"].startswith("mapper_parsing_exception")
+
+
+def test_an_undecodable_record_and_a_failing_hook_are_reported_like_poison(
+    env: dict[str, str], docs: Any, unique_name: str
+) -> None:
+    runtime = Runtime.from_env({**env, "DOCUMENT_HOOK": "book_hooks:enrich"})
+    broken = insert("b1", 1)
+    broken["dynamodb"]["Keys"] = {"isbn": {"S": "x"}}
+    response = process_batch(
+        lambda_event([insert("b0", 0), broken, insert("b2", 2)]), LambdaContext(), runtime
+    )
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 1)}]}
+    assert sorted(docs(unique_name)) == ["b0", "b2"]
+
+    exploding = Runtime.from_env({**env, "DOCUMENT_HOOK": "book_hooks:explode"})
+    response = process_batch(lambda_event([insert("b3", 3)]), LambdaContext(), exploding)
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 3)}]}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        RequestFault("status", 429),
+        RequestFault("status", 503),
+        RequestFault("drop"),
+        RequestFault("slow", delay_seconds=2.0),
+    ],
+    ids=["429", "503", "dropped-connection", "timeout"],
+)
+def test_whole_request_faults_are_retried(
+    proxied: dict[str, str], proxy: FaultProxy, docs: Any, unique_name: str, fault: RequestFault
+) -> None:
+    runtime = Runtime.from_env({**proxied, "REQUEST_TIMEOUT_SECONDS": "0.5"})
+    proxy.fail_requests(fault, fault)
+    assert process_batch(lambda_event(books(4)), LambdaContext(), runtime) == NO_FAILURES
+    assert sorted(docs(unique_name)) == ["b0", "b1", "b2", "b3"]
+    assert len(proxy.bulk_requests()) == 3
+
+
+def test_a_whole_request_404_is_not_mistaken_for_deleted_documents(
+    proxied: dict[str, str], proxy: FaultProxy
+) -> None:
+    runtime = Runtime.from_env({**proxied, "RETRY_MAX_ATTEMPTS": "2"})
+    proxy.fail_requests(RequestFault("status", 404), RequestFault("status", 404))
+    remove = record("REMOVE", {"id": {"S": "b1"}}, BASE_SEQ)
+    response = process_batch(lambda_event([remove]), LambdaContext(), runtime)
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ)}]}
+    assert len(proxy.bulk_requests()) == 1  # a 404 for the whole request is permanent, not retried
+
+
+def test_write_actions_returns_one_result_per_action_in_order(
+    proxied: dict[str, str], proxy: FaultProxy, unique_name: str
+) -> None:
+    runtime = Runtime.from_env(proxied)
+    proxy.fail_items("c", 429)
+    actions = [
+        {
+            "_op_type": "index",
+            "_index": unique_name,
+            "_id": i,
+            "version": 5,
+            "version_type": "external_gte",
+            "_source": {"n": 1},
+        }
+        for i in ("a", "b", "c")
+    ]
+    actions.append(
+        {
+            "_op_type": "index",
+            "_index": unique_name,
+            "_id": "a",
+            "version": 4,
+            "version_type": "external_gte",
+            "_source": {"n": 0},
+        }
+    )
+    actions.append(
+        {
+            "_op_type": "delete",
+            "_index": unique_name,
+            "_id": "zz",
+            "version": 4,
+            "version_type": "external_gte",
+        }
+    )
+    stats = WriteStats()
+    results = write_actions(runtime.client, actions, runtime.settings, Deadline.after(10), stats=stats)
+    assert [(r.doc_id, r.outcome, r.attempts) for r in results] == [
+        ("a", "indexed", 1),
+        ("b", "indexed", 1),
+        ("c", "indexed", 2),
+        ("a", "conflict", 1),
+        ("zz", "not_found", 1),
+    ]
+    assert (stats.requests, stats.retried) == (2, 1)
