@@ -1,0 +1,506 @@
+"""A small local API Gateway: serves the api module's rendered OpenAPI document over HTTP on localhost.
+
+Per request, as API Gateway does for a REST API with AWS integrations: match the route; validate parameters
+and body with the method's request validator and the document's schemas; render the request template
+(:mod:`books_local.vtl`); call DynamoDB (``...:dynamodb:action/<Action>``, SigV4-signed JSON protocol)
+or OpenSearch (``...:<domain>.es:path/<path>``, plain HTTP to ``opensearch_url``); select the integration
+response whose selectionPattern matches the status (else ``default``); render its template, honouring
+``$context.responseOverride``; answer. Errors the gateway raises itself go through the document's
+``x-amazon-apigateway-gateway-responses``.
+
+Differences from AWS: no authorization is enforced (IAM, API keys, usage plans, throttling are AWS-only),
+OpenSearch is called unsigned, and only ``aws`` integrations to DynamoDB and OpenSearch are supported.
+
+Usage::
+
+    document = render_openapi_document(table_name="books", opensearch_domain_endpoint="search-books.local")
+    server = make_server(document, dynamodb_endpoint="http://127.0.0.1:5000", opensearch_url="http://127.0.0.1:9200")
+    thread = server.start()          # or server.serve_forever() in the current thread
+    ...                              # requests to server.url, e.g. f"{server.url}/books"
+    server.close()                   # shutdown() + server_close()
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from jsonschema import Draft4Validator
+
+from books_local import vtl
+
+__all__ = ["Gateway", "GatewayError", "LocalApiServer", "Response", "make_server", "render_openapi_document"]
+
+LOG = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI_MODULE = ROOT / "modules" / "api" / "modules" / "openapi"
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+# API Gateway's gateway response types used here: default status and message.
+GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
+    "ACCESS_DENIED": (403, "Forbidden"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
+    "BAD_REQUEST_BODY": (400, "Invalid request body"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    "API_CONFIGURATION_ERROR": (500, "Internal server error"),
+    "INTEGRATION_FAILURE": (504, "Internal server error"),
+    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
+}
+MAX_BODY_BYTES = 10 * 1024 * 1024
+_DYNAMODB_URI = re.compile(r"^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):dynamodb:action/([A-Za-z]+)$")
+_OPENSEARCH_URI = re.compile(r"^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):(?:[^:]+\.)?es:path/(.+)$")
+_CONTEXT_REFERENCE = re.compile(r"\$context\.([A-Za-z]+(?:\.[A-Za-z]+)*)")
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the gateway answers: status, headers and body bytes."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class GatewayError(Exception):
+    """An error API Gateway answers itself, by gateway response type."""
+
+    def __init__(self, response_type: str, message: str | None = None, validation: str = "") -> None:
+        super().__init__(message or GATEWAY_RESPONSES[response_type][1])
+        self.response_type = response_type
+        self.message = message or GATEWAY_RESPONSES[response_type][1]
+        self.validation = validation
+
+
+@dataclass(frozen=True)
+class _Route:
+    template: str
+    pattern: re.Pattern[str]
+    literal_length: int
+    methods: Mapping[str, Any]
+    parameters: list[Mapping[str, Any]]
+
+
+def _compile_route(template: str, item: Mapping[str, Any]) -> _Route:
+    regex = ""
+    for part in re.split(r"(\{[^}]+\})", template):
+        if part.startswith("{") and part.endswith("+}"):
+            regex += f"(?P<{part[1:-2]}>.+)"
+        elif part.startswith("{"):
+            regex += f"(?P<{part[1:-1]}>[^/]+)"
+        else:
+            regex += re.escape(part)
+    methods = {name: operation for name, operation in item.items() if name in HTTP_METHODS}
+    literal = len(re.sub(r"\{[^}]+\}", "", template))
+    return _Route(template, re.compile(f"^{regex}/?$"), literal, methods, list(item.get("parameters", [])))
+
+
+class Gateway:
+    """The request pipeline for one OpenAPI document, without HTTP: the server (and tests) call handle()."""
+
+    def __init__(
+        self,
+        openapi: Mapping[str, Any] | str,
+        *,
+        dynamodb_endpoint: str,
+        opensearch_url: str,
+        stage: str = "local",
+        region: str | None = None,
+    ) -> None:
+        self.document: Mapping[str, Any] = json.loads(openapi) if isinstance(openapi, str) else openapi
+        self.dynamodb_endpoint = dynamodb_endpoint.rstrip("/")
+        self.opensearch_url = opensearch_url.rstrip("/")
+        self.stage = stage
+        self.region = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
+        self._routes = sorted(
+            (_compile_route(path, item) for path, item in self.document.get("paths", {}).items()),
+            key=lambda route: -route.literal_length,
+        )
+        self._validators: dict[str, Draft4Validator] = {}
+        self._credentials = botocore.session.get_session().get_credentials()
+
+    # --- pipeline ------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
+        """Answers one HTTP request (``target`` is the path with its query string)."""
+        split = urlsplit(target)
+        path = unquote(split.path) or "/"
+        context = vtl.new_context(
+            request_id=str(uuid.uuid4()),
+            request_time_epoch=int(time.time() * 1000),
+            http_method=method.upper(),
+            resource_path=path,
+            path=path,
+            stage=self.stage,
+            source_ip=headers.get("X-Forwarded-For", "127.0.0.1"),
+            user_agent=headers.get("User-Agent", ""),
+            api_key=headers.get("x-api-key"),
+        )
+        try:
+            if len(body) > MAX_BODY_BYTES:
+                raise GatewayError("REQUEST_TOO_LARGE")
+            route, path_params = self._route(split.path)
+            operation = route.methods.get(method.lower())
+            if operation is None:
+                raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
+            context["resourcePath"] = route.template
+            params: vtl.Params = {
+                "path": path_params,
+                "querystring": dict(parse_qsl(split.query, keep_blank_values=True)),
+                "header": dict(headers),
+            }
+            return self._invoke(route, operation, params, body.decode("utf-8", errors="replace"), context)
+        except GatewayError as error:
+            return self.gateway_response(error, context)
+
+    def _route(self, raw_path: str) -> tuple[_Route, dict[str, str]]:
+        for route in self._routes:
+            match = route.pattern.match(raw_path)
+            if match:
+                return route, {name: unquote(value) for name, value in match.groupdict().items()}
+        raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
+
+    def _invoke(
+        self,
+        route: _Route,
+        operation: Mapping[str, Any],
+        params: vtl.Params,
+        body: str,
+        context: vtl.JavaMap,
+    ) -> Response:
+        integration = operation.get("x-amazon-apigateway-integration")
+        if not integration:
+            raise GatewayError("API_CONFIGURATION_ERROR")
+        content_type = _media_type(params["header"], default="application/json")
+        self._validate(route, operation, params, body, content_type)
+
+        templates = integration.get("requestTemplates") or {}
+        if content_type in templates:
+            request_body = self._render(templates[content_type], body, params, context).text
+        elif integration.get("passthroughBehavior", "when_no_match").lower() == "never":
+            raise GatewayError("UNSUPPORTED_MEDIA_TYPE")
+        else:
+            request_body = body
+
+        status, response_body = self._call(integration, request_body)
+        LOG.debug("%s %s -> integration %s", context["httpMethod"], route.template, status)
+        selected = _select_response(integration.get("responses") or {}, status)
+        if selected is None:
+            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
+        response_templates = selected.get("responseTemplates") or {}
+        template = response_templates.get("application/json") or next(iter(response_templates.values()), None)
+        rendered = (
+            self._render(template, response_body, params, context)
+            if template is not None
+            else vtl.Rendered(text=response_body)
+        )
+        status_code = rendered.status_override or int(selected.get("statusCode", 200))
+        headers = {"Content-Type": "application/json"}
+        for name, value in (selected.get("responseParameters") or {}).items():
+            if name.startswith("method.response.header.") and value.startswith("'"):
+                headers[name.removeprefix("method.response.header.")] = value.strip("'")
+        headers |= rendered.header_overrides
+        headers["x-amzn-RequestId"] = context["requestId"]
+        payload = b"" if status_code in (204, 304) else rendered.text.encode()
+        return Response(status_code, headers, payload)
+
+    def _render(self, template: str, body: str, params: vtl.Params, context: vtl.JavaMap) -> vtl.Rendered:
+        try:
+            return vtl.render(template, body=body, params=params, context=context)
+        except vtl.TemplateError as exc:
+            LOG.warning("mapping template failed: %s", exc)
+            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error") from exc
+
+    # --- validation ----------------------------------------------------------------------------------------
+
+    def _validate(
+        self,
+        route: _Route,
+        operation: Mapping[str, Any],
+        params: vtl.Params,
+        body: str,
+        content_type: str,
+    ) -> None:
+        name = operation.get("x-amazon-apigateway-request-validator") or self.document.get(
+            "x-amazon-apigateway-request-validator"
+        )
+        validator = (self.document.get("x-amazon-apigateway-request-validators") or {}).get(name) or {}
+        if validator.get("validateRequestParameters"):
+            missing = [
+                parameter["name"]
+                for parameter in [*route.parameters, *operation.get("parameters", [])]
+                if parameter.get("required") and not _has_parameter(params, parameter)
+            ]
+            if missing:
+                raise GatewayError(
+                    "BAD_REQUEST_PARAMETERS", f"Missing required request parameters: [{', '.join(missing)}]"
+                )
+        request_body = operation.get("requestBody")
+        if validator.get("validateRequestBody") and request_body:
+            schema = ((request_body.get("content") or {}).get(content_type) or {}).get("schema")
+            if schema is None:
+                return
+            try:
+                instance = json.loads(body)
+            except ValueError as exc:
+                raise GatewayError("BAD_REQUEST_BODY", validation=f"Invalid JSON: {exc}") from exc
+            errors = sorted(self._schema_validator(schema).iter_errors(instance), key=str)
+            if errors:
+                raise GatewayError("BAD_REQUEST_BODY", validation="; ".join(e.message for e in errors[:5]))
+
+    def _schema_validator(self, schema: Mapping[str, Any]) -> Draft4Validator:
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._validators:
+            # The components ride along so "#/components/schemas/..." references resolve in this document.
+            root = {**schema, "components": self.document.get("components", {})}
+            self._validators[key] = Draft4Validator(root)
+        return self._validators[key]
+
+    # --- integrations --------------------------------------------------------------------------------------
+
+    def _call(self, integration: Mapping[str, Any], body: str) -> tuple[int, str]:
+        uri = integration.get("uri", "")
+        if integration.get("type", "").lower() != "aws":
+            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
+        if match := _DYNAMODB_URI.match(uri):
+            return self._call_dynamodb(match.group(1), match.group(2), body)
+        if match := _OPENSEARCH_URI.match(uri):
+            method = integration.get("httpMethod", "POST").upper()
+            return _http(
+                method, f"{self.opensearch_url}/{match.group(2)}", body, {"Content-Type": "application/json"}
+            )
+        raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
+
+    def _call_dynamodb(self, region: str, action: str, body: str) -> tuple[int, str]:
+        headers = {
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": f"DynamoDB_20120810.{action}",
+        }
+        request = AWSRequest(
+            method="POST", url=f"{self.dynamodb_endpoint}/", data=body.encode(), headers=headers
+        )
+        if self._credentials is not None:
+            SigV4Auth(self._credentials.get_frozen_credentials(), "dynamodb", region).add_auth(request)
+        return _http("POST", request.url, body, dict(request.headers.items()))
+
+    # --- gateway responses ---------------------------------------------------------------------------------
+
+    def gateway_response(self, error: GatewayError, context: Mapping[str, Any] | None = None) -> Response:
+        """The document's gateway response for ``error`` (its type's own, else DEFAULT_4XX/DEFAULT_5XX)."""
+        context = context or {}
+        default_status = GATEWAY_RESPONSES.get(error.response_type, (500, ""))[0]
+        configured = self.document.get("x-amazon-apigateway-gateway-responses") or {}
+        fallback = "DEFAULT_4XX" if default_status < 500 else "DEFAULT_5XX"
+        response = configured.get(error.response_type) or configured.get(fallback) or {}
+        status = int(response.get("statusCode", default_status))
+        values = {
+            "error.responseType": error.response_type,
+            "error.message": error.message,
+            "error.messageString": json.dumps(error.message),
+            "error.validationErrorString": error.validation,
+            "requestId": str(context.get("requestId", "")),
+            "httpMethod": str(context.get("httpMethod", "")),
+            "resourcePath": str(context.get("resourcePath", "")),
+            "stage": self.stage,
+        }
+        templates = response.get("responseTemplates") or {}
+        template = templates.get("application/json")
+        if template is None:
+            text = json.dumps({"message": error.message})
+        else:
+            text = _CONTEXT_REFERENCE.sub(lambda m: values.get(m.group(1), ""), template)
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error.response_type}
+        for name, value in (response.get("responseParameters") or {}).items():
+            if name.startswith("gatewayresponse.header.") and value.startswith("'"):
+                headers[name.removeprefix("gatewayresponse.header.")] = value.strip("'")
+        headers["x-amzn-RequestId"] = values["requestId"]
+        return Response(status, headers, text.encode())
+
+
+def _media_type(headers: Mapping[str, str], default: str) -> str:
+    for name, value in headers.items():
+        if name.lower() == "content-type" and value.strip():
+            return value.split(";", 1)[0].strip().lower()
+    return default
+
+
+def _has_parameter(params: vtl.Params, parameter: Mapping[str, Any]) -> bool:
+    location = {"query": "querystring", "path": "path", "header": "header"}.get(parameter.get("in", ""), "")
+    values = params.get(location, {})  # type: ignore[misc]
+    if location == "header":
+        return any(name.lower() == parameter["name"].lower() for name in values)
+    return parameter["name"] in values
+
+
+def _select_response(responses: Mapping[str, Any], status: int) -> Mapping[str, Any] | None:
+    """The integration response whose selectionPattern matches the whole status code, else ``default``."""
+    for pattern, response in responses.items():
+        if pattern != "default" and re.fullmatch(response.get("selectionPattern", pattern), str(status)):
+            return response
+    return responses.get("default")
+
+
+def _http(method: str, url: str, body: str, headers: Mapping[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body.encode() or None, method=method, headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=INTEGRATION_TIMEOUT_SECONDS) as answer:
+            return answer.status, answer.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", errors="replace")
+    except TimeoutError as exc:
+        raise GatewayError("INTEGRATION_TIMEOUT") from exc
+    except OSError as exc:
+        LOG.warning("integration %s %s failed: %s", method, url, exc)
+        raise GatewayError("INTEGRATION_FAILURE") from exc
+
+
+# --- HTTP server --------------------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: LocalApiServer
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        response = self.server.gateway.handle(self.command, self.path, dict(self.headers.items()), body)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.debug("%s " + format, self.address_string(), *args)
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    """The gateway on a threading HTTP server: serve_forever()/shutdown() as usual, or start()/close()."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
+        super().__init__(address, _Handler)
+        self.gateway = gateway
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> threading.Thread:
+        """Serves in a daemon thread and returns it."""
+        self._thread = threading.Thread(target=self.serve_forever, name="local-api-gateway", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def close(self) -> None:
+        """Stops serving (when started) and releases the port."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()
+
+
+def make_server(
+    openapi: Mapping[str, Any] | str,
+    dynamodb_endpoint: str,
+    opensearch_url: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    stage: str = "local",
+    region: str | None = None,
+) -> LocalApiServer:
+    """A server for ``openapi`` (the api module's ``openapi_document``, JSON text or decoded); port 0: any.
+
+    Raises OSError when the port is taken.
+    """
+    gateway = Gateway(
+        openapi,
+        dynamodb_endpoint=dynamodb_endpoint,
+        opensearch_url=opensearch_url,
+        stage=stage,
+        region=region,
+    )
+    return LocalApiServer((host, port), gateway)
+
+
+# --- rendering the document with Terraform ------------------------------------------------------------------
+
+
+def render_openapi_document(terraform: str = "terraform", **variables: Any) -> dict[str, Any]:
+    """The api module's OpenAPI document for ``variables``, rendered by Terraform exactly as it is deployed.
+
+    Applies modules/api/modules/openapi (no providers, no resources) in a temporary root, about a second.
+    Variables are that module's: title, region, table_name, execution_role_arn, opensearch_domain_endpoint,
+    opensearch_index, authorization, limits; all but table_name default to local values here.
+    """
+    values = {
+        "title": "books-local",
+        "region": os.environ.get("AWS_REGION", "us-east-1"),
+        "execution_role_arn": "arn:aws:iam::000000000000:role/books-api-local",
+        "opensearch_domain_endpoint": "search-books-local.us-east-1.es.amazonaws.com",
+        "authorization": "NONE",
+        **variables,
+    }
+    executable = shutil.which(terraform)
+    if executable is None:
+        raise FileNotFoundError(f"terraform executable {terraform!r} not found on PATH")
+    with tempfile.TemporaryDirectory(prefix="openapi-render-") as workdir:
+        root = Path(workdir)
+        (root / "main.tf").write_text(
+            'variable "values" {\n  type = any\n}\n\n'
+            f'module "openapi" {{\n  source = "{OPENAPI_MODULE.as_posix()}"\n'
+            + "".join(f"  {name} = var.values.{name}\n" for name in values)
+            + '}\n\noutput "document" {\n  value = module.openapi.document\n}\n'
+        )
+        (root / "values.auto.tfvars.json").write_text(json.dumps({"values": values}))
+        environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        environment.pop("TF_CLI_ARGS", None)
+        for command in (
+            ["init", "-backend=false"],
+            ["apply", "-auto-approve"],
+            ["output", "-raw", "document"],
+        ):
+            result = subprocess.run(
+                [executable, *command], cwd=root, env=environment, capture_output=True, text=True, check=False
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"terraform {command[0]} failed:\n{result.stderr or result.stdout}")
+        return json.loads(result.stdout)
