@@ -68,6 +68,10 @@ class Recorded:
     fault: RequestFault | None = None
     injected_items: list[tuple[str, int]] = field(default_factory=list)  # (doc id, status)
 
+    def header(self, name: str) -> str | None:
+        """A request header by case-insensitive name."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
     @property
     def is_bulk(self) -> bool:
         return urlsplit(self.path).path.endswith("/_bulk")

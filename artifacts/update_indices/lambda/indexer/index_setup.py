@@ -74,10 +74,12 @@ def ensure_index(client: OpenSearch, settings: Settings) -> str:
     body["aliases"] = {alias: {"is_write_index": True}}
     try:
         client.indices.create(index=name, body=body)
-        log.info("created index %s behind alias %s", name, alias)
     except RequestError as exc:
         if exc.error != "resource_already_exists_exception":
             raise IndexSetupError(f"cannot create index {name!r}: {exc.error}") from exc
-        if alias_target(client, alias) is None:  # the index exists without its alias: attach it
-            client.indices.put_alias(index=name, name=alias, body={"is_write_index": True})
-    return alias_target(client, alias) or name
+        target = alias_target(client, alias)  # another cold start won the race, or the alias was removed
+        if target is not None:
+            return target
+        client.indices.put_alias(index=name, name=alias, body={"is_write_index": True})
+    log.info("created index %s behind alias %s", name, alias)
+    return name
