@@ -26,7 +26,9 @@ help: ## Lists the targets
 $(VENV)/.installed: requirements-dev.txt artifacts/update_indices/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing pinned dev dependencies into $(VENV)"
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@mkdir -p .cache
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt > .cache/pip.log 2>&1 \
+	  || { cat .cache/pip.log >&2; exit 1; }
 	@touch $@
 
 .PHONY: venv
@@ -57,7 +59,8 @@ image: docker ## Builds the indexer's Lambda image as IMAGE_TAG (BASE_IMAGE=loca
 lint: venv terraform-config ## ruff and terraform fmt
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check --quiet . || { echo "run: .venv/bin/ruff format ." >&2; exit 1; }
-	@if [ -d modules ]; then terraform fmt -check -recursive modules live >/dev/null || { terraform fmt -check -recursive -list modules live; exit 1; }; fi
+	@for d in $(wildcard modules live); do terraform fmt -check -recursive $$d >/dev/null \
+	  || { echo "terraform fmt would change:" >&2; terraform fmt -check -recursive -list=true $$d >&2; exit 1; }; done
 
 .PHONY: test
 test: venv images terraform-config lint ## Runs the whole test suite (sets up everything it needs)
