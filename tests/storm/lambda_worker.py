@@ -1,0 +1,46 @@
+"""A Lambda container for the fault storm: one process that runs ``process_event`` per line it reads.
+
+Protocol (one JSON object per line): the parent writes ``{"event": {...}, "remaining_ms": N}`` on stdin,
+the worker answers ``{"response": {...}}`` or ``{"error": "..."}`` on the protocol pipe (the original stdout;
+the indexer's own JSON logs are sent to stderr so they never mix with answers). Killing this process in the
+middle of a batch is the storm's "the handler died": the parent then delivers the batch again, as Lambda
+does after a crash or a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+
+class Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self._deadline = time.monotonic() + remaining_ms / 1000
+        self.function_name = "books-indexer-storm"
+        self.aws_request_id = "storm"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def main() -> None:
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # the indexer logs JSON lines to stdout: send them to stderr instead
+    sys.stdout = sys.stderr
+    from indexer.batch import process_event
+
+    protocol.write('{"ready": true}\n')
+    for line in sys.stdin:
+        request: dict[str, Any] = json.loads(line)
+        try:
+            answer = {"response": process_event(request["event"], Context(request["remaining_ms"]))}
+        except Exception as exc:  # a failed invocation: Lambda retries the whole batch
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        protocol.write(json.dumps(answer) + "\n")
+
+
+if __name__ == "__main__":
+    main()
