@@ -109,11 +109,14 @@ def test_a_stream_update_between_scan_and_write_wins_over_the_backfill(
     ensure_index(target.search, target.settings)
     scan = target.dynamodb.scan
 
+    lock = threading.Lock()
+
     def scan_then_race(**request: Any) -> Any:
         page = scan(**request)  # the backfill now holds the old images of this page ...
-        for item in page["Items"][:3]:  # ... while the stream Lambda indexes newer ones first
-            table.resource.put_item(Item=table.book(item["id"]["S"], 0, edition=99))
-        batch.process_event({"Records": reader.read()}, LambdaContext(60))
+        with lock:  # ... while the stream Lambda indexes newer ones first
+            for item in page["Items"][:3]:
+                table.resource.put_item(Item=table.book(item["id"]["S"], 0, edition=99))
+            batch.process_event({"Records": reader.read()}, LambdaContext(60))
         return page
 
     object.__setattr__(target, "dynamodb", _Proxy(target.dynamodb, scan_then_race))
