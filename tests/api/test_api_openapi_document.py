@@ -1,0 +1,145 @@
+"""The api module's OpenAPI document as Terraform renders it: valid OpenAPI 3, wired as API Gateway needs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+from openapi_spec_validator import validate
+
+from books_local.apigateway import render_openapi_document
+
+MODULE = Path(__file__).resolve().parents[2] / "modules" / "api"
+OPERATIONS = [
+    ("/books", "post"),
+    ("/books", "get"),
+    ("/books/{id}", "get"),
+    ("/books/{id}", "put"),
+    ("/books/{id}", "delete"),
+    ("/search", "get"),
+]
+
+
+def test_document_is_valid_openapi_3(openapi_document: dict[str, Any]) -> None:
+    validate(openapi_document)
+    assert openapi_document["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+def test_every_operation_is_a_signed_aws_integration_with_templates_and_error_mappings(
+    openapi_document: dict[str, Any], path: str, method: str
+) -> None:
+    integration = openapi_document["paths"][path][method]["x-amazon-apigateway-integration"]
+
+    assert integration["type"] == "aws"
+    assert integration["httpMethod"] == "POST"
+    assert integration["passthroughBehavior"] == "never"
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/.+", integration["credentials"])
+    assert set(integration["requestTemplates"]) == {"application/json"}
+    assert {"default", "4\\d{2}", "5\\d{2}"} <= set(integration["responses"])
+    for response in integration["responses"].values():
+        assert set(response["responseTemplates"]) == {"application/json"}
+
+
+def test_writes_validate_bodies_and_everything_validates_parameters(openapi_document: dict[str, Any]) -> None:
+    validators = openapi_document["x-amazon-apigateway-request-validators"]
+    default = openapi_document["x-amazon-apigateway-request-validator"]
+    for path, method in OPERATIONS:
+        operation = openapi_document["paths"][path][method]
+        validator = validators[operation.get("x-amazon-apigateway-request-validator", default)]
+        assert validator["validateRequestParameters"] is True
+        assert validator["validateRequestBody"] is (method in ("post", "put"))
+    book = openapi_document["components"]["schemas"]["BookInput"]
+    assert book["required"] == ["title", "author"]
+    assert book["additionalProperties"] is False
+    assert all("maxLength" in book["properties"][field] for field in ("title", "author", "description"))
+
+
+def test_integration_uris_name_the_table_actions_and_the_domain_index(
+    openapi_document: dict[str, Any], api_names: dict[str, str]
+) -> None:
+    uris = {
+        (path, method): openapi_document["paths"][path][method]["x-amazon-apigateway-integration"]["uri"]
+        for path, method in OPERATIONS
+    }
+    assert uris[("/books", "post")].endswith(":dynamodb:action/PutItem")
+    assert uris[("/books", "get")].endswith(":dynamodb:action/Scan")
+    assert uris[("/books/{id}", "get")].endswith(":dynamodb:action/GetItem")
+    assert uris[("/books/{id}", "put")].endswith(":dynamodb:action/UpdateItem")
+    assert uris[("/books/{id}", "delete")].endswith(":dynamodb:action/DeleteItem")
+    assert uris[("/search", "get")] == (
+        f"arn:aws:apigateway:us-east-1:search-books-local.es:path/{api_names['opensearch_index']}/_search"
+    )
+    templates = json.dumps(openapi_document)
+    assert f'\\"TableName\\": \\"{api_names["table_name"]}\\"' in templates
+
+
+def test_execution_role_allows_exactly_the_actions_the_document_uses(
+    openapi_document: dict[str, Any],
+) -> None:
+    with (MODULE / "iam.tf").open() as handle:
+        iam = hcl2.load(handle)
+    documents = {
+        name: body
+        for block in iam["data"]
+        for kind, named in block.items()
+        for name, body in named.items()
+        if kind == "aws_iam_policy_document"
+    }
+    allowed = {action for statement in documents["execution"]["statement"] for action in statement["actions"]}
+    used = {
+        "dynamodb:" + uri.rsplit("/", 1)[1] if ":dynamodb:" in uri else "es:ESHttpPost"
+        for path, method in OPERATIONS
+        for uri in [openapi_document["paths"][path][method]["x-amazon-apigateway-integration"]["uri"]]
+    }
+    assert allowed == used
+
+
+def test_gateway_responses_give_the_error_shape_for_every_4xx_and_5xx(
+    openapi_document: dict[str, Any],
+) -> None:
+    responses = openapi_document["x-amazon-apigateway-gateway-responses"]
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        template = responses[response_type]["responseTemplates"]["application/json"]
+        rendered = template.replace("$context.error.responseType", "THROTTLED").replace(
+            "$context.error.messageString", json.dumps('it\'s "quoted" \\')
+        )
+        assert json.loads(rendered) == {"error": {"code": "THROTTLED", "message": 'it\'s "quoted" \\'}}
+
+
+@pytest.mark.parametrize(
+    ("authorization", "scheme"),
+    [
+        (
+            "AWS_IAM",
+            {
+                "sigv4": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                }
+            },
+        ),
+        ("API_KEY", {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}),
+    ],
+)
+def test_authorization_input_sets_the_security_scheme(authorization: str, scheme: dict[str, Any]) -> None:
+    document = render_openapi_document(table_name="books", authorization=authorization)
+
+    validate(document)
+    assert document["components"]["securitySchemes"] == scheme
+    assert document["security"] == [{name: []} for name in scheme]
+
+
+def test_module_readme_lists_every_variable_and_output() -> None:
+    readme = (MODULE / "README.md").read_text()
+    for file, kind in (("variables.tf", "variable"), ("outputs.tf", "output")):
+        with (MODULE / file).open() as handle:
+            names = [name for block in hcl2.load(handle)[kind] for name in block]
+        missing = [name for name in names if f"`{name}`" not in readme]
+        assert not missing, f"README.md does not list these {kind}s: {missing}"
