@@ -127,7 +127,11 @@ def test_the_index_is_checked_once_per_container_not_per_batch(
     for seq in range(3):
         assert batch.process_event(one_insert(f"b{seq}", seq), LambdaContext()) == {"batchItemFailures": []}
     setup = [r for r in proxy.requests if not r.is_bulk]
-    assert [r.method for r in setup] == ["GET", "HEAD", "PUT"]  # alias lookup, index lookup, create: once
+    assert [(r.method, r.path) for r in setup] == [  # once per container, only under the alias's paths
+        ("GET", f"/{env['OPENSEARCH_INDEX']}/_alias"),
+        ("PUT", f"/{env['OPENSEARCH_INDEX']}-v1"),
+    ]
+    assert {r.path for r in proxy.bulk_requests()} == {f"/{env['OPENSEARCH_INDEX']}/_bulk"}
     assert len(proxy.bulk_requests()) == 3
 
 
@@ -151,3 +155,13 @@ def test_a_versioned_index_without_its_alias_gets_the_alias(
     search.indices.create(index=f"{unique_name}-v1", body=index_body())  # e.g. the loser of a cold-start race
     assert Runtime.from_env(env).index == f"{unique_name}-v1"
     assert list(search.indices.get_alias(name=unique_name)) == [f"{unique_name}-v1"]
+
+
+def test_a_concrete_index_named_like_the_alias_is_used_as_it_is(
+    env: dict[str, str], search: OpenSearch, docs: Any, unique_name: str
+) -> None:
+    search.indices.create(index=unique_name, body=index_body())
+    runtime = Runtime.from_env(env)
+    assert runtime.index == unique_name
+    assert process_batch(one_insert("b1", 1), LambdaContext(), runtime) == {"batchItemFailures": []}
+    assert list(docs(unique_name)) == ["b1"]

@@ -113,6 +113,7 @@ def _send(
             max_backoff=settings.retry_max_backoff_seconds,
             yield_ok=True,  # one result per action, so results zip with actions
             ignore_status=(),
+            index=settings.opensearch_index,  # POST /<alias>/_bulk: allowed by IAM scoped to index paths
             request_timeout=_request_timeout(settings, deadline),
         ),
         strict=True,

@@ -40,18 +40,24 @@ def versioned_index_name(alias: str, version: int = 1) -> str:
 
 
 def alias_target(client: OpenSearch, alias: str) -> str | None:
-    """The index the alias writes to, or None when there is no such alias."""
+    """The index the alias writes to; the name itself when it is a concrete index; None when neither exists.
+
+    Asks ``GET /<alias>/_alias``, a path under the alias name, so an IAM policy scoped to ``<alias>*``
+    paths suffices.
+    """
     try:
-        answer = client.indices.get_alias(name=alias)
+        answer = client.indices.get_alias(index=alias)
     except NotFoundError:
         return None
-    indices = sorted(answer)
-    writers = [name for name in indices if answer[name]["aliases"][alias].get("is_write_index")]
+    holders = sorted(name for name, info in answer.items() if alias in info.get("aliases", {}))
+    if not holders:
+        return alias if alias in answer else None
+    writers = [name for name in holders if answer[name]["aliases"][alias].get("is_write_index")]
     if len(writers) == 1:
         return writers[0]
-    if len(indices) == 1:
-        return indices[0]
-    raise IndexSetupError(f"alias {alias!r} points at {indices} with no single write index")
+    if len(holders) == 1:
+        return holders[0]
+    raise IndexSetupError(f"alias {alias!r} points at {holders} with no single write index")
 
 
 def ensure_index(client: OpenSearch, settings: Settings) -> str:
@@ -64,11 +70,10 @@ def ensure_index(client: OpenSearch, settings: Settings) -> str:
     if not settings.create_index:
         return alias
     target = alias_target(client, alias)
+    if target == alias:
+        log.warning("OPENSEARCH_INDEX %r is a concrete index, not an alias; writing to it as it is", alias)
     if target is not None:
         return target
-    if client.indices.exists(index=alias):
-        log.warning("OPENSEARCH_INDEX %r is a concrete index, not an alias; writing to it as it is", alias)
-        return alias
     name = versioned_index_name(alias)
     body = index_body()
     body["aliases"] = {alias: {"is_write_index": True}}
