@@ -96,6 +96,34 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     backfill.add_argument("--into", help="write into this concrete index instead of the alias")
     backfill.set_defaults(run=_run_backfill)
 
+    replay = commands.add_parser(
+        "replay-dlq", parents=[common], help="re-index dead-lettered stream batches, delete replayed messages"
+    )
+    replay.add_argument(
+        "--queue-url",
+        default=environ.get("DEAD_LETTER_QUEUE_URL"),
+        help="the on-failure SQS queue (default: $DEAD_LETTER_QUEUE_URL; the lambda module's "
+        "dead_letter_queue_url output)",
+    )
+    replay.add_argument("--sqs-endpoint", help="SQS endpoint (default: --dynamodb-endpoint, else AWS)")
+    replay.add_argument(
+        "--source",
+        choices=("stream", "table"),
+        default="stream",
+        help="index the stream records themselves (default) or the table's current items for their keys",
+    )
+    replay.add_argument("--max-messages", type=int, help="stop after this many messages (default: all)")
+    replay.add_argument("--wait-seconds", type=int, default=1, help="SQS long-poll seconds (default 1)")
+    replay.add_argument(
+        "--visibility-timeout", type=int, default=300, help="seconds a received message stays hidden"
+    )
+    replay.add_argument(
+        "--drop-gone",
+        action="store_true",
+        help="delete messages whose records the stream no longer holds (after `audit --repair`)",
+    )
+    replay.set_defaults(run=_run_replay)
+
     audit = commands.add_parser(
         "audit", parents=[common, scanning], help="compare table and index; non-zero exit when they differ"
     )
@@ -146,6 +174,27 @@ def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Even
         output["interrupted"] = True
         return output, EXIT_INTERRUPTED
     return output, EXIT_OK if result.ok else EXIT_DIFFERENT
+
+
+def _run_replay(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
+    from indexer.ops.dlq import ReplayOptions, replay_dlq
+
+    if not args.queue_url:
+        raise ValueError("--queue-url (or DEAD_LETTER_QUEUE_URL): the on-failure SQS queue is required")
+    sqs = target.client("sqs", args.sqs_endpoint or args.dynamodb_endpoint)
+    options = ReplayOptions(
+        queue_url=args.queue_url,
+        source=args.source,
+        max_messages=args.max_messages,
+        wait_seconds=args.wait_seconds,
+        visibility_timeout=args.visibility_timeout,
+        drop_gone=args.drop_gone,
+    )
+    result = replay_dlq(target, sqs, options, stop=stop)
+    for message in result.messages:
+        if message.status != "replayed":
+            print(f"{message.message_id}: {message.status}: {message.reason}", file=sys.stderr)
+    return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
 
 
 def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:

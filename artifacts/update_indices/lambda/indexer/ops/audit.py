@@ -42,6 +42,7 @@ from indexer.errors import HookError, RecordError
 from indexer.ops.doc_keys import KeyCodec, NotAKey
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
+from indexer.ops.reads import get_items
 from indexer.ops.scan import scan_segment
 from indexer.ops.target import Target
 from indexer.ops.writer import delete_change, write_changes
@@ -293,32 +294,6 @@ def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int | N
     return found
 
 
-def _get_items(target: Target, keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """doc id -> item, by consistent BatchGetItem; ids absent from the answer have no item."""
-    by_key = {json.dumps(_jsonable(k), sort_keys=True): doc_id for doc_id, k in keys.items()}
-    items: dict[str, dict[str, Any]] = {}
-    pending = list(keys.values())
-    while pending:
-        chunk, pending = pending[:BATCH], pending[BATCH:]
-        request = {target.table: {"Keys": chunk, "ConsistentRead": True}}
-        while request:
-            answer = target.dynamodb.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(target.table, []):
-                key = {name: item[name] for name in target.keys.names}
-                items[by_key[json.dumps(_jsonable(key), sort_keys=True)]] = item
-            request = answer.get("UnprocessedKeys") or {}
-            if request:
-                time.sleep(0.1)
-    return items
-
-
-def _jsonable(key: dict[str, Any]) -> dict[str, Any]:
-    return {
-        n: {t: v.hex() if isinstance(v, bytes | bytearray) else v for t, v in a.items()}
-        for n, a in key.items()
-    }
-
-
 def _confirm(
     target: Target, codec: KeyCodec, index: str, candidates: list[str]
 ) -> tuple[list[Difference], dict[str, dict[str, Any]], float]:
@@ -331,7 +306,7 @@ def _confirm(
             keys[doc_id] = codec.key(doc_id)
         except NotAKey:
             unkeyed.append(doc_id)
-    items = _get_items(target, keys)
+    items = get_items(target, keys)
     documents = _mget(target, index, candidates)
     confirmed: list[Difference] = []
     for doc_id in candidates:

@@ -1,0 +1,263 @@
+"""Replay the dead-letter queue: re-index the stream batches Lambda gave up on, then delete their messages.
+
+Lambda's on-failure destination for a DynamoDB stream receives a description of the failed batch, not its
+records::
+
+    {"requestContext": {"requestId", "functionArn", "condition": "RetryAttemptsExhausted", ...},
+     "responseContext": {"statusCode", "executedVersion", "functionError"},
+     "version": "1.0", "timestamp": "...",
+     "DDBStreamBatchInfo": {"shardId", "startSequenceNumber", "endSequenceNumber", "streamArn",
+                            "batchSize", "approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord"}}
+
+Each message's range is read again from the stream (``stream_range``) while the stream still holds it (24
+hours), then either
+
+- ``source="stream"`` (default): the records go through ``indexer.batch.process_batch``, exactly as the
+  Lambda would have processed them, with their own stream versions (a replay never overwrites newer data);
+- ``source="table"``: the records only name the keys; the current items are read from the table
+  (consistent BatchGetItem) and indexed with a snapshot version, items gone from the table are deleted. Use it
+  when the records themselves cannot be indexed (a poison image since fixed in the table, a changed hook).
+
+A message is deleted only after every one of its items succeeded. When the stream no longer has the range,
+nothing tells which items the batch touched: the message is left in the queue (or deleted with
+``drop_gone`` once the operator has run ``audit --repair``, which is the only complete fix then).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from indexer.batch import Runtime, process_batch
+from indexer.changes import decode_record
+from indexer.errors import RecordError
+from indexer.ops.reads import get_items
+from indexer.ops.stream_range import RecordsGone, read_range
+from indexer.ops.target import Target
+from indexer.ops.writer import delete_change, item_changes, write_changes
+from indexer.versions import snapshot_version
+
+Source = Literal["stream", "table"]
+Status = Literal["replayed", "failed", "gone", "unreadable", "other-table"]
+
+
+class MessageError(ValueError):
+    """The message is not a DynamoDB stream on-failure record."""
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    stream_arn: str
+    shard_id: str
+    start_sequence_number: str
+    end_sequence_number: str
+    batch_size: int | None
+    first_arrival: str | None
+    last_arrival: str | None
+    condition: str | None
+
+    @classmethod
+    def from_message(cls, body: str) -> BatchInfo:
+        try:
+            message = json.loads(body)
+            info = message["DDBStreamBatchInfo"]
+            return cls(
+                stream_arn=info["streamArn"],
+                shard_id=info["shardId"],
+                start_sequence_number=str(info["startSequenceNumber"]),
+                end_sequence_number=str(info["endSequenceNumber"]),
+                batch_size=info.get("batchSize"),
+                first_arrival=info.get("approximateArrivalOfFirstRecord"),
+                last_arrival=info.get("approximateArrivalOfLastRecord"),
+                condition=(message.get("requestContext") or {}).get("condition"),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MessageError(f"not a DynamoDB stream on-failure message ({exc!r})") from exc
+
+    @property
+    def table(self) -> str:
+        """The table name inside ``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>``."""
+        return self.stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    queue_url: str
+    source: Source = "stream"
+    max_messages: int | None = None
+    wait_seconds: int = 1
+    visibility_timeout: int = 300
+    drop_gone: bool = False
+
+
+@dataclass
+class MessageOutcome:
+    message_id: str
+    status: Status
+    deleted: bool = False
+    batch: BatchInfo | None = None
+    records: int = 0
+    indexed: int = 0
+    failed: int = 0
+    reason: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "message_id": self.message_id,
+            "status": self.status,
+            "deleted": self.deleted,
+            "records": self.records,
+            "indexed": self.indexed,
+            "failed": self.failed,
+        }
+        if self.batch is not None:
+            out.update(
+                shard_id=self.batch.shard_id,
+                start_sequence_number=self.batch.start_sequence_number,
+                end_sequence_number=self.batch.end_sequence_number,
+                first_arrival=self.batch.first_arrival,
+                last_arrival=self.batch.last_arrival,
+            )
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class ReplayResult:
+    messages: list[MessageOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(m.status == "replayed" for m in self.messages)
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for message in self.messages:
+            counts[message.status] = counts.get(message.status, 0) + 1
+        return {
+            "command": "replay-dlq",
+            "messages": len(self.messages),
+            **counts,
+            "deleted": sum(m.deleted for m in self.messages),
+            "details": [m.summary() for m in self.messages],
+        }
+
+
+def replay_dlq(
+    target: Target,
+    sqs: Any,
+    options: ReplayOptions,
+    *,
+    stop: threading.Event | None = None,
+) -> ReplayResult:
+    """Receive messages until the queue is empty (or ``max_messages``), replay each, delete the replayed."""
+    result = ReplayResult()
+    streams = target.streams()
+    seen: set[str] = set()
+    while stop is None or not stop.is_set():
+        wanted = 10 if options.max_messages is None else min(10, options.max_messages - len(result.messages))
+        if wanted <= 0:
+            break
+        answer = sqs.receive_message(
+            QueueUrl=options.queue_url,
+            MaxNumberOfMessages=wanted,
+            WaitTimeSeconds=options.wait_seconds,
+            VisibilityTimeout=options.visibility_timeout,
+        )
+        messages = [m for m in answer.get("Messages", []) if m["MessageId"] not in seen]
+        if not messages:
+            break
+        for message in messages:
+            seen.add(message["MessageId"])
+            outcome = _replay_one(target, streams, message, options)
+            if outcome.status == "replayed" or (outcome.status == "gone" and options.drop_gone):
+                sqs.delete_message(QueueUrl=options.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                outcome.deleted = True
+            result.messages.append(outcome)
+    return result
+
+
+def _replay_one(
+    target: Target, streams: Any, message: Mapping[str, Any], options: ReplayOptions
+) -> MessageOutcome:
+    message_id = message["MessageId"]
+    try:
+        info = BatchInfo.from_message(message["Body"])
+    except MessageError as exc:
+        return MessageOutcome(message_id, "unreadable", reason=str(exc))
+    if info.table != target.table:
+        return MessageOutcome(message_id, "other-table", batch=info, reason=f"stream of table {info.table!r}")
+    try:
+        records = read_range(
+            streams,
+            stream_arn=info.stream_arn,
+            shard_id=info.shard_id,
+            start_sequence_number=info.start_sequence_number,
+            end_sequence_number=info.end_sequence_number,
+        )
+    except RecordsGone as exc:
+        return MessageOutcome(
+            message_id,
+            "gone",
+            batch=info,
+            reason=f"the stream no longer holds these records ({exc}); the keys they touched are unknowable: "
+            "run `audit --repair`, then replay with --drop-gone",
+        )
+    if options.source == "table":
+        return _from_table(target, records, message_id, info)
+    return _from_stream(target, records, message_id, info)
+
+
+def _from_stream(
+    target: Target, records: list[dict[str, Any]], message_id: str, info: BatchInfo
+) -> MessageOutcome:
+    runtime = Runtime(target.settings, target.search, target.hook, target.alias)
+    answer = process_batch({"Records": records}, None, runtime)
+    failures = answer["batchItemFailures"]
+    if failures:
+        first = failures[0]["itemIdentifier"]
+        failed = sum(int(r["dynamodb"]["SequenceNumber"]) >= int(first) for r in records)
+        return MessageOutcome(
+            message_id,
+            "failed",
+            batch=info,
+            records=len(records),
+            indexed=len(records) - failed,
+            failed=failed,
+            reason=f"records from sequence number {first} failed again (see the indexer's log lines); "
+            "if the table has since been fixed, retry with --source table",
+        )
+    return MessageOutcome(message_id, "replayed", batch=info, records=len(records), indexed=len(records))
+
+
+def _from_table(
+    target: Target, records: list[dict[str, Any]], message_id: str, info: BatchInfo
+) -> MessageOutcome:
+    keys: dict[str, dict[str, Any]] = {}
+    for record in records:
+        try:
+            change = decode_record(record, target.keys)
+        except RecordError as exc:
+            return MessageOutcome(message_id, "failed", batch=info, records=len(records), reason=str(exc))
+        keys[change.doc_id] = record["dynamodb"]["Keys"]
+    read_started = time.time()
+    items = get_items(target, keys)
+    version = snapshot_version(read_started)
+    changes = item_changes(list(items.values()), target, version)
+    changes += [delete_change(doc_id, version) for doc_id in keys if doc_id not in items]
+    report = write_changes(target, changes)
+    status: Status = "replayed" if not report.failed else "failed"
+    return MessageOutcome(
+        message_id,
+        status,
+        batch=info,
+        records=len(records),
+        indexed=report.counts.indexed,
+        failed=report.counts.failed,
+        reason="; ".join(report.reasons[:5]) or None,
+    )

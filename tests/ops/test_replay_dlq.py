@@ -1,0 +1,157 @@
+"""replay-dlq: a dead-lettered batch is re-read from the stream and indexed; its message goes only then."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from opensearchpy import OpenSearch
+
+from indexer.index_setup import ensure_index
+from indexer.ops.dlq import ReplayOptions, replay_dlq
+from indexer.ops.target import Target
+
+
+@pytest.fixture
+def queue(target: Target, moto_endpoint: str, unique_name: str) -> tuple[Any, str]:
+    sqs = target.client("sqs", moto_endpoint)
+    return sqs, sqs.create_queue(QueueName=f"{unique_name}-dlq")["QueueUrl"]
+
+
+def on_failure_message(stream_arn: str, shard_id: str, records: list[dict[str, Any]]) -> str:
+    """What Lambda sends to an on-failure destination for a DynamoDB stream batch: a range, no records."""
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    return json.dumps(
+        {
+            "requestContext": {
+                "requestId": "c9b7e0f4-0000-4000-8000-000000000000",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:books-indexer",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": "2026-11-23T12:00:00.000Z",
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": "2026-11-23T11:59:58Z",
+                "approximateArrivalOfLastRecord": "2026-11-23T11:59:59Z",
+                "batchSize": len(records),
+                "streamArn": stream_arn,
+            },
+        }
+    )
+
+
+@pytest.fixture
+def dead_lettered(table: Any, target: Target) -> tuple[list[dict[str, Any]], str]:
+    """20 inserts, an update of i03, a delete of i05; the batch from i10's insert to the end failed."""
+    for n in range(20):
+        table.resource.put_item(Item=table.book(f"i{n:02d}", n))
+    table.resource.put_item(Item=table.book("i03", 3, edition=2))
+    table.resource.delete_item(Key={"id": "i05"})
+    records = table.reader(skip_existing=False).read()
+    failed = records[10:]
+    assert failed[0]["dynamodb"]["Keys"] == {"id": {"S": "i10"}}
+    shard_id = table.streams.describe_stream(StreamArn=table.stream_arn)["StreamDescription"]["Shards"][0]
+    ensure_index(target.search, target.settings)
+    return failed, shard_id["ShardId"]
+
+
+def _ids(search: OpenSearch, alias: str) -> dict[str, dict[str, Any]]:
+    search.indices.refresh(index=alias)
+    hits = search.search(index=alias, body={"size": 1000, "query": {"match_all": {}}})["hits"]["hits"]
+    return {hit["_id"]: hit["_source"] for hit in hits}
+
+
+def _visible(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def test_replay_indexes_exactly_the_dead_lettered_records_and_deletes_the_message(
+    target: Target, table: Any, queue: tuple[Any, str], dead_lettered: Any, search: OpenSearch
+) -> None:
+    sqs, url = queue
+    records, shard_id = dead_lettered
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(table.stream_arn, shard_id, records))
+
+    result = replay_dlq(target, sqs, ReplayOptions(queue_url=url, wait_seconds=0))
+
+    assert result.ok, result.summary()
+    assert [m.status for m in result.messages] == ["replayed"]
+    assert result.messages[0].records == len(records) == 12
+    docs = _ids(search, target.alias)
+    assert set(docs) == {f"i{n:02d}" for n in range(10, 20)} | {"i03"}  # i05's delete left no document
+    assert docs["i03"]["edition"] == 2
+    assert _visible(sqs, url) == 0
+
+
+def test_replay_from_the_table_indexes_the_current_items_for_the_batch_keys(
+    target: Target, table: Any, queue: tuple[Any, str], dead_lettered: Any, search: OpenSearch
+) -> None:
+    sqs, url = queue
+    records, shard_id = dead_lettered
+    table.resource.put_item(Item=table.book("i12", 12, edition=7))  # changed since the batch failed
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(table.stream_arn, shard_id, records))
+
+    result = replay_dlq(target, sqs, ReplayOptions(queue_url=url, wait_seconds=0, source="table"))
+
+    assert result.ok, result.summary()
+    docs = _ids(search, target.alias)
+    assert set(docs) == {f"i{n:02d}" for n in range(10, 20)} | {"i03"}
+    assert docs["i12"]["edition"] == 7
+    assert _visible(sqs, url) == 0
+
+
+def test_messages_that_cannot_be_replayed_stay_in_the_queue(
+    target: Target,
+    table: Any,
+    queue: tuple[Any, str],
+    dead_lettered: Any,
+    search: OpenSearch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poison batch fails again, a trimmed range is gone, a foreign body is unreadable: all three stay."""
+    sqs, url = queue
+    records, shard_id = dead_lettered
+    monkeypatch.setattr(Target, "streams", lambda self: _Trimming(table.streams, gone="2020-01-01"))
+    search.indices.put_mapping(index=target.alias, body={"properties": {"edition": {"type": "boolean"}}})
+    gone_arn = table.stream_arn.rsplit("/stream/", 1)[0] + "/stream/2020-01-01T00:00:00.000"
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(table.stream_arn, shard_id, records))
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(gone_arn, shard_id, records))
+    sqs.send_message(QueueUrl=url, MessageBody="not json")
+
+    result = replay_dlq(target, sqs, ReplayOptions(queue_url=url, wait_seconds=0, visibility_timeout=30))
+
+    statuses = sorted(m.status for m in result.messages)
+    assert statuses == ["failed", "gone", "unreadable"], result.summary()
+    assert not any(m.deleted for m in result.messages)
+    assert _visible(sqs, url) == 3
+
+
+class _Trimming:
+    """moto never trims a stream; this answers as DynamoDB does for a range older than 24 hours."""
+
+    def __init__(self, streams: Any, gone: str) -> None:
+        self._streams = streams
+        self._gone = gone
+
+    def get_shard_iterator(self, **request: Any) -> Any:
+        if self._gone in request["StreamArn"]:
+            error = {"Error": {"Code": "TrimmedDataAccessException", "Message": "trimmed"}}
+            raise ClientError(error, "GetShardIterator")
+        return self._streams.get_shard_iterator(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._streams, name)
