@@ -216,3 +216,9 @@ def test_write_actions_returns_one_result_per_action_in_order(
         ("zz", "not_found", 1),
     ]
     assert (stats.requests, stats.retried) == (2, 1)
+
+
+def test_a_short_function_timeout_still_writes(env: dict[str, str], docs: Any, unique_name: str) -> None:
+    runtime = Runtime.from_env({**env, "RETRY_DEADLINE_MARGIN_SECONDS": "3"})
+    assert process_batch(lambda_event(books(2)), LambdaContext(seconds=3), runtime) == NO_FAILURES
+    assert sorted(docs(unique_name)) == ["b0", "b1"]

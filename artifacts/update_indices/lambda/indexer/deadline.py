@@ -17,11 +17,16 @@ class Deadline:
 
     @classmethod
     def from_context(cls, context: Any, margin_seconds: float) -> Deadline:
-        """From a Lambda context; unbounded without one (a command-line backfill has no Lambda timeout)."""
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        if remaining is None:
+        """From a Lambda context; unbounded without one (a command-line backfill has no Lambda timeout).
+
+        The margin is at most a quarter of the remaining time, so a short function timeout still leaves time
+        to write (a 3 s function with the default 3 s margin would otherwise never send anything).
+        """
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining_ms is None:
             return cls.unbounded()
-        return cls(time.monotonic() + remaining() / 1000.0 - margin_seconds)
+        remaining = remaining_ms() / 1000.0
+        return cls(time.monotonic() + remaining - min(margin_seconds, remaining / 4))
 
     @classmethod
     def after(cls, seconds: float) -> Deadline:
