@@ -222,3 +222,14 @@ def test_a_short_function_timeout_still_writes(env: dict[str, str], docs: Any, u
     runtime = Runtime.from_env({**env, "RETRY_DEADLINE_MARGIN_SECONDS": "3"})
     assert process_batch(lambda_event(books(2)), LambdaContext(seconds=3), runtime) == NO_FAILURES
     assert sorted(docs(unique_name)) == ["b0", "b1"]
+
+
+def test_a_malformed_sequence_number_is_reported_not_crashed_on(
+    env: dict[str, str], docs: Any, unique_name: str
+) -> None:
+    runtime = Runtime.from_env(env)
+    malformed = insert("b1", 1)
+    malformed["dynamodb"]["SequenceNumber"] = "12ab"
+    response = process_batch(lambda_event([insert("b0", 0), malformed]), LambdaContext(), runtime)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "12ab"}]}
+    assert sorted(docs(unique_name)) == ["b0"]

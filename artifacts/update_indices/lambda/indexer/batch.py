@@ -142,7 +142,7 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
             reason=failure.reason,
         )
     if tally.failures:
-        earliest = min(tally.failures, key=lambda f: int(f.sequence_number))
+        earliest = min(tally.failures, key=lambda f: _stream_order(f.sequence_number))
         response["batchItemFailures"].append({"itemIdentifier": earliest.sequence_number})
 
     created = [c.created_at for c in changes if c.created_at is not None]
@@ -179,7 +179,12 @@ def _latest_per_document(changes: list[Change], tally: _Tally) -> list[Change]:
             tally.skipped += 1
         if current is None or change.version >= current.version:
             latest[change.doc_id] = change
-    return sorted(latest.values(), key=lambda c: int(c.sequence_number or 0))
+    return sorted(latest.values(), key=lambda c: _stream_order(c.sequence_number or "0"))
+
+
+def _stream_order(sequence_number: str) -> tuple[int, int]:
+    """Sequence numbers compare as numbers (they vary in length); a malformed one sorts first."""
+    return (1, int(sequence_number)) if sequence_number.isdigit() else (0, 0)
 
 
 def _count(change: Change, result: ItemResult, tally: _Tally) -> None:
