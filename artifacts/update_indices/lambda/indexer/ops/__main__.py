@@ -124,6 +124,22 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     )
     replay.set_defaults(run=_run_replay)
 
+    reindex = commands.add_parser(
+        "reindex",
+        parents=[common, scanning],
+        help="new index with the shipped mapping, backfill, atomic alias swap, catch-up",
+    )
+    reindex.add_argument("--new-index", help="name of the new index (default: <alias>-v<N+1>)")
+    reindex.add_argument("--checkpoint", type=Path, help="checkpoint for the backfill phase (resumable)")
+    reindex.add_argument(
+        "--recheck-after",
+        type=float,
+        default=5.0,
+        help="catch-up audit: seconds before confirming differences (default 5)",
+    )
+    reindex.add_argument("--delete-old", action="store_true", help="delete the old index after success")
+    reindex.set_defaults(run=_run_reindex)
+
     audit = commands.add_parser(
         "audit", parents=[common, scanning], help="compare table and index; non-zero exit when they differ"
     )
@@ -194,6 +210,25 @@ def _run_replay(target: Target, args: argparse.Namespace, stop: threading.Event)
     for message in result.messages:
         if message.status != "replayed":
             print(f"{message.message_id}: {message.status}: {message.reason}", file=sys.stderr)
+    return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
+
+
+def _run_reindex(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
+    from indexer.ops.reindex import ReindexOptions, reindex
+
+    options = ReindexOptions(
+        new_index=args.new_index,
+        segments=args.segments,
+        workers=args.workers,
+        rate=args.rate,
+        page_size=args.page_size,
+        checkpoint=args.checkpoint,
+        recheck_after=args.recheck_after,
+        delete_old=args.delete_old,
+    )
+    result = reindex(target, options, stop=stop)
+    if stop.is_set() and not result.swapped:
+        return {**result.summary(), "interrupted": True}, EXIT_INTERRUPTED
     return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
 
 

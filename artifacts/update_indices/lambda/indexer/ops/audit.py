@@ -24,6 +24,7 @@ orphan is deleted (a tombstone) at the same kind of version, so an item re-creat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -34,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from opensearchpy import helpers
+from opensearchpy import TransportError, helpers
 
 from indexer.changes import change_from_item
 from indexer.documents import build_action
@@ -174,6 +175,10 @@ class _Run:
     def full(self) -> AuditResult:
         result = AuditResult(mode="full")
         documents: dict[str, bytes] = {}
+        # Make the last second's writes visible to the scroll. Without permission to refresh, they show up
+        # as candidates instead and are confirmed by realtime reads.
+        with contextlib.suppress(TransportError):
+            self.target.search.indices.refresh(index=self.index)
         for hit in helpers.scan(
             self.target.search,
             index=self.index,
