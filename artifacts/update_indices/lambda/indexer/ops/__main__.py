@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     environ = dict(os.environ if environ is None else environ)
     args = _parser(environ).parse_args(argv)
     stop = threading.Event()
-    _stop_on_signals(stop)
+    previous = _stop_on_signals(stop)
     try:
         settings = settings_from(environ, opensearch_endpoint=args.opensearch_endpoint, index=args.index)
         target = open_target(settings, args.table, dynamodb_endpoint=args.dynamodb_endpoint)
@@ -37,11 +37,14 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     except (IndexerError, CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print(json.dumps(result, default=str, sort_keys=True))
     return EXIT_INTERRUPTED if stop.is_set() and code == EXIT_DIFFERENT else code
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
     """SIGINT/SIGTERM: finish the pages in flight, save the checkpoint, exit 130 (a second one kills)."""
 
     def handle(signum: int, _frame: Any) -> None:
@@ -50,9 +53,9 @@ def _stop_on_signals(stop: threading.Event) -> None:
         stop.set()
         print(f"signal {signum}: stopping after the pages in flight", file=sys.stderr)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handle)
-        signal.signal(signal.SIGTERM, handle)
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:

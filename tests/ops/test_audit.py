@@ -1,0 +1,87 @@
+"""audit: each planted difference (missing, stale, orphaned) is found, --repair clears it; exit codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from opensearchpy import OpenSearch
+
+from indexer.index_setup import ensure_index
+from indexer.ops.__main__ import main
+from indexer.ops.backfill import BackfillOptions, backfill
+from indexer.ops.target import Target
+
+
+@pytest.fixture
+def planted(target: Target, table: Any, search: OpenSearch) -> dict[str, str]:
+    """300 items indexed, then one document deleted, one altered and one added behind the table's back."""
+    table.seed(300)
+    ensure_index(target.search, target.settings)
+    assert backfill(target, BackfillOptions(segments=2)).ok
+    alias = target.alias
+    version = search.get(index=alias, id="b00010")["_version"]
+    search.delete(index=alias, id="b00010", params={"version": version, "version_type": "external_gte"})
+    stale = search.get(index=alias, id="b00020")
+    altered = {**stale["_source"], "title": "not what the table says"}
+    search.index(
+        index=alias,
+        id="b00020",
+        body=altered,
+        params={"version": stale["_version"], "version_type": "external_gte"},
+    )
+    search.index(
+        index=alias, id="ghost", body={"id": "ghost"}, params={"version": 1, "version_type": "external"}
+    )
+    return {"missing": "b00010", "stale": "b00020", "orphaned": "ghost"}
+
+
+def run(capsys: pytest.CaptureFixture[str], moto_endpoint: str, *args: str) -> tuple[int, dict[str, Any]]:
+    code = main(["audit", "--dynamodb-endpoint", moto_endpoint, "--recheck-after", "0", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_audit_finds_each_planted_difference_and_repair_clears_them(
+    planted: dict[str, str], moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, found = run(capsys, moto_endpoint)
+    assert code == 1
+    assert {kind: found[f"{kind}_examples"] for kind in planted} == {k: [v] for k, v in planted.items()}
+    assert found["table_items"] == 300
+    assert found["index_documents"] == 300  # 299 real + the orphan
+
+    code, repaired = run(capsys, moto_endpoint, "--repair")
+    assert code == 1  # differences were found (and repaired): still worth an alert
+    assert repaired["repaired"] == 3
+    assert repaired["repair_failed"] == 0
+
+    code, clean = run(capsys, moto_endpoint)
+    assert code == 0
+    assert clean["clean"] is True
+    assert clean["missing"] == clean["stale"] == clean["orphaned"] == 0
+
+
+def test_sample_audit_states_its_coverage_and_finds_differences_in_it(
+    planted: dict[str, str], moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, partial = run(capsys, moto_endpoint, "--segments", "8", "--sample-segments", "2", "--seed", "3")
+    assert partial["mode"] == "sample"
+    assert len(partial["sample"]["segments"]) == 2
+    assert partial["sample"]["share_of_table"] == 0.25
+    assert partial["table_items"] < 300
+
+    code, everything = run(capsys, moto_endpoint, "--segments", "4", "--sample-segments", "4")
+    assert code == 1
+    assert {kind: everything[f"{kind}_examples"] for kind in planted} == {k: [v] for k, v in planted.items()}
+
+
+def test_bad_settings_exit_2_with_the_variable_named(
+    env: dict[str, str],
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OPENSEARCH_AUTH", "kerberos")
+    assert main(["audit", "--dynamodb-endpoint", moto_endpoint]) == 2
+    assert "OPENSEARCH_AUTH" in capsys.readouterr().err
