@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def _run(arguments: argparse.Namespace) -> int:
 
     config = StackConfig.from_env()
     if arguments.command == "up":
+        # A SIGTERM (e.g. from `timeout` or CI) unwinds like Ctrl-C, so a half-started stack is stopped.
+        signal.signal(signal.SIGTERM, _interrupt)
         started = stack.up(config)
         if not started.already_running:
             print(f"\nbooks API ready in {started.seconds:.1f} s: {started.api_url}\n")
@@ -73,6 +76,10 @@ def _run(arguments: argparse.Namespace) -> int:
         stack.start_indexer(config)
         print("the indexer runs (resumed from its checkpoints)")
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def curl_example(api_url: str) -> str:

@@ -83,14 +83,12 @@ def build_runner(state: StateDir, stop: threading.Event) -> StreamRunner:
     )
 
 
-def prepare_index() -> None:
-    """Create the index behind its alias now (the indexer would on its first batch): search works at once."""
-    from indexer.client import make_client
-    from indexer.index_setup import ensure_index
-    from indexer.settings import Settings
+def cold_start() -> None:
+    """Build the indexer's runtime now, as its first invocation would: settings validated, index created
+    behind its alias. A bad setting fails ``make up`` here, and search works before the first write."""
+    from indexer.batch import get_runtime
 
-    settings = Settings.from_env()
-    log.info("index ready: %s", ensure_index(make_client(settings), settings))
+    log.info("indexer runtime ready, writing to %s", get_runtime().index)
 
 
 def main(state_dir: Path) -> int:
@@ -104,7 +102,7 @@ def main(state_dir: Path) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     runner = build_runner(state, stop)
-    prepare_index()
+    cold_start()
     state.ready_file(NAME).write_text(f"{os.getpid()}\n")
     log.info("polling the table's stream")
     runner.run()

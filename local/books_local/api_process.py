@@ -1,0 +1,48 @@
+"""The API process of the local stack: ``books_local.apigateway`` serving the api unit's OpenAPI document.
+
+The document is the api unit's ``openapi_document`` output, exactly what Terraform imported into API Gateway
+on moto; DynamoDB calls go to moto and search calls to the local OpenSearch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from books_local.apigateway import make_server
+from books_local.state import StateDir
+
+log = logging.getLogger("books_local.api_process")
+
+
+def main(state_dir: Path) -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    stack = StateDir(state_dir).read_stack()
+    api = stack["outputs"]["api"]
+    server = make_server(
+        api["openapi_document"],
+        dynamodb_endpoint=stack["moto_endpoint"],
+        opensearch_url=stack["opensearch_url"],
+        host="127.0.0.1",
+        port=int(stack["api_port"]),
+        stage=api.get("stage_name") or "local",
+        region=stack["region"],
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start()
+    log.info("serving %s on %s", api.get("rest_api_id"), server.url)
+    while not stop.wait(1):
+        pass
+    server.close()
+    log.info("stopped")
+    return 0
