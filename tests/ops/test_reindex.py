@@ -19,7 +19,7 @@ from indexer.ops.target import Target
 def test_reindex_under_write_load_loses_no_write(
     target: Target, table: Any, consumer: Any, writer: Any, search: OpenSearch
 ) -> None:
-    ids = table.seed(1500)
+    ids = table.seed(1000)
     stream = consumer()
     old = ensure_index(target.search, target.settings)
     assert backfill(target, BackfillOptions(segments=4, page_size=100)).ok
@@ -37,7 +37,7 @@ def test_reindex_under_write_load_loses_no_write(
     assert stream.failures == []
     final = audit(target, AuditOptions(recheck_after=0))
     assert final.clean, final.summary()
-    assert final.index_documents == final.table_items >= 1500 - len(live.deleted)
+    assert final.index_documents == final.table_items >= 1000 - len(live.deleted)
 
 
 def test_reindex_keeps_the_old_index_unless_asked_and_refuses_without_an_alias(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -18,7 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from opensearchpy import TransportError
+
 from indexer.errors import IndexerError
+from indexer.logs import LOGGER_NAME, JsonFormatter
 from indexer.ops.checkpoint import CheckpointError
 from indexer.ops.target import Target, open_target, settings_from
 
@@ -32,16 +37,42 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     previous = _stop_on_signals(stop)
     try:
         settings = settings_from(environ, opensearch_endpoint=args.opensearch_endpoint, index=args.index)
+        _log_to_stderr(settings.log_level)
         target = open_target(settings, args.table, dynamodb_endpoint=args.dynamodb_endpoint)
         result, code = args.run(target, args, stop)
     except (IndexerError, CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (BotoCoreError, ClientError, TransportError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_DIFFERENT
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     print(json.dumps(result, default=str, sort_keys=True))
     return EXIT_INTERRUPTED if stop.is_set() and code == EXIT_DIFFERENT else code
+
+
+def _log_to_stderr(level: str) -> None:
+    """The indexer's JSON log lines (per batch, per failed record) on stderr: stdout carries the result."""
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(level)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (tests replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
