@@ -3,7 +3,8 @@
 # The principals are roles made by units that depend on this domain (the indexer's, the API's), so they may
 # not exist yet when the domain is created, and a resource policy naming an absent role is rejected.
 # The policy therefore names each principal's account and pins the exact role ARNs with a
-# condition on aws:PrincipalArn, which needs no role to exist and still admits nobody else.
+# condition on aws:PrincipalArn, which needs no role to exist and still admits nobody else. ArnLike lets a
+# caller name a role made with a name_prefix (the api module's) as "role/<prefix>*"; exact ARNs match exactly.
 data "aws_iam_policy_document" "access" {
   statement {
     sid       = "AllowGivenPrincipals"
@@ -17,7 +18,7 @@ data "aws_iam_policy_document" "access" {
     }
 
     condition {
-      test     = "ArnEquals"
+      test     = "ArnLike"
       variable = "aws:PrincipalArn"
       # An empty list would match nothing; keep the statement valid and closed.
       values = length(var.access_principal_arns) == 0 ? ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/none"] : var.access_principal_arns

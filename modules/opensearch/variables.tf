@@ -129,7 +129,7 @@ variable "tls_security_policy" {
 }
 
 variable "access_principal_arns" {
-  description = "List of IAM principal ARNs (the indexer's role, the API's role) allowed to call the domain's HTTP API."
+  description = "List of IAM principal ARNs (the indexer's role, the API's role; \"*\" allowed after the account for name prefixes) allowed to call the domain's HTTP API."
   type        = list(string)
   default     = []
 
