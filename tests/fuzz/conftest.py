@@ -1,0 +1,57 @@
+"""The API under fuzzing: the api module's OpenAPI document, rendered by Terraform, served by the local
+gateway (``books_local.apigateway``, what ``make up`` serves) over a fresh table on the session moto and an
+index on the session OpenSearch. Only the pieces the API touches are started, so fuzzing costs seconds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import schemathesis
+
+from books_local.apigateway import make_server, render_openapi_document
+from indexer.client import make_client
+from indexer.index_setup import ensure_index
+from indexer.settings import Settings
+
+
+@dataclass(frozen=True)
+class FuzzTarget:
+    url: str
+    document: dict[str, Any]
+    table: str
+    dynamodb: Any
+
+
+@pytest.fixture(scope="session")
+def fuzz_target(moto_endpoint: str, opensearch_url: str) -> Iterator[FuzzTarget]:
+    name = f"books-fuzz-{uuid.uuid4().hex[:10]}"
+    document = render_openapi_document(table_name=name, opensearch_index=name)
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # The index behind the alias, as the indexer creates it at its first cold start.
+    settings = Settings.from_env(
+        {"OPENSEARCH_ENDPOINT": opensearch_url, "OPENSEARCH_AUTH": "none", "OPENSEARCH_INDEX": name}
+    )
+    ensure_index(make_client(settings), settings)
+    server = make_server(document, moto_endpoint, opensearch_url)
+    server.start()
+    try:
+        yield FuzzTarget(server.url, document, name, dynamodb)
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def api_schema(fuzz_target: FuzzTarget) -> Any:
+    return schemathesis.openapi.from_dict(fuzz_target.document)
