@@ -53,7 +53,6 @@ WORDS = tuple(
         "tide",
     ]
 )
-GENRES = ("fiction", "history", "science", "poetry", "fantasy", "crime", "biography", "travel", "essays")
 
 
 @dataclass
@@ -71,24 +70,20 @@ class Workload:
         return counts
 
 
-def book_item(rng: random.Random, book_id: str) -> dict[str, Any]:
-    """A book as the API stores it, in DynamoDB JSON (strings, numbers, a string set, a map, a list)."""
+def book_item(rng: random.Random, book_id: str, created_ms: int = START_EPOCH * 1000) -> dict[str, Any]:
+    """A book exactly as the API's POST stores it (``create_book.request.vtl``), in DynamoDB JSON."""
     title = " ".join(rng.choice(WORDS).capitalize() for _ in range(rng.randint(2, 5)))
     author = f"{rng.choice(string.ascii_uppercase)}. {rng.choice(WORDS).capitalize()}"
-    description = " ".join(rng.choice(WORDS) for _ in range(rng.randint(30, 80)))
+    description = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40)))
     return {
         "id": {"S": book_id},
         "title": {"S": title},
         "author": {"S": author},
-        "year": {"N": str(rng.randint(1850, 2026))},
-        "isbn": {"S": "978" + "".join(rng.choice(string.digits) for _ in range(10))},
-        "price": {"N": f"{rng.randint(3, 80)}.{rng.randint(0, 99):02d}"},
-        "pages": {"N": str(rng.randint(80, 1200))},
-        "genres": {"SS": sorted(rng.sample(GENRES, rng.randint(1, 3)))},
-        "in_print": {"BOOL": rng.random() < 0.8},
-        "publisher": {"M": {"name": {"S": rng.choice(WORDS).capitalize() + " Press"}, "city": {"S": "Lyon"}}},
-        "editions": {"L": [{"N": str(year)} for year in sorted(rng.sample(range(1900, 2026), 2))]},
         "description": {"S": description},
+        "year": {"N": str(rng.randint(1850, 2026))},
+        "version": {"N": "1"},
+        "createdAt": {"N": str(created_ms)},
+        "updatedAt": {"N": str(created_ms)},
     }
 
 
@@ -108,13 +103,19 @@ def generate(count: int, seed: int = 20261123, records_per_second: int = 100) ->
         old: dict[str, Any] | None
         if not live or roll < 0.45:
             book_id = str(uuid.UUID(int=rng.getrandbits(128)))
-            event_name, old, new = "INSERT", None, book_item(rng, book_id)
+            created_ms = (START_EPOCH + position // records_per_second) * 1000
+            event_name, old, new = "INSERT", None, book_item(rng, book_id, created_ms)
             live.append(book_id)
         elif roll < 0.85:
             book_id = rng.choice(live)
             old = items[book_id]
-            new = {**old, "price": {"N": f"{rng.randint(3, 80)}.{rng.randint(0, 99):02d}"}}
-            new["title"] = {"S": old["title"]["S"].split(" (")[0] + f" ({rng.randint(2, 9)}e)"}
+            new = {
+                **old,
+                "title": {"S": old["title"]["S"].split(" (")[0] + f" ({rng.randint(2, 9)}e)"},
+                "year": {"N": str(rng.randint(1850, 2026))},
+                "version": {"N": str(int(old["version"]["N"]) + 1)},
+                "updatedAt": {"N": str((START_EPOCH + position // records_per_second) * 1000)},
+            }
             event_name = "MODIFY"
         else:
             book_id = live.pop(rng.randrange(len(live)))

@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(url: str, timeout: float = 120.0, process: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until ``url`` answers at all (any HTTP status counts)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -111,6 +111,16 @@ def instant_opensearch() -> Iterator[str]:
     command = [sys.executable, "-m", "bench.instant_responder", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with child("instant-responder", command, f"http://127.0.0.1:{port}/", env=env) as url:
+        yield url.rstrip("/")
+
+
+@contextlib.contextmanager
+def scan_responder(table: str, items: int) -> Iterator[str]:
+    """A fast read-only DynamoDB endpoint serving ``items`` generated books (``bench.scan_responder``)."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.scan_responder", str(port), table, str(items)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with child("scan-responder", command, f"http://127.0.0.1:{port}/", env=env) as url:
         yield url.rstrip("/")
 
 
