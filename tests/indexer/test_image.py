@@ -28,13 +28,14 @@ print("RESULT " + json.dumps(function.handler(json.loads(sys.argv[1]), None)))
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    subprocess.run(
+    built = subprocess.run(
         [str(ROOT / "artifacts/update_indices/build-image.sh"), TAG, BASE_IMAGE],
-        check=True,
         env={**os.environ, "DOCKER": DOCKER},
         capture_output=True,
+        text=True,
         timeout=600,
     )
+    assert built.returncode == 0, f"image build failed:\n{built.stdout}\n{built.stderr}"
     return TAG
 
 
