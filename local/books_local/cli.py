@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
 import signal
 import sys
 from pathlib import Path
 
-from books_local import stack
+from books_local import processes, stack
 from books_local.config import StackConfig
 from books_local.errors import StackError
 
@@ -79,6 +81,10 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # Our children (terraform above all) stop too, so the cleanup does not wait for a whole apply.
+    for pid in processes.children(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     raise KeyboardInterrupt
 
 

@@ -12,6 +12,7 @@ from books_local.state import StateDir
 
 ROOT = Path(__file__).resolve().parents[2]
 
+OFF = ("off", "0", "false", "no")
 DEFAULT_API_PORT = 8080
 DEFAULT_MOTO_PORT = 4566
 DEFAULT_OPENSEARCH_PORT = 9200
@@ -26,6 +27,7 @@ class StackConfig:
     opensearch_port: int
     opensearch_url: str | None  # OPENSEARCH_URL: use this OpenSearch, start none
     opensearch_image: str | None  # OPENSEARCH_IMAGE: run this image in Docker instead of the embedded one
+    apply_cache: bool = True  # BOOKS_APPLY_CACHE=off: always apply with Terraform (apply_cache.py)
     region: str = "us-east-1"
     host: str = HOST
 
@@ -40,6 +42,7 @@ class StackConfig:
             opensearch_port=port_from_env(environ, "OPENSEARCH_PORT", DEFAULT_OPENSEARCH_PORT),
             opensearch_url=(environ.get("OPENSEARCH_URL") or "").rstrip("/") or None,
             opensearch_image=environ.get("OPENSEARCH_IMAGE") or None,
+            apply_cache=environ.get("BOOKS_APPLY_CACHE", "on").strip().lower() not in OFF,
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         )
 

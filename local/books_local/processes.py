@@ -71,6 +71,19 @@ def is_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
+def children(parent: int) -> list[int]:
+    """Pids of the direct children of ``parent``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def running(state: StateDir, name: str) -> int | None:
     """The pid of ``name`` when it runs, else None."""
     pid = read_pid(state, name)

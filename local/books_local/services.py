@@ -20,7 +20,8 @@ CONTAINER_FILE = "opensearch.container"
 
 def start_moto(config: StackConfig) -> None:
     command = [sys.executable, "-m", "moto.server", "-H", config.host, "-p", str(config.moto_port)]
-    processes.spawn(config.state, "moto", command)
+    env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(config.state.path / "moto-recording.jsonl")}
+    processes.spawn(config.state, "moto", command, env=env)
 
 
 def wait_for_moto(config: StackConfig, timeout: float = 30) -> None:

@@ -13,8 +13,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from books_local import infrastructure, processes, services
+from books_local import apply_cache, infrastructure, processes, services
 from books_local.config import ROOT, StackConfig, aws_environment
 from books_local.errors import StackError
 
@@ -84,8 +85,7 @@ def _start(config: StackConfig, say: Say, started_at: float) -> None:
     services.wait_for_opensearch(config, opensearch_url)
     step(f"{which} answers on {opensearch_url}")
 
-    step("applying live/local with Terraform against moto")
-    outputs = infrastructure.apply(config, say=lambda line: step(f"  {line}"))
+    outputs = _apply(config, step)
     config.state.write_stack(
         {
             "region": config.region,
@@ -102,6 +102,21 @@ def _start(config: StackConfig, say: Say, started_at: float) -> None:
     step(f"serving the API on {config.api_url}")
     _start_api(config)
     step("ready")
+
+
+def _apply(config: StackConfig, step: Say) -> dict[str, Any]:
+    cache_key = apply_cache.key(config) if config.apply_cache else None
+    if cache_key is not None:
+        outputs = apply_cache.replay(config, cache_key)
+        if outputs is not None:
+            step(f"replayed the cached apply {cache_key} into moto (BOOKS_APPLY_CACHE=off applies)")
+            return outputs
+        apply_cache.start_recording(config)
+    step("applying live/local with Terraform against moto")
+    outputs = infrastructure.apply(config, say=lambda line: step(f"  {line}"))
+    if cache_key is not None:
+        apply_cache.save(config, cache_key, outputs)
+    return outputs
 
 
 def _runs_own_opensearch(config: StackConfig) -> bool:
