@@ -79,7 +79,7 @@ logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexe
 	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
 
 .PHONY: bench
-bench: venv images ## Runs the benchmarks (not part of test) and writes docs/benchmarks.md
+bench: venv images terraform-config ## Runs the benchmarks (not part of test) and writes docs/benchmarks.md
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	@$(PY) -m bench $(BENCH)
 

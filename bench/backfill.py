@@ -77,15 +77,15 @@ def _summary(stdout: str) -> dict[str, Any]:
     return parsed
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
+        return sorted(plain(v) for v in value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -104,7 +104,7 @@ def run_naive(dynamodb_url: str, opensearch_url: str, index: str, limit: int) ->
     started = time.perf_counter()
     for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE):
         for item in page["Items"]:
-            document = {name: _plain(deserializer.deserialize(value)) for name, value in item.items()}
+            document = {name: plain(deserializer.deserialize(value)) for name, value in item.items()}
             search.index(index=index, id=document["id"], body=document)
             written += 1
             if written >= limit:
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--naive-items",
         type=int,
-        default=10_000,
-        help="items the naive script is timed over (default 10,000: at one request per item the whole "
+        default=5_000,
+        help="items the naive script is timed over (default 5,000: at one request per item the whole "
         "table would take over ten minutes on the stand-in; its per-item rate does not improve with size)",
     )
     parser.add_argument("--segments", type=int, default=4)

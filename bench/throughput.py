@@ -21,7 +21,7 @@ import os
 import time
 from typing import Any
 
-from opensearchpy import NotFoundError, OpenSearch
+from opensearchpy import NotFoundError, OpenSearch, helpers
 
 from bench import records, results, servers
 
@@ -44,6 +44,26 @@ def run_baseline(url: str, workload: records.Workload, index: str) -> float:
         else:
             client.index(index=index, id=doc_id, body=record["dynamodb"]["NewImage"], refresh=True)
     return time.perf_counter() - started
+
+
+def server_ceiling(url: str, workload: records.Workload, index: str, count: int = 3000) -> float:
+    """Documents/s the server ingests through plain ``_bulk`` of ready documents: the ceiling for anyone."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from bench.backfill import plain
+
+    deserializer = TypeDeserializer()
+    images = [
+        record["dynamodb"]["NewImage"] for record in workload.records if "NewImage" in record["dynamodb"]
+    ]
+    documents = [
+        {name: plain(deserializer.deserialize(value)) for name, value in image.items()}
+        for image in images[:count]
+    ]
+    actions = [{"_index": index, "_id": f"c{n}", "_source": doc} for n, doc in enumerate(documents)]
+    started = time.perf_counter()
+    helpers.bulk(client_for(url), actions, chunk_size=500)
+    return len(actions) / (time.perf_counter() - started)
 
 
 def configure_indexer(url: str, alias: str) -> None:
@@ -118,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         check_index(url, alias, workload, raw=False)
         baseline_s = run_baseline(url, workload, baseline_index)
         check_index(url, baseline_index, workload, raw=True)
+        ceiling = server_ceiling(url, workload, f"bench-ceiling-{suffix}")
         opensearch_kind = "external" if os.environ.get("BENCH_OPENSEARCH_URL") else "osmem-server"
 
     ours_rps = args.records / ours_s
@@ -133,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline_seconds": round(baseline_s, 3),
         "baseline_records_per_s": round(baseline_rps, 1),
         "ratio": round(ours_rps / baseline_rps, 2),
+        "server_bulk_ceiling_docs_per_s": round(ceiling, 1),
     }
     results.save(NAME, figures)
     return figures
