@@ -12,6 +12,9 @@ locals {
 }
 
 resource "aws_opensearch_domain" "this" {
+  # checkov:skip=CKV_AWS_317:Audit logs require fine-grained access control, which is the fine_grained_access_control input; log_types then accepts AUDIT_LOGS.
+  # checkov:skip=CKV_AWS_318:Dedicated master nodes are the dedicated_master input; a one- or three-node domain does not need them.
+  # checkov:skip=CKV2_AWS_59:Same as CKV_AWS_318: dedicated masters are an input, off for small domains.
   count = local.create ? 1 : 0
 
   domain_name    = var.domain_name
@@ -97,6 +100,7 @@ resource "aws_opensearch_domain" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_338:Retention is the log_retention_in_days input (30 days by default; live/prod can keep a year).
   for_each = local.log_types
 
   name              = "/aws/opensearch/${var.domain_name}/${lower(each.value)}"

@@ -1,0 +1,103 @@
+"""Fixtures for the infrastructure tests: Terraform's CLI config, a moto of their own, and the CI-only
+OpenSearch full create/destroy path that runs in the background while the rest of the suite runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from books_local import terragrunt
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL_PATH_TEST = "test_opensearch_full_create_and_destroy_path"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_moto(log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A moto server as a plain process from .venv (no Docker needed), on a free port."""
+    port = _free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            return process, endpoint
+        except OSError as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"moto did not start (log: {log})") from exc
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def terraform_env() -> dict[str, str]:
+    """Environment for terraform commands: the provider mirror's CLI config (made when missing)."""
+    return terragrunt.terraform_env()
+
+
+@pytest.fixture(scope="session")
+def infra_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto of the infra tests' own: live/local's fixed names must not meet other tests' resources on
+    the shared session moto, and destroy must be able to prove that nothing is left."""
+    process, endpoint = start_moto(tmp_path_factory.mktemp("infra-moto") / "moto.log")
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# ---- CI only: the provider's real OpenSearch create/delete path (ten-minute sleeps each way) ------------
+#
+# Started as a subprocess when collection ends, so its twenty-odd minutes of provider sleeps overlap the rest
+# of the suite; test_opensearch_full_path.py (moved to the end of the run) waits for it and checks its result.
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    last = [item for item in items if item.name == FULL_PATH_TEST]
+    items[:] = [item for item in items if item.name != FULL_PATH_TEST] + last
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not os.environ.get("CI") or not any(item.name == FULL_PATH_TEST for item in session.items):
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="opensearch-full-path-"))
+    log = workdir / "run.log"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("opensearch_full_path.py")), str(workdir)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "local"), str(ROOT / "tests")])},
+    )
+    session.config.stash[FULL_PATH_KEY] = (process, log, time.monotonic())
+
+
+FULL_PATH_KEY = pytest.StashKey[tuple[subprocess.Popen[bytes], Path, float]]()
+
+
+@pytest.fixture
+def opensearch_full_path_job(request: pytest.FixtureRequest) -> tuple[subprocess.Popen[bytes], Path, float]:
+    job = request.config.stash.get(FULL_PATH_KEY, None)
+    if job is None:
+        pytest.fail("the background OpenSearch full-path job was not started (CI is set?)")
+    return job
