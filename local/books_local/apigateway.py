@@ -180,6 +180,9 @@ class Gateway:
             return self._invoke(route, operation, params, body.decode("utf-8", errors="replace"), context)
         except GatewayError as error:
             return self.gateway_response(error, context)
+        except Exception:  # a bug here must still answer, as API Gateway would, with a 5xx
+            LOG.exception("local gateway failed on %s %s", method, target)
+            return self.gateway_response(GatewayError("API_CONFIGURATION_ERROR"), context)
 
     def _route(self, raw_path: str) -> tuple[_Route, dict[str, str]]:
         for route in self._routes:
@@ -294,9 +297,8 @@ class Gateway:
             return self._call_dynamodb(match.group(1), match.group(2), body)
         if match := _OPENSEARCH_URI.match(uri):
             method = integration.get("httpMethod", "POST").upper()
-            return _http(
-                method, f"{self.opensearch_url}/{match.group(2)}", body, {"Content-Type": "application/json"}
-            )
+            url = f"{self.opensearch_url}/{match.group(2)}"
+            return _http(method, url, _utf8(body), {"Content-Type": "application/json"})
         raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
 
     def _call_dynamodb(self, region: str, action: str, body: str) -> tuple[int, str]:
@@ -305,11 +307,11 @@ class Gateway:
             "X-Amz-Target": f"DynamoDB_20120810.{action}",
         }
         request = AWSRequest(
-            method="POST", url=f"{self.dynamodb_endpoint}/", data=body.encode(), headers=headers
+            method="POST", url=f"{self.dynamodb_endpoint}/", data=_utf8(body), headers=headers
         )
         if self._credentials is not None:
             SigV4Auth(self._credentials.get_frozen_credentials(), "dynamodb", region).add_auth(request)
-        return _http("POST", request.url, body, dict(request.headers.items()))
+        return _http("POST", request.url, request.body, dict(request.headers.items()))
 
     # --- gateway responses ---------------------------------------------------------------------------------
 
@@ -368,8 +370,13 @@ def _select_response(responses: Mapping[str, Any], status: int) -> Mapping[str, 
     return responses.get("default")
 
 
-def _http(method: str, url: str, body: str, headers: Mapping[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body.encode() or None, method=method, headers=dict(headers))
+def _utf8(text: str) -> bytes:
+    """UTF-8 as Java writes it: a lone surrogate (valid in a JSON string escape) becomes "?"."""
+    return text.encode("utf-8", errors="replace")
+
+
+def _http(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body or None, method=method, headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=INTEGRATION_TIMEOUT_SECONDS) as answer:
             return answer.status, answer.read().decode("utf-8", errors="replace")
@@ -390,7 +397,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.send_error(400, "invalid Content-Length")
+            return
         body = self.rfile.read(length) if length else b""
         response = self.server.gateway.handle(self.command, self.path, dict(self.headers.items()), body)
         self.send_response(response.status)

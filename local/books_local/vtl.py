@@ -325,7 +325,7 @@ def new_context(
         requestTime=moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         httpMethod=http_method,
         resourcePath=resource_path,
-        path=f"/{stage}{path}",
+        path=path,
         stage=stage,
         apiId=api_id,
         accountId=account_id,

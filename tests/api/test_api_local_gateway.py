@@ -49,6 +49,12 @@ def test_hostile_values_round_trip_byte_for_byte(api: Api, value: str) -> None:
     assert answer["version"] == 1
 
 
+def test_a_lone_surrogate_is_answered_not_dropped(api: Api) -> None:
+    reply = api.call("POST", "/books", b'{"title": "\\ud800", "author": "a"}')
+
+    assert reply.status in (201, 400)
+
+
 def test_get_of_an_unknown_id_is_404(api: Api) -> None:
     assert_error(api.call("GET", f"/books/{uuid.uuid4()}"), 404, "NOT_FOUND")
 

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from api_hostile_values import HOSTILE_VALUES, TEN_THOUSAND
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from books_local import vtl
 
@@ -28,13 +30,13 @@ def integration(document: dict[str, Any], path: str, method: str) -> dict[str, A
     return document["paths"][path][method]["x-amazon-apigateway-integration"]
 
 
-def context(method: str = "GET") -> vtl.JavaMap:
+def context(method: str = "GET", path: str = "/") -> vtl.JavaMap:
     return vtl.new_context(
         request_id=str(uuid.uuid4()),
         request_time_epoch=1_700_000_000_000,
         http_method=method,
-        resource_path="/",
-        path="/",
+        resource_path=path,
+        path=path,
     )
 
 
@@ -130,6 +132,18 @@ def test_create_template_stores_hostile_values_exactly(
     assert {key: item[key] for key in book} == book
     assert item["version"] == 1
     assert item["createdAt"] == item["updatedAt"] == 1_700_000_000_000
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=st.text(min_size=1, max_size=40), description=st.text(max_size=200))
+def test_create_template_emits_json_that_decodes_to_any_text(
+    openapi_document: dict[str, Any], title: str, description: str
+) -> None:
+    book = {"title": title, "author": title, "description": description}
+
+    request, _ = render_request(openapi_document, "/books", "post", book)
+
+    assert {key: request["Item"][key]["S"] for key in book} == book
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=HOSTILE_IDS)
@@ -297,13 +311,13 @@ def test_delete_response_is_204_without_body_or_404(openapi_document: dict[str, 
 
 def test_create_response_answers_201_with_the_new_id(openapi_document: dict[str, Any]) -> None:
     template = integration(openapi_document, "/books", "post")["responses"]["default"]
-    ctx = context("POST")
+    ctx = context("POST", path="/v1/books")
 
     rendered = vtl.render(template["responseTemplates"]["application/json"], body="{}", context=ctx)
 
     assert template["statusCode"] == "201"
     assert json.loads(rendered.text) == {"id": ctx["requestId"], "version": 1}
-    assert rendered.header_overrides == {"Location": f"/books/{ctx['requestId']}"}
+    assert rendered.header_overrides == {"Location": f"/v1/books/{ctx['requestId']}"}
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=HOSTILE_IDS)
