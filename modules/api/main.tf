@@ -34,6 +34,10 @@ resource "aws_api_gateway_rest_api" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_api_gateway_deployment" "this" {
@@ -49,6 +53,7 @@ resource "aws_api_gateway_deployment" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_158:KMS is an input (access_log_kms_key_arn); CloudWatch Logs encrypts at rest without one.
   name              = "/aws/apigateway/${var.name}/${var.stage_name}/access"
   retention_in_days = var.access_log_retention_in_days
   kms_key_id        = var.access_log_kms_key_arn
@@ -103,6 +108,7 @@ resource "aws_api_gateway_method_settings" "this" {
     throttling_rate_limit  = var.throttling.rate_limit
     throttling_burst_limit = var.throttling.burst_limit
     caching_enabled        = false
+    cache_data_encrypted   = true
   }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -136,10 +137,15 @@ def test_authorization_input_sets_the_security_scheme(authorization: str, scheme
     assert document["security"] == [{name: []} for name in scheme]
 
 
-def test_module_readme_lists_every_variable_and_output() -> None:
-    readme = (MODULE / "README.md").read_text()
-    for file, kind in (("variables.tf", "variable"), ("outputs.tf", "output")):
-        with (MODULE / file).open() as handle:
-            names = [name for block in hcl2.load(handle)[kind] for name in block]
-        missing = [name for name in names if f"`{name}`" not in readme]
-        assert not missing, f"README.md does not list these {kind}s: {missing}"
+def test_module_readme_tables_are_generated_from_the_code() -> None:
+    """The Inputs/Outputs tables are what tests/infra/readme_tables.py (shared by all modules) writes."""
+    generator = MODULE.parents[1] / "tests" / "infra" / "readme_tables.py"
+    spec = importlib.util.spec_from_file_location("readme_tables", generator)
+    assert spec is not None
+    assert spec.loader is not None
+    readme_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_tables)
+
+    assert readme_tables.render(MODULE) == (MODULE / "README.md").read_text(), (
+        "stale tables: run .venv/bin/python tests/infra/readme_tables.py modules/api"
+    )
