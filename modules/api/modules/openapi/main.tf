@@ -57,6 +57,13 @@ locals {
     }
   }
 
+  # Error responses are inlined rather than $ref'd to components/responses, which API Gateway's importer may not
+  # resolve; the schema $ref becomes the Error model.
+  error_response = {
+    description = "An error, always in the same shape."
+    content     = { "application/json" = { schema = { "$ref" = "#/components/schemas/Error" } } }
+  }
+
   security_schemes = {
     AWS_IAM = { sigv4 = { type = "apiKey", name = "Authorization", in = "header", "x-amazon-apigateway-authtype" = "awsSigv4" } }
     API_KEY = { api_key = { type = "apiKey", name = "x-api-key", in = "header" } }
@@ -72,6 +79,7 @@ locals {
     search_uri         = local.search_uri
     templates          = local.templates
     gateway_responses  = local.gateway_responses
+    error_response     = local.error_response
     security_schemes   = local.security_schemes[var.authorization]
     security           = [for name in keys(local.security_schemes[var.authorization]) : { (name) = [] }]
   })))
