@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch
+from ops.traffic import ClientWith, interleave
 
 from indexer import batch
 from indexer.index_setup import ensure_index
@@ -25,13 +26,14 @@ def test_backfill_racing_the_stream_ends_with_the_audit_clean(
     stream = consumer()  # the Lambda, from now on: the seed is the data that predates the stream
     ensure_index(target.search, target.settings)
     live = writer(ids)
+    interleave(target, live)
 
     result = backfill(target, BackfillOptions(segments=4, page_size=100))
 
     live.stop()
     stream.drain()
     assert result.ok, result.reasons
-    assert live.writes > 50, "the writer must have raced the backfill"
+    assert live.writes >= 2 * 20, "the writer must have raced the backfill (2 writes per page)"
     assert stream.failures == []
     report = audit(target, AuditOptions(recheck_after=0))
     assert report.clean, report.summary()
@@ -86,17 +88,8 @@ def _record_scans(target: Target) -> list[dict[str, Any]]:
         calls.append(request)
         return scan(**request)
 
-    object.__setattr__(target, "dynamodb", _Proxy(target.dynamodb, recording))
+    object.__setattr__(target, "dynamodb", ClientWith(target.dynamodb, scan=recording))
     return calls
-
-
-class _Proxy:
-    def __init__(self, client: Any, scan: Any) -> None:
-        self._client = client
-        self.scan = scan
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 def test_a_stream_update_between_scan_and_write_wins_over_the_backfill(
@@ -119,7 +112,7 @@ def test_a_stream_update_between_scan_and_write_wins_over_the_backfill(
             batch.process_event({"Records": reader.read()}, LambdaContext(60))
         return page
 
-    object.__setattr__(target, "dynamodb", _Proxy(target.dynamodb, scan_then_race))
+    object.__setattr__(target, "dynamodb", ClientWith(target.dynamodb, scan=scan_then_race))
     result = backfill(target, BackfillOptions(segments=2, page_size=40))
 
     raced = [hit for hit in _all(search, target.alias) if hit["_source"]["edition"] == 99]
