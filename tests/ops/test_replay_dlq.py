@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -20,7 +21,12 @@ def queue(target: Target, moto_endpoint: str, unique_name: str) -> tuple[Any, st
     return sqs, sqs.create_queue(QueueName=f"{unique_name}-dlq")["QueueUrl"]
 
 
-def on_failure_message(stream_arn: str, shard_id: str, records: list[dict[str, Any]]) -> str:
+def on_failure_message(
+    stream_arn: str,
+    shard_id: str,
+    records: list[dict[str, Any]],
+    arrivals: tuple[str, str] = ("2026-11-23T11:59:58Z", "2026-11-23T11:59:59Z"),
+) -> str:
     """What Lambda sends to an on-failure destination for a DynamoDB stream batch: a range, no records."""
     first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
     return json.dumps(
@@ -42,8 +48,8 @@ def on_failure_message(stream_arn: str, shard_id: str, records: list[dict[str, A
                 "shardId": shard_id,
                 "startSequenceNumber": first["SequenceNumber"],
                 "endSequenceNumber": last["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": "2026-11-23T11:59:58Z",
-                "approximateArrivalOfLastRecord": "2026-11-23T11:59:59Z",
+                "approximateArrivalOfFirstRecord": arrivals[0],
+                "approximateArrivalOfLastRecord": arrivals[1],
                 "batchSize": len(records),
                 "streamArn": stream_arn,
             },
@@ -155,3 +161,35 @@ class _Trimming:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._streams, name)
+
+
+def test_gone_ranges_recover_inserts_and_updates_by_a_modification_time_window(
+    target: Target, table: Any, queue: tuple[Any, str], search: OpenSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream lost the range; items carry updatedAt (epoch ms, as the API writes it): the ones modified
+    within the batch's arrival times are re-indexed, the others are left alone, the message stays."""
+    sqs, url = queue
+    now = time.time()
+    for n in range(10):
+        table.resource.put_item(Item={**table.book(f"w{n}", n), "updatedAt": int((now - 5) * 1000)})
+        table.resource.put_item(Item={**table.book(f"old{n}", n), "updatedAt": int((now - 86400 * 3) * 1000)})
+    ensure_index(target.search, target.settings)
+    shard_id = table.streams.describe_stream(StreamArn=table.stream_arn)["StreamDescription"]["Shards"][0]
+    records = table.reader(skip_existing=False).read()
+    gone_arn = table.stream_arn.rsplit("/stream/", 1)[0] + "/stream/2020-01-01T00:00:00.000"
+    monkeypatch.setattr(Target, "streams", lambda self: _Trimming(table.streams, gone="2020-01-01"))
+    window = tuple(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) for t in (now - 10, now))
+    message = on_failure_message(gone_arn, shard_id["ShardId"], records, arrivals=window)
+    sqs.send_message(QueueUrl=url, MessageBody=message)
+
+    result = replay_dlq(
+        target,
+        sqs,
+        ReplayOptions(queue_url=url, wait_seconds=0, window_attribute="updatedAt", window_margin=2),
+    )
+
+    assert [m.status for m in result.messages] == ["gone"]
+    assert result.window_recovery is not None
+    assert (result.window_recovery.matched, result.window_recovery.indexed) == (10, 10)
+    assert set(_ids(search, target.alias)) == {f"w{n}" for n in range(10)}
+    assert _visible(sqs, url) == 1

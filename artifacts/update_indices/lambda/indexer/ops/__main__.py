@@ -156,6 +156,14 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         action="store_true",
         help="delete messages whose records the stream no longer holds (after `audit --repair`)",
     )
+    replay.add_argument(
+        "--window-attribute",
+        help="for ranges the stream no longer holds: re-index items whose ATTRIBUTE (epoch s or ms, e.g. "
+        "updatedAt) lies within the batch's arrival times (inserts/updates only; one table scan)",
+    )
+    replay.add_argument(
+        "--window-margin", type=float, default=60.0, help="seconds added on both sides of each window"
+    )
     replay.set_defaults(run=_run_replay)
 
     reindex = commands.add_parser(
@@ -239,6 +247,8 @@ def _run_replay(target: Target, args: argparse.Namespace, stop: threading.Event)
         wait_seconds=args.wait_seconds,
         visibility_timeout=args.visibility_timeout,
         drop_gone=args.drop_gone,
+        window_attribute=args.window_attribute,
+        window_margin=args.window_margin,
     )
     result = replay_dlq(target, sqs, options, stop=stop)
     for message in result.messages:

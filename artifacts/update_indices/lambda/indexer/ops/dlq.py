@@ -20,7 +20,9 @@ hours), then either
 
 A message is deleted only after every one of its items succeeded. When the stream no longer has the range,
 nothing tells which items the batch touched: the message is left in the queue (or deleted with
-``drop_gone`` once the operator has run ``audit --repair``, which is the only complete fix then).
+``drop_gone`` once the operator has run ``audit --repair``, which is the only complete fix then). If every
+writer keeps a modification-time attribute (the API writes ``updatedAt``), ``window_attribute`` re-indexes
+the items modified within the gone batches' arrival times: inserts and updates, never deletes.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from indexer.batch import Runtime, process_batch
 from indexer.changes import decode_record
 from indexer.errors import RecordError
+from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.reads import get_items
+from indexer.ops.scan import scan_segment
 from indexer.ops.stream_range import RecordsGone, read_range
 from indexer.ops.target import Target
 from indexer.ops.writer import delete_change, item_changes, write_changes
@@ -92,6 +97,11 @@ class ReplayOptions:
     wait_seconds: int = 1
     visibility_timeout: int = 300
     drop_gone: bool = False
+    # For ranges the stream no longer holds: re-index the items whose ``window_attribute`` (epoch seconds or
+    # milliseconds, e.g. the API's ``updatedAt``) falls within the batch's arrival times +- ``window_margin``.
+    window_attribute: str | None = None
+    window_margin: float = 60.0
+    segments: int = 4
 
 
 @dataclass
@@ -128,8 +138,29 @@ class MessageOutcome:
 
 
 @dataclass
+class WindowRecovery:
+    attribute: str
+    windows: list[tuple[float, float]]
+    scanned: int = 0
+    matched: int = 0
+    indexed: int = 0
+    failed: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "attribute": self.attribute,
+            "windows": [[_iso(a), _iso(b)] for a, b in self.windows],
+            "scanned": self.scanned,
+            "matched": self.matched,
+            "indexed": self.indexed,
+            "failed": self.failed,
+        }
+
+
+@dataclass
 class ReplayResult:
     messages: list[MessageOutcome] = field(default_factory=list)
+    window_recovery: WindowRecovery | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,6 +176,7 @@ class ReplayResult:
             **counts,
             "deleted": sum(m.deleted for m in self.messages),
             "details": [m.summary() for m in self.messages],
+            **({"window_recovery": self.window_recovery.summary()} if self.window_recovery else {}),
         }
 
 
@@ -179,7 +211,75 @@ def replay_dlq(
                 sqs.delete_message(QueueUrl=options.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 outcome.deleted = True
             result.messages.append(outcome)
+    gone = [m.batch for m in result.messages if m.status == "gone" and m.batch is not None]
+    if options.window_attribute and gone:
+        result.window_recovery = recover_windows(target, gone, options, stop)
     return result
+
+
+def recover_windows(
+    target: Target, batches: list[BatchInfo], options: ReplayOptions, stop: threading.Event | None
+) -> WindowRecovery:
+    """One table scan: re-index the items whose ``window_attribute`` lies in a gone batch's arrival window.
+
+    This recovers inserts and updates of those batches (if every writer maintains the attribute); it cannot
+    recover deletes, whose items no longer exist: ``audit --repair`` finds those orphans.
+    """
+    attribute = options.window_attribute or ""
+    windows = sorted(
+        (start - options.window_margin, end + options.window_margin)
+        for start, end in (_window(batch) for batch in batches)
+        if start is not None and end is not None
+    )
+    recovery = WindowRecovery(attribute, windows)
+    started = time.time()
+    version = snapshot_version(started)
+    limiter = CapacityLimiter(None)
+    for segment in range(options.segments):
+        for page in scan_segment(
+            target.dynamodb,
+            target.table,
+            segment=segment,
+            total_segments=options.segments,
+            limiter=limiter,
+            stop=stop,
+        ):
+            recovery.scanned += len(page.items)
+            matching = [item for item in page.items if _in_windows(item.get(attribute), windows)]
+            if not matching:
+                continue
+            recovery.matched += len(matching)
+            report = write_changes(target, item_changes(matching, target, version))
+            recovery.indexed += report.counts.indexed
+            recovery.failed += report.counts.failed
+    return recovery
+
+
+def _window(batch: BatchInfo) -> tuple[float | None, float | None]:
+    return _epoch(batch.first_arrival), _epoch(batch.last_arrival)
+
+
+def _epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _in_windows(value: Mapping[str, Any] | None, windows: list[tuple[float, float]]) -> bool:
+    """Whether a DynamoDB number (epoch seconds, or milliseconds when it is that large) is in a window."""
+    if not value or "N" not in value:
+        return False
+    seconds = float(value["N"])
+    if seconds > 1e11:  # milliseconds (1e11 seconds is the year 5138)
+        seconds /= 1000.0
+    return any(start <= seconds <= end for start, end in windows)
 
 
 def _replay_one(
@@ -205,7 +305,8 @@ def _replay_one(
             message_id,
             "gone",
             batch=info,
-            reason=f"the stream no longer holds these records ({exc}); the keys they touched are unknowable: "
+            reason=f"the stream no longer holds these records ({exc}); the keys they touched are unknowable "
+            "(--window-attribute recovers inserts/updates if items carry a modification time): "
             "run `audit --repair`, then replay with --drop-gone",
         )
     if options.source == "table":
