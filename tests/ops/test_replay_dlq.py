@@ -144,6 +144,8 @@ def test_messages_that_cannot_be_replayed_stay_in_the_queue(
     assert statuses == ["failed", "gone", "unreadable"], result.summary()
     assert not any(m.deleted for m in result.messages)
     assert _visible(sqs, url) == 3
+    again = replay_dlq(target, sqs, ReplayOptions(queue_url=url, wait_seconds=0))
+    assert len(again.messages) == 3, "left messages must be visible again for a rerun"
 
 
 class _Trimming:

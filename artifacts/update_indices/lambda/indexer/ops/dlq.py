@@ -191,6 +191,7 @@ def replay_dlq(
     result = ReplayResult()
     streams = target.streams()
     seen: set[str] = set()
+    kept: list[str] = []  # receipt handles of messages left in the queue
     while stop is None or not stop.is_set():
         wanted = 10 if options.max_messages is None else min(10, options.max_messages - len(result.messages))
         if wanted <= 0:
@@ -210,7 +211,11 @@ def replay_dlq(
             if outcome.status == "replayed" or (outcome.status == "gone" and options.drop_gone):
                 sqs.delete_message(QueueUrl=options.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 outcome.deleted = True
+            else:
+                kept.append(message["ReceiptHandle"])
             result.messages.append(outcome)
+    for handle in kept:  # visible again at once, so a rerun after a fix does not wait for the timeout
+        sqs.change_message_visibility(QueueUrl=options.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
     gone = [m.batch for m in result.messages if m.status == "gone" and m.batch is not None]
     if options.window_attribute and gone:
         result.window_recovery = recover_windows(target, gone, options, stop)
