@@ -107,7 +107,7 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
 
     scanning = argparse.ArgumentParser(add_help=False)
     scanning.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
-    scanning.add_argument("--workers", type=int, help="threads (default: min(segments, 8))")
+    scanning.add_argument("--workers", type=int, help="threads (default: min(segments, 4))")
     scanning.add_argument(
         "--rate", type=float, help="read capacity units per second for the whole scan (default: unbounded)"
     )

@@ -40,6 +40,7 @@ from opensearchpy import TransportError, helpers
 from indexer.changes import change_from_item
 from indexer.documents import build_action
 from indexer.errors import HookError, RecordError
+from indexer.ops.backfill import DEFAULT_WORKERS
 from indexer.ops.doc_keys import KeyCodec, NotAKey
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
@@ -275,7 +276,7 @@ class _Run:
                 self.progress.add(Counts(scanned=len(page.items)))
 
         segments = list(segments)
-        workers = self.options.workers or min(len(segments), 8)
+        workers = self.options.workers or min(len(segments), DEFAULT_WORKERS)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for future in [pool.submit(one, n) for n in segments]:
                 future.result()

@@ -31,11 +31,14 @@ from indexer.ops.target import Target
 from indexer.ops.writer import item_changes, write_changes
 from indexer.versions import snapshot_version
 
+# indexer.client.make_client keeps 4 pooled connections; more threads would open and drop extra ones.
+DEFAULT_WORKERS = 4
+
 
 @dataclass(frozen=True)
 class BackfillOptions:
     segments: int = 4
-    workers: int | None = None  # threads; default min(segments, 8)
+    workers: int | None = None  # threads; default min(segments, 4)
     rate: float | None = None  # read capacity units per second for the whole scan; None: unbounded
     page_size: int | None = None  # Scan Limit (items per page); None: DynamoDB's 1 MB pages
     checkpoint: Path | None = None
@@ -83,7 +86,7 @@ def backfill(
     reasons: list[str] = []
     run = _SegmentRun(target, options, checkpoint, limiter, progress, stop, version, index, reasons, on_page)
     pending = checkpoint.pending_segments()
-    workers = options.workers or min(options.segments, 8)
+    workers = options.workers or min(options.segments, DEFAULT_WORKERS)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending) or 1))) as pool:
         futures: list[Future[None]] = [pool.submit(run.segment, n) for n in pending]
         try:
