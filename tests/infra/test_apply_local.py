@@ -1,0 +1,156 @@
+"""live/local applied unit by unit against moto with plain terraform, as `terragrunt run-all apply` would:
+outputs flow into dependents' inputs, the resources carry the modules' settings, a second plan shows no
+changes, and destroy leaves nothing behind.
+
+Runs on a moto of its own (``infra_moto``). The event source mapping is switched back on here (live/local
+turns it off because moto answers 500 to table writes once a mapping targets an image function; nothing in
+this test writes to the table), so the mapping's settings are proven too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from books_local.terragrunt import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(1800)  # apply + plan + destroy: ~2 min on an idle machine
+
+
+@pytest.fixture(scope="module")
+def applied(infra_moto: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict]]:
+    log: list[str] = []
+    stack = Stack(
+        ROOT / "live" / "local",
+        infra_moto,
+        tmp_path_factory.mktemp("live-local"),
+        overrides={"indexer": {"create_event_source_mapping": True}},
+        log=log.append,
+    )
+    outputs = stack.apply()
+    print("\n".join(log))
+    try:
+        yield stack, outputs
+    finally:
+        if any(stack.state_resources(name) for name in stack.environment.units):
+            stack.destroy()
+
+
+def client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_every_unit_is_applied_with_its_outputs(applied: tuple[Stack, dict]) -> None:
+    _, outputs = applied
+    assert set(outputs) == {"table", "opensearch", "api", "indexer"}
+    assert outputs["table"]["table_name"] == "books-local"
+    assert outputs["opensearch"]["domain_name"] == "books-local"
+    assert outputs["indexer"]["function_name"] == "books-local-indexer"
+    assert outputs["api"]["rest_api_id"]
+
+
+def test_dependency_outputs_are_fed_into_dependents(applied: tuple[Stack, dict], infra_moto: str) -> None:
+    _, outputs = applied
+    function = client(infra_moto, "lambda").get_function_configuration(FunctionName="books-local-indexer")
+    env = function["Environment"]["Variables"]
+    assert env["OPENSEARCH_ENDPOINT"] == f"https://{outputs['opensearch']['domain_endpoint']}"
+    assert env["OPENSEARCH_INDEX"] == "books"
+    assert env["TABLE_PARTITION_KEY"] == outputs["table"]["table_hash_key"] == "id"
+    assert env["OPENSEARCH_AUTH"] == "sigv4"
+    mapping = client(infra_moto, "lambda").get_event_source_mapping(
+        UUID=outputs["indexer"]["event_source_mapping_uuid"]
+    )
+    assert mapping["EventSourceArn"] == outputs["table"]["table_stream_arn"]
+    api = client(infra_moto, "apigateway").get_rest_api(restApiId=outputs["api"]["rest_api_id"])
+    assert api["name"].startswith("books-local")
+
+
+def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra_moto: str) -> None:
+    _, outputs = applied
+    table = client(infra_moto, "dynamodb").describe_table(TableName="books-local")["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    backups = client(infra_moto, "dynamodb").describe_continuous_backups(TableName="books-local")
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+    function = client(infra_moto, "lambda").get_function(FunctionName="books-local-indexer")
+    assert function["Configuration"]["PackageType"] == "Image"
+    assert function["Code"]["ImageUri"].endswith("/books-local-indexer:local")
+
+    mapping = client(infra_moto, "lambda").get_event_source_mapping(
+        UUID=outputs["indexer"]["event_source_mapping_uuid"]
+    )
+    settings = outputs["indexer"]["event_source_mapping"]
+    assert mapping["BatchSize"] == settings["batch_size"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["StartingPosition"] == settings["starting_position"] == "TRIM_HORIZON"
+    assert mapping["MaximumRetryAttempts"] == settings["maximum_retry_attempts"] >= 0
+    assert mapping["BisectBatchOnFunctionError"] is True
+    destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == settings["destination_arn"] == outputs["indexer"]["dead_letter_queue_arn"]
+    queue = client(infra_moto, "sqs").get_queue_attributes(
+        QueueUrl=outputs["indexer"]["dead_letter_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    assert queue["SqsManagedSseEnabled"] == "true"
+
+    repository = client(infra_moto, "ecr").describe_repositories(repositoryNames=["books-local-indexer"])
+    repo = repository["repositories"][0]
+    assert repo["imageTagMutability"] == "IMMUTABLE"
+    assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
+
+    alarms = client(infra_moto, "cloudwatch").describe_alarms(AlarmNamePrefix="books-local-indexer-")
+    assert {a["MetricName"] for a in alarms["MetricAlarms"]} == {
+        "IteratorAge",
+        "Errors",
+        "ApproximateNumberOfMessagesVisible",
+    }
+
+    domain = client(infra_moto, "opensearch").describe_domain(DomainName="books-local")["DomainStatus"]
+    assert domain["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert domain["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
+    assert domain["NodeToNodeEncryptionOptions"]["Enabled"] is True
+    assert domain["EncryptionAtRestOptions"]["Enabled"] is True
+    statement = json.loads(domain["AccessPolicies"])["Statement"][0]
+    principals = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    assert sorted(principals) == [
+        "arn:aws:iam::123456789012:role/books-local-api-*",
+        "arn:aws:iam::123456789012:role/books-local-indexer",
+    ]
+    assert statement["Resource"] == f"{outputs['opensearch']['domain_arn']}/*"
+
+
+def test_second_plan_shows_no_changes(applied: tuple[Stack, dict]) -> None:
+    stack, _ = applied
+    assert stack.plan() == {"table": False, "opensearch": False, "api": False, "indexer": False}
+
+
+def test_destroy_leaves_nothing_behind(applied: tuple[Stack, dict], infra_moto: str) -> None:
+    stack, _ = applied
+    stack.destroy()
+    for name in stack.environment.units:
+        assert stack.state_resources(name) == [], f"{name}: state still holds resources"
+    assert client(infra_moto, "dynamodb").list_tables()["TableNames"] == []
+    assert client(infra_moto, "lambda").list_functions()["Functions"] == []
+    assert client(infra_moto, "lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert client(infra_moto, "opensearch").list_domain_names()["DomainNames"] == []
+    assert client(infra_moto, "apigateway").get_rest_apis()["items"] == []
+    assert client(infra_moto, "sqs").list_queues().get("QueueUrls", []) == []
+    assert client(infra_moto, "ecr").describe_repositories()["repositories"] == []
+    assert client(infra_moto, "iam").list_roles()["Roles"] == []
+    assert client(infra_moto, "logs").describe_log_groups()["logGroups"] == []
+    assert client(infra_moto, "logs").describe_resource_policies()["resourcePolicies"] == []
+    assert client(infra_moto, "cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert client(infra_moto, "sns").list_topics()["Topics"] == []
