@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
 
+from indexer import batch
 from indexer.index_setup import ensure_index
 from indexer.ops.__main__ import main
+from indexer.ops.audit import AuditOptions, audit
 from indexer.ops.backfill import BackfillOptions, backfill
-from indexer.ops.target import Target
+from indexer.ops.target import Target, open_target, settings_from
+from support.streams import LambdaContext
 
 
 @pytest.fixture
@@ -85,3 +89,37 @@ def test_bad_settings_exit_2_with_the_variable_named(
     monkeypatch.setenv("OPENSEARCH_AUTH", "kerberos")
     assert main(["audit", "--dynamodb-endpoint", moto_endpoint]) == 2
     assert "OPENSEARCH_AUTH" in capsys.readouterr().err
+
+
+def test_hooked_documents_are_backfilled_skipped_and_audited_like_the_stream_path(
+    env: dict[str, str],
+    table: Any,
+    moto_endpoint: str,
+    search: OpenSearch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCUMENT_HOOK", "ops.ops_hooks:stamp")
+    hooked = open_target(settings_from(os.environ), table.name, dynamodb_endpoint=moto_endpoint)
+    ids = table.seed(40)
+    for doc_id in ids[:5]:
+        table.resource.put_item(Item={**table.book(doc_id, 0), "status": "draft"})
+    reader = table.reader()
+    ensure_index(hooked.search, hooked.settings)
+
+    filled = backfill(hooked, BackfillOptions(segments=2))
+    table.resource.put_item(Item=table.book(ids[10], 10, edition=5))
+    batch.process_event({"Records": reader.read()}, LambdaContext(60))  # the stream path, same hook
+
+    assert filled.summary["skipped"] == 5
+    assert search.get(index=hooked.alias, id=ids[10])["_source"]["indexed_version"] > filled.version
+    assert audit(hooked, AuditOptions(recheck_after=0)).clean
+    doc = search.get(index=hooked.alias, id=ids[20])
+    search.index(
+        index=hooked.alias,
+        id=ids[20],
+        body={**doc["_source"], "title": "changed behind the table's back"},
+        params={"version": doc["_version"], "version_type": "external_gte"},
+    )
+    found = audit(hooked, AuditOptions(recheck_after=0, repair=True))
+    assert found.summary()["stale_examples"] == [ids[20]]
+    assert audit(hooked, AuditOptions(recheck_after=0)).clean

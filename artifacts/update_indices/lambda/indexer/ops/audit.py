@@ -53,6 +53,7 @@ from indexer.versions import snapshot_version
 Kind = Literal["missing", "stale", "orphaned"]
 KINDS: tuple[Kind, ...] = ("missing", "stale", "orphaned")
 BATCH = 100  # BatchGetItem's limit; also the mget size
+_UNPROJECTABLE = object()
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,12 @@ def digest(source: dict[str, Any]) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def expected_source(item: dict[str, Any], target: Target) -> dict[str, Any] | None:
-    """What the stream path would index for this DynamoDB-JSON item; None when it keeps it out."""
-    action = build_action(change_from_item(item, target.keys, 0), target.settings, target.hook)
+def expected_source(item: dict[str, Any], target: Target, version: int = 0) -> dict[str, Any] | None:
+    """What the stream path would index for this DynamoDB-JSON item; None when it keeps it out.
+
+    ``version`` is the version of the document it is compared with, so a hook that copies the version into
+    the document projects the same value the stream path did."""
+    action = build_action(change_from_item(item, target.keys, version), target.settings, target.hook)
     if action is None or action["_op_type"] == "delete":
         return None
     return action["_source"]
@@ -175,7 +179,7 @@ class _Run:
 
     def full(self) -> AuditResult:
         result = AuditResult(mode="full")
-        documents: dict[str, bytes] = {}
+        documents: dict[str, tuple[bytes, int]] = {}
         # Make the last second's writes visible to the scroll. Without permission to refresh, they show up
         # as candidates instead and are confirmed by realtime reads.
         with contextlib.suppress(TransportError):
@@ -187,14 +191,17 @@ class _Run:
             size=1000,
             scroll="5m",
         ):
-            documents[hit["_id"]] = digest(hit.get("_source") or {})
+            documents[hit["_id"]] = (digest(hit.get("_source") or {}), int(hit.get("_version") or 0))
         result.index_documents = len(documents)
 
         def check(items: list[dict[str, Any]]) -> None:
-            for doc_id, source in self._expected(items, result):
+            for doc_id, item in self._keyed(items, result):
                 with self._lock:
                     seen = documents.pop(doc_id, None)
-                if (source is None) != (seen is None) or (source is not None and digest(source) != seen):
+                source = self._project(item, seen[1] if seen else 0, result)
+                if source is _UNPROJECTABLE:
+                    continue
+                if (source is None) != (seen is None) or (source is not None and digest(source) != seen[0]):
                     self._candidate(doc_id)
 
         self._scan(range(self.options.segments), check, result)
@@ -210,10 +217,13 @@ class _Run:
         result = AuditResult(mode="sample")
 
         def check(items: list[dict[str, Any]]) -> None:
-            expected = dict(self._expected(items, result))
-            seen = _mget(self.target, self.index, list(expected))
-            for doc_id, source in expected.items():
+            keyed = dict(self._keyed(items, result))
+            seen = _mget(self.target, self.index, list(keyed))
+            for doc_id, item in keyed.items():
                 found = seen.get(doc_id)
+                source = self._project(item, (found[0] or 0) if found else 0, result)
+                if source is _UNPROJECTABLE:
+                    continue
                 if (source is None) != (found is None) or (
                     source is not None and found is not None and digest(source) != digest(found[1])
                 ):
@@ -247,16 +257,23 @@ class _Run:
         }
         return result
 
-    def _expected(self, items: list[dict[str, Any]], result: AuditResult) -> Iterator[tuple[str, Any]]:
+    def _keyed(
+        self, items: list[dict[str, Any]], result: AuditResult
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         for item in items:
             try:
-                source = expected_source(item, self.target)
-                doc_id = change_from_item(item, self.target.keys, 0).doc_id
-            except (HookError, RecordError):
+                yield change_from_item(item, self.target.keys, 0).doc_id, item
+            except RecordError:
                 with self._lock:
                     result.unprojectable += 1
-                continue
-            yield doc_id, source
+
+    def _project(self, item: dict[str, Any], version: int, result: AuditResult) -> Any:
+        try:
+            return expected_source(item, self.target, version)
+        except (HookError, RecordError):
+            with self._lock:
+                result.unprojectable += 1
+            return _UNPROJECTABLE
 
     def _scan(self, segments: Iterable[int], check: Any, result: AuditResult) -> None:
         def one(number: int) -> None:
@@ -322,7 +339,7 @@ def _confirm(
         expected = None
         if item is not None:
             try:
-                expected = expected_source(item, target)
+                expected = expected_source(item, target, version or 0)
             except (HookError, RecordError):
                 continue  # cannot be indexed at all; counted as unprojectable by the scan
         if expected is None and document is not None:

@@ -74,8 +74,10 @@ def write_changes(target: Target, changes: list[Change], index: str | None = Non
     if actions:
         results = write_actions(target.search, actions, target.settings, Deadline.unbounded())
         report.results = results
-        for change, result in zip(sent, results, strict=True):
-            if result.ok:
+        for change, action, result in zip(sent, actions, results, strict=True):
+            if result.ok and change.kind == "upsert" and action["_op_type"] == "delete":
+                report.counts.skipped += 1  # the hook dropped the item: its (versioned) delete was written
+            elif result.ok:
                 report.counts.indexed += 1
                 report.counts.conflicts += result.outcome == "conflict"
             else:

@@ -1,0 +1,15 @@
+"""A document hook for the operations tests (DOCUMENT_HOOK=ops.ops_hooks:stamp)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.changes import Change
+
+
+def stamp(document: dict[str, Any], change: Change) -> dict[str, Any] | None:
+    """Drops drafts; copies the version into the document (the case that needs a version-aware audit)."""
+    if document.get("status") == "draft":
+        return None
+    document["indexed_version"] = change.version
+    return document
