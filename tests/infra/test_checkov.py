@@ -25,7 +25,6 @@ def _checkov() -> Path:
             [
                 str(CHECKOV_VENV / "bin" / "pip"),
                 "install",
-                "--quiet",
                 "--disable-pip-version-check",
                 f"checkov=={CHECKOV_VERSION}",
             ],
@@ -47,8 +46,6 @@ def test_checkov_finds_no_failed_checks_in_modules() -> None:
             "--framework",
             "terraform",
             "--skip-download",
-            "--quiet",
-            "--compact",
             "--output",
             "json",
         ],
