@@ -60,9 +60,11 @@ def _backfill(f: dict[str, Any]) -> list[Row]:
 def _cold_start(f: dict[str, Any]) -> list[Row]:
     return [
         ("Handler cold import (`import function`), host", f"{f['host_import_ms_median']} ms",
-         f"median of {f['runs']} fresh interpreters, max {f['host_import_ms_max']} ms"),
+         f"median of {f['runs']} fresh interpreters; min {f.get('host_import_ms_min', '?')} ms, "
+         f"max {f['host_import_ms_max']} ms"),
         ("Handler cold import, inside the image", f"{f['image_import_ms_median']} ms",
-         f"median of {f['runs']} containers, max {f['image_import_ms_max']} ms"),
+         f"median of {f['runs']} containers; min {f.get('image_import_ms_min', '?')} ms, "
+         f"max {f['image_import_ms_max']} ms"),
         ("Indexer image size", f"{f['image_size_mb']} MB",
          f"base {f['base_image']} {f['base_image_size_mb']} MB, indexer adds {f['added_by_indexer_mb']} MB"),
     ]  # fmt: skip
@@ -149,6 +151,19 @@ def render() -> str:
     lines.append("")
     when = "; ".join(f"{name} {r['measured_at']}" for name, r in stored.items())
     lines.append(f"Measured at: {when}.")
+    loads = [
+        f"{name} {r['load_average'][0]}/{r['load_average'][1]}"
+        for name, r in stored.items()
+        if "load_average" in r
+    ]
+    if loads:
+        lines.append("")
+        lines.append(
+            f"Load average (1 min/5 min) when each ended, on {machine['nproc']} cores: "
+            + "; ".join(loads)
+            + ". "
+            "A load above the core count means other work shared the CPUs and the figures are pessimistic."
+        )
     if missing:
         lines.append("")
         lines.append("Not measured in this report: " + ", ".join(f"`{name}`" for name in missing) + ".")

@@ -60,6 +60,8 @@ def save(name: str, figures: dict[str, Any], notes: list[str] | None = None) -> 
     result = {
         "name": name,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        # Other work on the machine skews every figure: the load (1 and 5 min) when the benchmark ended.
+        "load_average": [round(value, 2) for value in os.getloadavg()[:2]],
         "machine": machine(),
         "figures": figures,
         "notes": notes or [],
