@@ -55,6 +55,10 @@ IMAGE_TAG ?= books-indexer:latest
 image: docker ## Builds the indexer's Lambda image as IMAGE_TAG (BASE_IMAGE=local/lambda-python:3.11 offline)
 	@DOCKER=$(DOCKER) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" "$(BASE_IMAGE)"
 
+.PHONY: docs
+docs: venv ## Regenerates the Inputs/Outputs tables of the modules' READMEs from their variables and outputs
+	@$(PY) tests/infra/readme_tables.py
+
 .PHONY: lint
 lint: venv terraform-config ## ruff and terraform fmt
 	@$(VENV)/bin/ruff check .
