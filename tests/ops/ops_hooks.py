@@ -13,3 +13,10 @@ def stamp(document: dict[str, Any], change: Change) -> dict[str, Any] | None:
         return None
     document["indexed_version"] = change.version
     return document
+
+
+def refuse_boom(document: dict[str, Any], change: Change) -> dict[str, Any]:
+    """Fails items titled "boom" (a permanent per-item error, as a mapping conflict would be)."""
+    if document.get("title") == "boom":
+        raise ValueError("boom is not indexable")
+    return document

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from opensearchpy import OpenSearch
 from ops.traffic import ClientWith, interleave
 
@@ -15,7 +17,7 @@ from indexer.index_setup import ensure_index
 from indexer.ops.audit import AuditOptions, audit
 from indexer.ops.backfill import BackfillOptions, backfill
 from indexer.ops.progress import Counts
-from indexer.ops.target import Target
+from indexer.ops.target import Target, open_target, settings_from
 from support.streams import LambdaContext
 
 
@@ -124,3 +126,30 @@ def test_a_stream_update_between_scan_and_write_wins_over_the_backfill(
 def _all(search: OpenSearch, alias: str) -> list[dict[str, Any]]:
     search.indices.refresh(index=alias)
     return search.search(index=alias, body={"size": 1000, "query": {"match_all": {}}})["hits"]["hits"]
+
+
+def test_failed_items_are_kept_in_the_checkpoint_and_retried_first_by_the_rerun(
+    env: dict[str, str], table: Any, moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCUMENT_HOOK", "ops.ops_hooks:refuse_boom")
+    hooked = open_target(settings_from(os.environ), table.name, dynamodb_endpoint=moto_endpoint)
+    table.seed(30)
+    table.resource.put_item(Item={**table.book("b00007", 7), "title": "boom"})
+    ensure_index(hooked.search, hooked.settings)
+    checkpoint = tmp_path / "ckpt.json"
+    options = BackfillOptions(segments=2, checkpoint=checkpoint)
+
+    first = backfill(hooked, options)
+
+    assert not first.ok
+    assert first.summary["failed"] == 1
+    assert "boom is not indexable" in first.reasons[0]
+    kept = [k for s in json.loads(checkpoint.read_text())["segments"].values() for k in s["failed_keys"]]
+    assert kept == [{"id": {"S": "b00007"}}]
+
+    table.resource.put_item(Item=table.book("b00007", 7))  # fixed in the table
+    second = backfill(hooked, options)
+
+    assert second.ok
+    assert (second.summary["scanned"], second.summary["indexed"]) == (0, 1)  # nothing rescanned, one retried
+    assert audit(hooked, AuditOptions(recheck_after=0)).clean
