@@ -58,13 +58,13 @@ MOCK_COMMANDS = frozenset({"init", "validate", "plan"})
 EMULATED_SERVICES = (
     "apigateway",
     "cloudwatch",
-    "cloudwatchlogs",
     "dynamodb",
     "ec2",
     "ecr",
     "iam",
     "kms",
     "lambda",
+    "logs",
     "opensearch",
     "s3",
     "sns",
@@ -607,9 +607,11 @@ class Unit:
         ``outputs[<unit>]`` when given, else from the mocks when ``command`` is one they allow."""
         outputs = outputs or {}
         for name, dependency in self.dependencies.items():
-            if dependency.unit in outputs:
+            if outputs.get(dependency.unit):
                 values = dict(outputs[dependency.unit])
-            elif command in dependency.mock_outputs_allowed_terraform_commands:
+            elif command in dependency.mock_outputs_allowed_terraform_commands or command == "destroy":
+                # destroy too: a dependency destroyed earlier has no outputs left, and the inputs only
+                # have to be valid for Terraform to delete what the state holds
                 values = dependency.mock_outputs
             else:
                 raise TerragruntError(
@@ -905,22 +907,29 @@ class Stack:
         return outputs
 
     def plan(self, units: Iterable[str] | None = None) -> dict[str, bool]:
-        """Plans every unit against its applied dependencies; {unit: True when it would change}."""
+        """Plans the units against their applied dependencies; {unit: True when it would change}."""
         selected = self._selected(units)
-        outputs: dict[str, dict[str, Any]] = {}
+        outputs = {name: self.outputs_of(name) for name in self.environment.units if self._has_state(name)}
         changes: dict[str, bool] = {}
-        for unit in self.environment.units_in_order():
-            if unit.name not in selected:
-                continue
-            self._prepare(unit.name, outputs, command="plan")
-            result = self._terraform(unit.name, "plan", "-detailed-exitcode", "-lock=false", check=False)
-            if result.returncode not in (0, 2):
-                raise TerragruntError(f"{unit.name}: terraform plan failed:\n{result.stderr}{result.stdout}")
-            changes[unit.name] = result.returncode == 2
-            if changes[unit.name]:
-                self.log(f"{unit.name}: plan shows changes:\n{result.stdout}")
-            outputs[unit.name] = self.outputs_of(unit.name)
+        for wave in self.environment.waves():
+            todo = [name for name in wave if name in selected]
+            for name in todo:
+                self._prepare(name, outputs, command="plan")
+            with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+                for name, changed in zip(todo, pool.map(self._plan_unit, todo), strict=True):
+                    changes[name] = changed
         return changes
+
+    def _has_state(self, name: str) -> bool:
+        return (self._unitdir(name) / "terraform.tfstate").is_file()
+
+    def _plan_unit(self, name: str) -> bool:
+        result = self._terraform(name, "plan", "-detailed-exitcode", "-lock=false", check=False)
+        if result.returncode not in (0, 2):
+            raise TerragruntError(f"{name}: terraform plan failed:\n{result.stderr}{result.stdout}")
+        if result.returncode == 2:
+            self.log(f"{name}: plan shows changes:\n{result.stdout}")
+        return result.returncode == 2
 
     def destroy(self, units: Iterable[str] | None = None) -> None:
         """Destroys the units in reverse dependency order (dependents first)."""
@@ -1032,7 +1041,8 @@ class Stack:
 
     # ---- moto quirk: the provider's fixed ten-minute sleeps around OpenSearch domains ----------------------
 
-    def _boto(self, service: str):
+    def client(self, service: str) -> Any:
+        """A boto3 client for the moto endpoint (fake credentials)."""
         import boto3
 
         return boto3.client(
@@ -1052,7 +1062,7 @@ class Stack:
         self._terraform(name, "plan", "-out=shortcut.tfplan", "-lock=false")
         plan = json.loads(self._terraform(name, "show", "-json", "shortcut.tfplan").stdout)
         (workdir / "shortcut.tfplan").unlink(missing_ok=True)
-        client = self._boto("opensearch")
+        client = self.client("opensearch")
         for change in plan.get("resource_changes", []):
             if change["type"] != "aws_opensearch_domain" or change["change"]["actions"] != ["create"]:
                 continue
@@ -1067,7 +1077,7 @@ class Stack:
         after DeleteDomain)."""
         shown = json.loads(self._terraform(name, "show", "-json").stdout or "{}")
         resources = _state_resources(shown.get("values", {}).get("root_module", {}))
-        client = self._boto("opensearch")
+        client = self.client("opensearch")
         for resource in resources:
             if resource.get("type") != "aws_opensearch_domain" or resource.get("mode") != "managed":
                 continue

@@ -4,6 +4,7 @@ OpenSearch full create/destroy path that runs in the background while the rest o
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -88,11 +89,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         stderr=subprocess.STDOUT,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "local"), str(ROOT / "tests")])},
+        start_new_session=True,  # its own process group: terraform and moto go down with it
     )
     session.config.stash[FULL_PATH_KEY] = (process, log, time.monotonic())
 
 
 FULL_PATH_KEY = pytest.StashKey[tuple[subprocess.Popen[bytes], Path, float]]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Never leave the background job behind (a run stopped early, or the test deselected)."""
+    job = config.stash.get(FULL_PATH_KEY, None)
+    if job is not None and job[0].poll() is None:
+        os.killpg(job[0].pid, signal.SIGTERM)
+        job[0].wait(timeout=30)
 
 
 @pytest.fixture
