@@ -50,10 +50,13 @@ def read_pid(state: StateDir, name: str) -> int | None:
     except (FileNotFoundError, ValueError):
         return None
     try:
-        running_command = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    return pid if [part.decode(errors="replace") for part in running_command] == command else None
+    if not raw:  # in the middle of exec (or a zombie): its command line is not readable yet
+        return pid
+    running_command = [part.decode(errors="replace") for part in raw.rstrip(b"\0").split(b"\0")]
+    return pid if running_command == command else None
 
 
 def is_alive(pid: int) -> bool:

@@ -88,3 +88,14 @@ def test_the_command_line_reports_errors_without_a_traceback(tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr == "error: MOTO_PORT='nope' is not a port: use a number from 1 to 65535\n"
+
+
+def test_a_process_is_running_from_the_moment_it_is_spawned(tmp_path):
+    """Right after exec a process's command line can read empty: that is not 'exited while starting'."""
+    state = StateDir(tmp_path)
+    for _ in range(20):
+        processes.spawn(state, "sleeper", [sys.executable, "-c", "import time; time.sleep(5)"])
+        try:
+            assert processes.running(state, "sleeper") is not None
+        finally:
+            assert processes.stop(state, "sleeper", hard=True)
