@@ -13,10 +13,17 @@ import sys
 import threading
 from pathlib import Path
 
-from books_local.apigateway import make_server
+from books_local.apigateway import Gateway, LocalApiServer
 from books_local.state import StateDir
 
 log = logging.getLogger("books_local.api_process")
+
+
+class ApiServer(LocalApiServer):
+    """The local gateway with a listen backlog for bursts: socketserver's default of 5 resets connections
+    when dozens of clients connect at once, which API Gateway never does."""
+
+    request_queue_size = 256
 
 
 def main(state_dir: Path) -> int:
@@ -27,15 +34,14 @@ def main(state_dir: Path) -> int:
     )
     stack = StateDir(state_dir).read_stack()
     api = stack["outputs"]["api"]
-    server = make_server(
+    gateway = Gateway(
         api["openapi_document"],
         dynamodb_endpoint=stack["moto_endpoint"],
         opensearch_url=stack["opensearch_url"],
-        host="127.0.0.1",
-        port=int(stack["api_port"]),
         stage=api.get("stage_name") or "local",
         region=stack["region"],
     )
+    server = ApiServer(("127.0.0.1", int(stack["api_port"])), gateway)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,0 +1,37 @@
+"""One local stack per session, started by the same code as ``make up`` on free ports in a temporary state
+directory, and stopped by the same code as ``make down``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from books_local import stack
+from books_local.config import StackConfig
+from books_local.errors import StackError
+from books_local.ports import free_port
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+    environ = {
+        **os.environ,
+        "BOOKS_STATE_DIR": str(tmp_path_factory.mktemp("local-stack") / "state"),
+        "BOOKS_API_PORT": str(free_port()),
+        "MOTO_PORT": str(free_port()),
+        "OPENSEARCH_PORT": str(free_port()),
+    }
+    environ.pop("OPENSEARCH_URL", None)
+    config = StackConfig.from_env(environ)
+    progress: list[str] = []
+    try:
+        stack.up(config, say=progress.append)
+    except StackError as error:
+        pytest.fail("make up failed:\n" + "\n".join(progress) + f"\n{error}")
+    print("\n".join(progress))
+    try:
+        yield config
+    finally:
+        stack.down(config, say=lambda line: None)
