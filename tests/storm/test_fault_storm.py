@@ -209,7 +209,7 @@ def deliver(
         batch = stream[position : position + rng.randint(1, 100)]
         short = rng.random() < 0.1
         remaining_ms = rng.randint(500, 1500) if short else 15_000
-        kill_after = rng.uniform(0.005, 0.15) if rng.random() < 0.12 else None
+        kill_after = rng.uniform(0.005, 0.08) if rng.random() < 0.2 else None
         if len(batch) > 1 and rng.random() < 0.12:
             # One record in the middle keeps failing with 429 for every attempt the handler may make, so
             # the handler must report it and Lambda restart there, past the records before it.
@@ -242,10 +242,10 @@ def deliver(
         stuck = 0
         position += len(batch)
         done_batches.append(batch)
-        if rng.random() < 0.15:
+        if rng.random() < 0.2:
             figures.deliveries["duplicate deliveries"] += 1
             worker.invoke({"Records": batch}, 15_000, None)
-        if rng.random() < 0.15:
+        if rng.random() < 0.2:
             figures.deliveries["stale replays, out of order"] += 1
             stale = list(rng.choice(done_batches))
             rng.shuffle(stale)
@@ -314,7 +314,9 @@ def test_fault_storm_loses_nothing(
         }
         through_proxy: Target = open_target(settings_from(env), unique_name, dynamodb_endpoint=moto_endpoint)
         ensure_index(through_proxy.search, through_proxy.settings)  # as the ops CLI does before a backfill
-        proxy.storm(item_rate=0.05, request_rate=0.12, request_faults=REQUEST_FAULTS, seed=SEED)
+        # Each kind of request fault once for the first bulk requests, then at random for the rest of the run.
+        proxy.fail_requests(*REQUEST_FAULTS)
+        proxy.storm(item_rate=0.05, request_rate=0.15, request_faults=REQUEST_FAULTS, seed=SEED)
 
         worker = LambdaWorker(env, tmp_path / "worker.log")
         writes_done = threading.Event()
