@@ -495,8 +495,9 @@ class _Context:
         def parent_dir(name: str | None = None) -> str:
             if name is not None and name not in self.includes:
                 raise TerragruntError(f"get_parent_terragrunt_dir({name!r}): no include named {name!r}")
-            path = self.includes[name] if name else next(iter(self.includes.values()), config_dir / "x")
-            return str(path.parent)
+            if name is None and not self.includes:
+                return str(config_dir)  # a file that includes nothing is its own parent
+            return str((self.includes[name] if name else next(iter(self.includes.values()))).parent)
 
         def relative_to_include(name: str | None = None) -> str:
             root = Path(parent_dir(name))
@@ -509,6 +510,14 @@ class _Context:
                 raise TerragruntError(f"get_env({name!r}): the environment variable {name} is not set")
             return default
 
+        def find(name: str = ROOT_CONFIG, *fallback: str) -> str:
+            try:
+                return str(find_in_parent_folders(self.unit_dir, name))
+            except TerragruntError:
+                if fallback:
+                    return fallback[0]
+                raise
+
         def merge(*maps: Mapping[str, Any]) -> dict[str, Any]:
             merged: dict[str, Any] = {}
             for item in maps:
@@ -516,9 +525,7 @@ class _Context:
             return merged
 
         return {
-            "find_in_parent_folders": lambda name=ROOT_CONFIG, *fallback: str(
-                find_in_parent_folders(self.unit_dir, name)
-            ),
+            "find_in_parent_folders": find,
             "read_terragrunt_config": lambda path, *default: read_terragrunt_config(
                 Path(path) if Path(path).is_absolute() else config_dir / path, self.environ
             ),
@@ -547,9 +554,7 @@ class _Context:
             "values": lambda m: [v for _, v in sorted(_plain(m).items())],
             "coalesce": lambda *args: next((a for a in args if a not in (None, "")), None),
             "tostring": lambda value: None if value is None else _to_string(value),
-            "tonumber": lambda value: (
-                None if value is None else float(value) if "." in str(value) else int(value)
-            ),
+            "tonumber": _to_number,
             "tolist": lambda value: list(value),
             "toset": lambda value: sorted(set(value)),
             "tomap": lambda value: dict(_plain(value)),
