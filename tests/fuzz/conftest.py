@@ -7,25 +7,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 import schemathesis
+from fuzz_api import FuzzTarget
 
 from books_local.apigateway import make_server, render_openapi_document
 from indexer.client import make_client
 from indexer.index_setup import ensure_index
 from indexer.settings import Settings
-
-
-@dataclass(frozen=True)
-class FuzzTarget:
-    url: str
-    document: dict[str, Any]
-    table: str
-    dynamodb: Any
 
 
 @pytest.fixture(scope="session")

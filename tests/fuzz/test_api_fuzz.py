@@ -6,7 +6,7 @@
 - every book the API accepts (POST 201, PUT 200) reads back through GET exactly as sent.
 
 Cases come from schemathesis' strategies driven by Hypothesis directly (its lazy pytest loader does not run
-under pytest 9). Bounded by ``FUZZ_MAX_EXAMPLES`` per operation and mode (default 25) to stay under 90 s.
+under pytest 9). Bounded by ``FUZZ_MAX_EXAMPLES`` per operation and mode (default 50) to stay under 90 s.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from conftest import FuzzTarget
+from fuzz_api import FuzzTarget
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "50"))
 OPERATIONS = (
     "POST /books",
     "GET /books",
