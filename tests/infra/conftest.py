@@ -88,7 +88,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "local"), str(ROOT / "tests")])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "local"), str(ROOT / "tests")]),
+            # its own plugin cache: concurrent inits racing on one cache directory can fail
+            "TF_PLUGIN_CACHE_DIR": str(workdir / "plugins"),
+        },
         start_new_session=True,  # its own process group: terraform and moto go down with it
     )
     session.config.stash[FULL_PATH_KEY] = (process, log, time.monotonic())
