@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ def _entry(config: StackConfig, cache_key: str) -> Path:
 
 def _moto_api(config: StackConfig, path: str, body: bytes = b"") -> None:
     request = urllib.request.Request(f"{config.moto_endpoint}/moto-api/{path}", data=body, method="POST")
+    request.add_header("Content-Type", "application/octet-stream")  # a form type would hide the body
     with urllib.request.urlopen(request, timeout=600) as response:
         response.read()
 
@@ -91,10 +93,13 @@ def save(config: StackConfig, cache_key: str, outputs: dict[str, Any]) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def replay(config: StackConfig, cache_key: str) -> dict[str, Any] | None:
+def replay(
+    config: StackConfig, cache_key: str, say: Callable[[str], None] = lambda line: None
+) -> dict[str, Any] | None:
     """Recreate the applied resources on a fresh moto from the cache; None when there is no usable entry."""
     entry = _entry(config, cache_key)
     if not (entry / "recording.jsonl").is_file() or not (entry / "outputs.json").is_file():
+        say(f"no cached apply for this configuration ({cache_key}): the first up takes minutes")
         return None
     outputs: dict[str, Any] = json.loads((entry / "outputs.json").read_text())
     _moto_api(config, f"seed?a={SEED}")
@@ -102,7 +107,8 @@ def replay(config: StackConfig, cache_key: str) -> dict[str, Any] | None:
     _moto_api(config, "recorder/replay-recording")
     try:
         return _checked(config, outputs)
-    except Exception:
+    except Exception as error:
+        say(f"the cached apply {cache_key} did not recreate everything ({error}); applying instead")
         _moto_api(config, "reset")
         shutil.rmtree(entry, ignore_errors=True)
         return None

@@ -107,7 +107,7 @@ def _start(config: StackConfig, say: Say, started_at: float) -> None:
 def _apply(config: StackConfig, step: Say) -> dict[str, Any]:
     cache_key = apply_cache.key(config) if config.apply_cache else None
     if cache_key is not None:
-        outputs = apply_cache.replay(config, cache_key)
+        outputs = apply_cache.replay(config, cache_key, say=step)
         if outputs is not None:
             step(f"replayed the cached apply {cache_key} into moto (BOOKS_APPLY_CACHE=off applies)")
             return outputs
