@@ -44,8 +44,9 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.table_arn}/stream/*"]
   }
 
-  # The alias itself, the versioned indices behind it ("<alias>-v1"), their documents, the bulk endpoint
-  # and alias lookups: what indexer.index_setup and indexer.bulk call, nothing else on the domain.
+  # The alias itself, the versioned indices behind it ("<alias>-v1") and their documents: every request the
+  # indexer makes lies under the alias's paths (GET /<alias>/_alias, PUT /<alias>-v1, POST /<alias>/_bulk).
+  # The root /_bulk is deliberately absent: it would let the role write to any index named in the body.
   statement {
     sid     = "WriteIndex"
     actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
@@ -53,9 +54,6 @@ data "aws_iam_policy_document" "this" {
       "${var.opensearch_domain_arn}/${var.opensearch_index}",
       "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
       "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
-      "${var.opensearch_domain_arn}/_bulk",
-      "${var.opensearch_domain_arn}/_alias/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/_aliases",
     ]
   }
 
