@@ -33,7 +33,14 @@ from books_local.state import write_json_atomically
 SEED = 20240601
 CACHE = Path(".cache") / "local-stack"
 INPUTS = ("live/local", "modules", "terragrunt.hcl", "local/books_local/terragrunt.py")
-SKIPPED_PARTS = {".terraform", "__pycache__", ".terragrunt-cache"}
+
+
+def _generated(path: Path) -> bool:
+    """Files tools leave next to the sources (other runs' ``terraform init`` in a module, caches)."""
+    tool_dirs = (".terraform", ".terragrunt")
+    if any(part.startswith(tool_dirs) or part == "__pycache__" for part in path.parts):
+        return True
+    return ".tfstate" in path.name or path.suffix == ".pyc"
 
 
 def recording_file(config: StackConfig) -> Path:
@@ -47,7 +54,7 @@ def key(config: StackConfig) -> str:
         root = config.root / name
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if SKIPPED_PARTS.intersection(path.parts) or path.suffix in (".tfstate", ".pyc"):
+            if _generated(path):
                 continue
             digest.update(str(path.relative_to(config.root)).encode() + b"\0" + path.read_bytes() + b"\0")
     terraform = subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True)
