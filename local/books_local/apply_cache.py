@@ -124,7 +124,9 @@ def replay(
 def _checked(config: StackConfig, outputs: dict[str, Any]) -> dict[str, Any]:
     """The outputs, after checking that what the local stack uses exists; the stream ARN is read from the
     table (its label is the replay's creation time, not the recorded one)."""
-    session = boto3.session.Session(region_name=config.region)
+    session = boto3.session.Session(
+        region_name=config.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     dynamodb = session.client("dynamodb", endpoint_url=config.moto_endpoint)
     table = dynamodb.describe_table(TableName=outputs["table"]["table_name"])["Table"]
     outputs["table"]["table_stream_arn"] = table["LatestStreamArn"]
