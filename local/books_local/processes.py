@@ -49,11 +49,16 @@ def read_pid(state: StateDir, name: str) -> int | None:
         pid, command = int(pid_line), json.loads(command_line)
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    if not raw:  # in the middle of exec (or a zombie): its command line is not readable yet
+    raw = b""
+    for _ in range(40):  # right after exec the command line reads empty for a moment: wait it out
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        if raw:
+            break
+        time.sleep(0.0125)
+    if not raw:  # a zombie: ours to reap
         return pid
     running_command = [part.decode(errors="replace") for part in raw.rstrip(b"\0").split(b"\0")]
     return pid if running_command == command else None
