@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,12 @@ def test_a_recycled_pid_is_never_taken_for_ours(tmp_path):
     state.create()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
+        # The premise is a pid now running another program: wait until its command line is readable
+        # (right after exec it reads empty, which processes.py rightly takes for "still starting").
+        cmdline = Path(f"/proc/{sleeper.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while not cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         state.pid_file("moto").write_text(f'{sleeper.pid}\n["moto_server", "-p", "1"]\n')
         assert processes.running(state, "moto") is None
         assert processes.stop(state, "moto") is False
