@@ -7,13 +7,13 @@ arrive as bytes (Lambda sends base64 text). ``as_lambda_record`` turns one into 
 
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import boto3
+
+from books_local.lambda_events import lambda_record
 
 REGION = "us-east-1"
 
@@ -83,40 +83,13 @@ class StreamReader:
 
 
 def as_lambda_record(record: dict[str, Any], stream_arn: str, region: str = REGION) -> dict[str, Any]:
-    """A GetRecords record shaped as in a Lambda event (epoch seconds, eventSourceARN, base64 binary)."""
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        body["ApproximateCreationDateTime"] = created.timestamp()
-    for image in ("Keys", "NewImage", "OldImage"):
-        if image in body:
-            body[image] = {name: _base64_binary(value) for name, value in body[image].items()}
-    return {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": region,
-        "eventSourceARN": stream_arn,
-        "dynamodb": body,
-    }
+    """A GetRecords record shaped as in a Lambda event (epoch seconds, eventSourceARN, base64 binary): the
+    local stack's own conversion, so the tests deliver records exactly as ``make up`` does."""
+    return lambda_record(record, stream_arn, region)
 
 
 def lambda_event(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
-
-
-def _base64_binary(value: dict[str, Any]) -> dict[str, Any]:
-    ((tag, inner),) = value.items()
-    if tag == "B":
-        return {"B": base64.b64encode(inner).decode()}
-    if tag == "BS":
-        return {"BS": [base64.b64encode(b).decode() for b in inner]}
-    if tag == "M":
-        return {"M": {k: _base64_binary(v) for k, v in inner.items()}}
-    if tag == "L":
-        return {"L": [_base64_binary(v) for v in inner]}
-    return value
 
 
 class LambdaContext:
