@@ -10,7 +10,14 @@ the other against the same server, each into its own fresh index:
   example opens a new connection per record), so the baseline here is the faster, charitable variant.
 
 Each contender's index must end equal to the table the records describe (ids and titles), otherwise the
-benchmark fails instead of reporting a number. Run alone: ``.venv/bin/python -m bench.throughput``.
+benchmark fails instead of reporting a number.
+
+Fairness: one warm-up round that is not counted, then ``--rounds`` (at least 5) measured rounds; within a
+round the three contenders (ours, the baseline, and the server's ceiling: a plain ``_bulk`` of the same
+changes as ready documents) run in an order that rotates from round to round, each into a fresh index, so
+drift in the machine's load falls on all of them alike. Every figure reported is the median over the measured
+rounds; the per-round figures are kept in the result file. Run alone:
+``.venv/bin/python -m bench.throughput``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import time
 from typing import Any
 
@@ -46,24 +54,36 @@ def run_baseline(url: str, workload: records.Workload, index: str) -> float:
     return time.perf_counter() - started
 
 
-def server_ceiling(url: str, workload: records.Workload, index: str, count: int = 3000) -> float:
-    """Documents/s the server ingests through plain ``_bulk`` of ready documents: the ceiling for anyone."""
+def ceiling_actions(workload: records.Workload) -> list[dict[str, Any]]:
+    """The workload's changes as ready ``_bulk`` actions: what any writer must at least send."""
     from boto3.dynamodb.types import TypeDeserializer
 
     from bench.backfill import plain
 
     deserializer = TypeDeserializer()
-    images = [
-        record["dynamodb"]["NewImage"] for record in workload.records if "NewImage" in record["dynamodb"]
-    ]
-    documents = [
-        {name: plain(deserializer.deserialize(value)) for name, value in image.items()}
-        for image in images[:count]
-    ]
-    actions = [{"_index": index, "_id": f"c{n}", "_source": doc} for n, doc in enumerate(documents)]
+    actions: list[dict[str, Any]] = []
+    for record in workload.records:
+        doc_id = record["dynamodb"]["Keys"]["id"]["S"]
+        if record["eventName"] == "REMOVE":
+            actions.append({"_op_type": "delete", "_id": doc_id})
+        else:
+            image = record["dynamodb"]["NewImage"]
+            doc = {name: plain(deserializer.deserialize(value)) for name, value in image.items()}
+            actions.append({"_op_type": "index", "_id": doc_id, "_source": doc})
+    return actions
+
+
+def run_ceiling(url: str, actions: list[dict[str, Any]], index: str, chunk_size: int) -> float:
+    """Seconds for a plain ``_bulk`` of ready documents, no versions: the ceiling for anyone here."""
+    client = client_for(url)
+    client.indices.create(index=index)
     started = time.perf_counter()
-    helpers.bulk(client_for(url), actions, chunk_size=500)
-    return len(actions) / (time.perf_counter() - started)
+    for ok, item in helpers.streaming_bulk(
+        client, actions, index=index, chunk_size=chunk_size, raise_on_error=False
+    ):
+        if not ok and item.get("delete", {}).get("status") != 404:
+            raise AssertionError(f"the ceiling run failed an item: {item}")
+    return time.perf_counter() - started
 
 
 def configure_indexer(url: str, alias: str) -> None:
@@ -81,10 +101,15 @@ def configure_indexer(url: str, alias: str) -> None:
 
 
 def run_ours(url: str, workload: records.Workload, alias: str, batch_size: int) -> float:
-    """``process_event`` over Lambda-sized batches; returns the elapsed seconds."""
-    configure_indexer(url, alias)
-    from indexer.batch import process_event
+    """``process_event`` over Lambda-sized batches into a fresh alias; returns the elapsed seconds.
 
+    The runtime (settings, client, index creation) is built before the clock starts, as a warm container's is.
+    """
+    configure_indexer(url, alias)
+    from indexer.batch import get_runtime, process_event, reset_runtime
+
+    reset_runtime()
+    get_runtime()
     context = records.FakeContext()
     started = time.perf_counter()
     for event in records.batches(workload.records, batch_size):
@@ -124,37 +149,77 @@ def check_index(url: str, index: str, workload: records.Workload, raw: bool) -> 
         )
 
 
+CONTENDERS = ("ours", "baseline", "ceiling")
+
+
+def run_round(
+    url: str,
+    workload: records.Workload,
+    actions: list[dict[str, Any]],
+    sizes: tuple[int, int],
+    label: str,
+    turn: int,
+) -> dict[str, float]:
+    """One round: every contender once, in an order rotated by ``turn``, each checked against the table."""
+    order = CONTENDERS[turn % 3 :] + CONTENDERS[: turn % 3]
+    batch_size, ceiling_chunk = sizes
+    seconds: dict[str, float] = {}
+    for contender in order:
+        index = f"bench-{contender}-{label}"
+        if contender == "ours":
+            seconds[contender] = run_ours(url, workload, index, batch_size)
+            check_index(url, index, workload, raw=False)
+        elif contender == "baseline":
+            seconds[contender] = run_baseline(url, workload, index)
+            check_index(url, index, workload, raw=True)
+        else:
+            seconds[contender] = run_ceiling(url, actions, index, ceiling_chunk)
+        client_for(url).indices.delete(index=f"{index}*", ignore_unavailable=True)
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--records", type=int, default=3_000, help="stream records per round")
     parser.add_argument("--batch-size", type=int, default=100, help="records per Lambda event (ours)")
+    parser.add_argument(
+        "--ceiling-chunk", type=int, default=500, help="actions per _bulk request of the ceiling run"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds after one warm-up (>= 5)")
     args = parser.parse_args(argv)
+    if args.rounds < 5:
+        parser.error("--rounds must be at least 5: figures are medians of at least 5 runs")
 
     workload = records.generate(args.records)
+    actions = ceiling_actions(workload)
+    rounds: list[dict[str, float]] = []
     with servers.opensearch() as url:
-        suffix = time.strftime("%H%M%S")
-        alias, baseline_index = f"bench-ours-{suffix}", f"bench-baseline-{suffix}"
-        ours_s = run_ours(url, workload, alias, args.batch_size)
-        check_index(url, alias, workload, raw=False)
-        baseline_s = run_baseline(url, workload, baseline_index)
-        check_index(url, baseline_index, workload, raw=True)
-        ceiling = server_ceiling(url, workload, f"bench-ceiling-{suffix}")
+        sizes = (args.batch_size, args.ceiling_chunk)
+        run_round(url, workload, actions, sizes, "warmup", 0)
+        for turn in range(args.rounds):
+            rounds.append(run_round(url, workload, actions, sizes, f"r{turn}", turn))
         opensearch_kind = "external" if os.environ.get("BENCH_OPENSEARCH_URL") else "osmem-server"
 
-    ours_rps = args.records / ours_s
-    baseline_rps = args.records / baseline_s
+    rates = {c: [args.records / r[c] for r in rounds] for c in CONTENDERS}
+    median = {c: statistics.median(values) for c, values in rates.items()}
+
+    def per_round(top: str, bottom: str) -> list[float]:
+        return [a / b for a, b in zip(rates[top], rates[bottom], strict=True)]
+
     figures = {
         "records": args.records,
         "mix": workload.counts,
         "live_items_at_end": len(workload.final_items),
         "batch_size": args.batch_size,
+        "ceiling_chunk": args.ceiling_chunk,
         "opensearch": opensearch_kind,
-        "ours_seconds": round(ours_s, 3),
-        "ours_records_per_s": round(ours_rps, 1),
-        "baseline_seconds": round(baseline_s, 3),
-        "baseline_records_per_s": round(baseline_rps, 1),
-        "ratio": round(ours_rps / baseline_rps, 2),
-        "server_bulk_ceiling_docs_per_s": round(ceiling, 1),
+        "rounds": args.rounds,
+        "ours_records_per_s": round(median["ours"], 1),
+        "baseline_records_per_s": round(median["baseline"], 1),
+        "server_bulk_ceiling_docs_per_s": round(median["ceiling"], 1),
+        "ratio": round(statistics.median(per_round("ours", "baseline")), 2),
+        "share_of_ceiling": round(statistics.median(per_round("ours", "ceiling")), 3),
+        "per_round_records_per_s": {c: [round(v, 1) for v in values] for c, values in rates.items()},
     }
     results.save(NAME, figures)
     return figures
