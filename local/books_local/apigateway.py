@@ -225,7 +225,12 @@ class Gateway:
             if template is not None
             else vtl.Rendered(text=response_body)
         )
-        status_code = rendered.status_override or int(selected.get("statusCode", 200))
+        declared = str(selected.get("statusCode", 200))
+        if declared not in (operation.get("responses") or {}):
+            # API Gateway: "Output mapping refers to an invalid method response", a 500 to the client.
+            LOG.warning("integration response %s is not a method response of %s", declared, route.template)
+            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
+        status_code = rendered.status_override or int(declared)
         headers = {"Content-Type": "application/json"}
         for name, value in (selected.get("responseParameters") or {}).items():
             if name.startswith("method.response.header.") and value.startswith("'"):

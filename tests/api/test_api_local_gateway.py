@@ -237,3 +237,18 @@ def test_every_error_answer_has_the_same_shape(api: Api, openapi_document: dict[
         reply = gateway.gateway_response(GatewayError(response_type, 'say "no" \\ here'))
         assert reply.status == status
         assert reply.json() == {"error": {"code": response_type, "message": 'say "no" \\ here'}}
+
+
+def test_an_integration_status_the_method_does_not_declare_is_500(
+    api: Api, openapi_document: dict[str, Any], moto_endpoint: str
+) -> None:
+    """API Gateway answers "Output mapping refers to an invalid method response" as a 500 (issue 10)."""
+    broken = json.loads(json.dumps(openapi_document))
+    del broken["paths"]["/books"]["get"]["responses"]["400"]
+    gateway = Gateway(broken, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
+
+    reply = gateway.handle("GET", "/books?limit=0", {})
+
+    assert reply.status == 500
+    assert reply.json()["error"]["code"] == "API_CONFIGURATION_ERROR"
+    assert api.call("GET", "/books?limit=0").status == 400  # the declared document answers 400
