@@ -46,7 +46,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from jsonschema import Draft4Validator
 
-from books_local import vtl
+from books_local import dynamodb_limits, vtl
 
 __all__ = ["Gateway", "GatewayError", "LocalApiServer", "Response", "make_server", "render_openapi_document"]
 
@@ -145,6 +145,7 @@ class Gateway:
             key=lambda route: -route.literal_length,
         )
         self._validators: dict[str, Draft4Validator] = {}
+        self._key_schemas: dict[str, dict[str, str]] = {}
         self._credentials = botocore.session.get_session().get_credentials()
 
     # --- pipeline ------------------------------------------------------------------------------------------
@@ -307,6 +308,27 @@ class Gateway:
         raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
 
     def _call_dynamodb(self, region: str, action: str, body: str) -> tuple[int, str]:
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        if isinstance(request, dict):
+            message = dynamodb_limits.violation(action, request, lambda name: self._key_schema(region, name))
+            if message is not None:
+                return dynamodb_limits.validation_error(message)
+        return self._dynamodb_request(region, action, body)
+
+    def _key_schema(self, region: str, table: str) -> dict[str, str]:
+        """The table's key attributes (name -> HASH/RANGE), asked of DynamoDB once per table."""
+        if table not in self._key_schemas:
+            status, answer = self._dynamodb_request(region, "DescribeTable", json.dumps({"TableName": table}))
+            if status != 200:
+                return {}
+            schema = json.loads(answer)["Table"]["KeySchema"]
+            self._key_schemas[table] = {key["AttributeName"]: key["KeyType"] for key in schema}
+        return self._key_schemas[table]
+
+    def _dynamodb_request(self, region: str, action: str, body: str) -> tuple[int, str]:
         headers = {
             "Content-Type": "application/x-amz-json-1.0",
             "X-Amz-Target": f"DynamoDB_20120810.{action}",
@@ -363,8 +385,12 @@ def _has_parameter(params: vtl.Params, parameter: Mapping[str, Any]) -> bool:
     location = {"query": "querystring", "path": "path", "header": "header"}.get(parameter.get("in", ""), "")
     values = params.get(location, {})  # type: ignore[misc]
     if location == "header":
-        return any(name.lower() == parameter["name"].lower() for name in values)
-    return parameter["name"] in values
+        present = [value for name, value in values.items() if name.lower() == parameter["name"].lower()]
+    else:
+        present = [values[parameter["name"]]] if parameter["name"] in values else []
+    # Request validation: required parameters must be "included and not blank"
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html).
+    return any(value.strip() for value in present)
 
 
 def _select_response(responses: Mapping[str, Any], status: int) -> Mapping[str, Any] | None:
@@ -420,6 +446,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, PROPFIND, ...) is an undeclared method: API Gateway answers 403
+        # Missing Authentication Token, never http.server's 501 HTML page.
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         LOG.debug("%s " + format, self.address_string(), *args)

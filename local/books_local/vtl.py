@@ -421,7 +421,7 @@ def _java_replacement(replacement: str) -> str:
 
 
 _STRING_METHODS: dict[str, Any] = {
-    "length": len,
+    "length": lambda self: len(self.encode("utf-16-le", "surrogatepass")) // 2,  # UTF-16 units, as Java
     "matches": lambda self, pattern: re.fullmatch(pattern, self) is not None,
     "replaceAll": lambda self, pattern, repl: re.sub(pattern, _java_replacement(repl), self),
     "replaceFirst": lambda self, pattern, repl: re.sub(pattern, _java_replacement(repl), self, count=1),
