@@ -8,8 +8,10 @@ response whose selectionPattern matches the status (else ``default``); render it
 ``$context.responseOverride``; answer. Errors the gateway raises itself go through the document's
 ``x-amazon-apigateway-gateway-responses``.
 
-Differences from AWS: no authorization is enforced (IAM, API keys, usage plans, throttling are AWS-only),
-OpenSearch is called unsigned, and only ``aws`` integrations to DynamoDB and OpenSearch are supported.
+Authorization: an operation whose own ``security`` names a SigV4 scheme (``AWS_IAM``) accepts only requests
+signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`); root-level security
+is ignored, as API Gateway ignores it. Differences from AWS: no IAM policy evaluation, API keys, usage plans
+or throttling; OpenSearch is called unsigned; only ``aws`` integrations to DynamoDB and OpenSearch.
 
 Usage::
 
@@ -46,7 +48,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from jsonschema import Draft4Validator
 
-from books_local import dynamodb_limits, vtl
+from books_local import dynamodb_limits, sigv4, vtl
 
 __all__ = ["Gateway", "GatewayError", "LocalApiServer", "Response", "make_server", "render_openapi_document"]
 
@@ -62,6 +64,7 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
     "THROTTLED": (429, "Too Many Requests"),
     "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "INVALID_SIGNATURE": (403, sigv4.SIGNATURE_MISMATCH),
     "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
     "BAD_REQUEST_BODY": (400, "Invalid request body"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
@@ -132,7 +135,11 @@ class Gateway:
         opensearch_url: str,
         stage: str = "local",
         region: str | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
+        """``credentials`` maps the access keys the local stack issued to their secrets: the only keys whose
+        SigV4 signatures AWS_IAM operations accept."""
+        self.credentials: Mapping[str, str] = credentials or {}
         self.document: Mapping[str, Any] = json.loads(openapi) if isinstance(openapi, str) else openapi
         self.dynamodb_endpoint = dynamodb_endpoint.rstrip("/")
         self.opensearch_url = opensearch_url.rstrip("/")
@@ -173,6 +180,14 @@ class Gateway:
             if operation is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
             context["resourcePath"] = route.template
+            if self._requires_sigv4(operation):
+                try:
+                    access_key = sigv4.verify(
+                        method, target, headers, body, secrets=self.credentials, region=self.region
+                    )
+                except sigv4.AuthError as error:
+                    raise GatewayError(error.response_type, error.message) from None
+                context["identity"]["accessKey"] = access_key
             params: vtl.Params = {
                 "path": path_params,
                 "querystring": dict(parse_qsl(split.query, keep_blank_values=True)),
@@ -184,6 +199,17 @@ class Gateway:
         except Exception:  # a bug here must still answer, as API Gateway would, with a 5xx
             LOG.exception("local gateway failed on %s %s", method, target)
             return self.gateway_response(GatewayError("API_CONFIGURATION_ERROR"), context)
+
+    def _requires_sigv4(self, operation: Mapping[str, Any]) -> bool:
+        """Whether the operation's own ``security`` names a SigV4 scheme. The document's root-level
+        ``security`` is ignored, as API Gateway ignores it for REST APIs ("Amazon API Gateway important notes
+        for REST APIs": https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html)."""
+        schemes = (self.document.get("components") or {}).get("securitySchemes") or {}
+        return any(
+            (schemes.get(name) or {}).get("x-amazon-apigateway-authtype") == "awsSigv4"
+            for requirement in operation.get("security") or []
+            for name in requirement
+        )
 
     def _route(self, raw_path: str) -> tuple[_Route, dict[str, str]]:
         for route in self._routes:
@@ -497,6 +523,7 @@ def make_server(
     *,
     stage: str = "local",
     region: str | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> LocalApiServer:
     """A server for ``openapi`` (the api module's ``openapi_document``, JSON text or decoded); port 0: any.
 
@@ -508,6 +535,7 @@ def make_server(
         opensearch_url=opensearch_url,
         stage=stage,
         region=region,
+        credentials=credentials,
     )
     return LocalApiServer((host, port), gateway)
 
@@ -520,14 +548,15 @@ def render_openapi_document(terraform: str = "terraform", **variables: Any) -> d
 
     Applies modules/api/modules/openapi (no providers, no resources) in a temporary root, about a second.
     Variables are that module's: title, region, table_name, execution_role_arn, opensearch_domain_endpoint,
-    opensearch_index, authorization, limits; all but table_name default to local values here.
+    opensearch_index, authorization (AWS_IAM, as dev and prod deploy it), limits; all but table_name default
+    to local values here.
     """
     values = {
         "title": "books-local",
         "region": os.environ.get("AWS_REGION", "us-east-1"),
         "execution_role_arn": "arn:aws:iam::000000000000:role/books-api-local",
         "opensearch_domain_endpoint": "search-books-local.us-east-1.es.amazonaws.com",
-        "authorization": "NONE",
+        "authorization": "AWS_IAM",
         **variables,
     }
     executable = shutil.which(terraform)

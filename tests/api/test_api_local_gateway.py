@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from api_hostile_values import HOSTILE_VALUES, TEN_THOUSAND
-from api_http_client import Api
+from api_http_client import Api, signed_for_gateway
 
 from books_local.apigateway import Gateway, GatewayError, render_openapi_document
 
@@ -245,9 +245,16 @@ def test_an_integration_status_the_method_does_not_declare_is_500(
     """API Gateway answers "Output mapping refers to an invalid method response" as a 500 (issue 10)."""
     broken = json.loads(json.dumps(openapi_document))
     del broken["paths"]["/books"]["get"]["responses"]["400"]
-    gateway = Gateway(broken, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
+    gateway = Gateway(
+        broken,
+        dynamodb_endpoint=moto_endpoint,
+        opensearch_url="http://unused",
+        credentials=api.credentials.secrets,
+    )
 
-    reply = gateway.handle("GET", "/books?limit=0", {})
+    reply = gateway.handle(
+        "GET", "/books?limit=0", signed_for_gateway(api.credentials, "GET", "/books?limit=0")
+    )
 
     assert reply.status == 500
     assert reply.json()["error"]["code"] == "API_CONFIGURATION_ERROR"
@@ -289,12 +296,22 @@ def test_an_item_over_dynamodbs_400_kb_limit_is_400_and_not_stored(
 ) -> None:
     """ "Constraints in Amazon DynamoDB": an item is at most 400 KB; moto stores bigger ones. The API's schema
     keeps books far below it, so a document with a looser schema shows the gateway answers as DynamoDB."""
-    loose = render_openapi_document(table_name=books_table, limits={"description_max_length": 500_000})
-    gateway = Gateway(loose, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
+    loose = render_openapi_document(
+        table_name=books_table, authorization="AWS_IAM", limits={"description_max_length": 500_000}
+    )
+    gateway = Gateway(
+        loose,
+        dynamodb_endpoint=moto_endpoint,
+        opensearch_url="http://unused",
+        credentials=api.credentials.secrets,
+    )
     before = len(api.stored_items())
     body = json.dumps({"title": "t", "author": "a", "description": "d" * (400 * 1024)}).encode()
+    headers = signed_for_gateway(
+        api.credentials, "POST", "/books", body, {"Content-Type": "application/json"}
+    )
 
-    reply = gateway.handle("POST", "/books", {"Content-Type": "application/json"}, body)
+    reply = gateway.handle("POST", "/books", headers, body)
 
     assert_error(reply, 400, "BAD_REQUEST")
     assert len(api.stored_items()) == before
