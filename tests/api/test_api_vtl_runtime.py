@@ -141,3 +141,24 @@ def test_escaped_values_always_decode_back_to_themselves(value: str) -> None:
     template = '"$util.escapeJavaScript($input.params(\'v\')).replaceAll("\\\\\'", "\'")"'
     text = vtl.render(template, params={"querystring": {"v": value}}).text
     assert json.loads(text) == value
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ('$s != "" && $util.parseJson($s) > 1', "no"),  # the right side would fail: never evaluated
+        ('$s == "" || $util.parseJson($s) > 1', "yes"),
+        ("1 + 2 * 3 == 7 && !(1 > 2)", "yes"),
+        ("false || 2 - 1 == 1", "yes"),
+    ],
+)
+def test_and_or_short_circuit_left_to_right_as_velocity_does(condition: str, expected: str) -> None:
+    """Velocity 1.7 evaluates && and || left to right and stops when the left side decides (ASTAndNode,
+    ASTOrNode); templates rely on it to guard $util.parseJson."""
+    template = f'#set($s = "")#if({condition})yes#{{else}}no#end'
+
+    assert vtl.render(template).text == expected
+
+
+def test_string_length_counts_utf16_units_as_java_does() -> None:
+    assert vtl.render('#set($s = "a😀")$s.length()').text == "3"

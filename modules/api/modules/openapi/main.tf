@@ -28,6 +28,7 @@ locals {
   ])
   list_books_params = templatefile("${local.templates_dir}/list_books_params.vtl.tftpl", var.limits)
   if_match          = file("${local.templates_dir}/if_match.vtl")
+  search_params     = templatefile("${local.templates_dir}/search_params.vtl.tftpl", var.limits)
   dynamodb_error = {
     for name, values in {
       create_book = {
@@ -62,9 +63,9 @@ locals {
     list_books_request   = templatefile("${local.templates_dir}/list_books.request.vtl", merge(local.template_variables, { params = local.list_books_params }))
     list_books_response  = templatefile("${local.templates_dir}/list_books.response.vtl", { book = local.book.page })
     list_books_error     = local.dynamodb_error.list_books
-    search_request       = templatefile("${local.templates_dir}/search.request.vtl", local.template_variables)
+    search_request       = templatefile("${local.templates_dir}/search.request.vtl", merge(local.template_variables, { params = local.search_params }))
     search_response      = file("${local.templates_dir}/search.response.vtl")
-    search_error         = file("${local.templates_dir}/search_error.vtl")
+    search_error         = templatefile("${local.templates_dir}/search_error.vtl.tftpl", { params = local.search_params })
     server_error         = file("${local.templates_dir}/server_error.vtl")
   }
 
