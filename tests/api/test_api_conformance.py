@@ -7,9 +7,12 @@ also run against a document that breaks the rule: a check that cannot fail prove
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 
 from books_local.apigateway import HTTP_METHODS, render_openapi_document
@@ -92,3 +95,44 @@ def test_the_status_check_finds_an_undeclared_400(iam_document: dict[str, Any]) 
     del broken["paths"]["/books/{id}"]["get"]["responses"]["400"]
 
     assert undeclared_integration_statuses(broken) == ["GET /books/{id}: '4\\\\d{2}' -> 400"]
+
+
+def test_the_integration_role_trusts_api_gateway_without_undocumented_condition_keys() -> None:
+    """API Gateway does not supply aws:SourceAccount (nor aws:SourceArn) when it assumes an integration role:
+    AWS documents neither for apigateway.amazonaws.com, and with one the role cannot be assumed ("API Gateway
+    does not have permission to assume the provided role", a 500 on every route). IAM ignores nothing here:
+    an absent key makes a StringEquals condition false."""
+    with (Path(__file__).resolve().parents[2] / "modules" / "api" / "iam.tf").open() as handle:
+        iam = hcl2.load(handle)
+    assume = next(
+        body
+        for block in iam["data"]
+        for kind, named in block.items()
+        for name, body in named.items()
+        if kind == "aws_iam_policy_document" and name == "assume"
+    )
+
+    for statement in assume["statement"]:
+        assert statement["principals"][0]["identifiers"] == ["apigateway.amazonaws.com"]
+        assert "condition" not in statement, statement.get("condition")
+
+
+def overridden_statuses(document: dict[str, Any]) -> list[str]:
+    """Statuses a response template sets through $context.responseOverride.status that its operation does not
+    declare: the document must tell consumers (and schemathesis) every status the API answers."""
+    pattern = re.compile(r"responseOverride\.status = (\d{3})")
+    return [
+        f"{method.upper()} {path}: {status}"
+        for path, method, operation in operations(document)
+        for response in operation["x-amazon-apigateway-integration"]["responses"].values()
+        for template in response.get("responseTemplates", {}).values()
+        for status in pattern.findall(template)
+        if status not in operation["responses"]
+    ]
+
+
+def test_every_status_a_template_answers_is_declared(iam_document: dict[str, Any]) -> None:
+    assert overridden_statuses(iam_document) == []
+    broken = copy.deepcopy(iam_document)
+    del broken["paths"]["/books/{id}"]["put"]["responses"]["412"]
+    assert overridden_statuses(broken) == ["PUT /books/{id}: 412"]
