@@ -46,6 +46,9 @@ def test_values_print_as_java_does() -> None:
 
 
 def test_input_params_looks_in_path_then_query_string_then_headers() -> None:
+    """ "$input.params(x): Returns the value of a method request parameter from the path, query string, or
+    header value (searched in that order)" (API Gateway mapping template reference,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html)."""
     params = {"path": {"id": "p"}, "querystring": {"id": "q", "q": "x"}, "header": {"X-Key": "h"}}
     assert vtl.render("$input.params('id')", params=params).text == "p"  # type: ignore[arg-type]
     assert vtl.render("$input.params('q')", params=params).text == "x"  # type: ignore[arg-type]
