@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from books_local import api_credentials
-from books_local.apigateway import Gateway, LocalApiServer
+from books_local.api_server import LocalApiServer
+from books_local.apigateway import Gateway
 from books_local.state import StateDir
 
 log = logging.getLogger("books_local.api_process")

@@ -13,13 +13,8 @@ signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.
 is ignored, as API Gateway ignores it. Differences from AWS: no IAM policy evaluation, API keys, usage plans
 or throttling; OpenSearch is called unsigned; only ``aws`` integrations to DynamoDB and OpenSearch.
 
-Usage::
-
-    document = render_openapi_document(table_name="books", opensearch_domain_endpoint="search-books.local")
-    server = make_server(document, dynamodb_endpoint="http://127.0.0.1:5000", opensearch_url="http://127.0.0.1:9200")
-    thread = server.start()          # or server.serve_forever() in the current thread
-    ...                              # requests to server.url, e.g. f"{server.url}/books"
-    server.close()                   # shutdown() + server_close()
+Serving it over HTTP is :mod:`books_local.api_server`; rendering the document with Terraform is
+:mod:`books_local.openapi_document`.
 """
 
 from __future__ import annotations
@@ -28,18 +23,12 @@ import json
 import logging
 import os
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -50,11 +39,9 @@ from jsonschema import Draft4Validator
 
 from books_local import dynamodb_limits, sigv4, vtl
 
-__all__ = ["Gateway", "GatewayError", "LocalApiServer", "Response", "make_server", "render_openapi_document"]
+__all__ = ["HTTP_METHODS", "Gateway", "GatewayError", "Response"]
 
 LOG = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
-OPENAPI_MODULE = ROOT / "modules" / "api" / "modules" / "openapi"
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -444,143 +431,3 @@ def _http(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> tup
     except OSError as exc:
         LOG.warning("integration %s %s failed: %s", method, url, exc)
         raise GatewayError("INTEGRATION_FAILURE") from exc
-
-
-# --- HTTP server --------------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: LocalApiServer
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.send_error(400, "invalid Content-Length")
-            return
-        body = self.rfile.read(length) if length else b""
-        response = self.server.gateway.handle(self.command, self.path, dict(self.headers.items()), body)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
-
-    def __getattr__(self, name: str) -> Any:
-        # Any other method (TRACE, CONNECT, PROPFIND, ...) is an undeclared method: API Gateway answers 403
-        # Missing Authentication Token, never http.server's 501 HTML page.
-        if name.startswith("do_"):
-            return self._answer
-        raise AttributeError(name)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("%s " + format, self.address_string(), *args)
-
-
-class LocalApiServer(ThreadingHTTPServer):
-    """The gateway on a threading HTTP server: serve_forever()/shutdown() as usual, or start()/close()."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
-        super().__init__(address, _Handler)
-        self.gateway = gateway
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> threading.Thread:
-        """Serves in a daemon thread and returns it."""
-        self._thread = threading.Thread(target=self.serve_forever, name="local-api-gateway", daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def close(self) -> None:
-        """Stops serving (when started) and releases the port."""
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.server_close()
-
-
-def make_server(
-    openapi: Mapping[str, Any] | str,
-    dynamodb_endpoint: str,
-    opensearch_url: str,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    stage: str = "local",
-    region: str | None = None,
-    credentials: Mapping[str, str] | None = None,
-) -> LocalApiServer:
-    """A server for ``openapi`` (the api module's ``openapi_document``, JSON text or decoded); port 0: any.
-
-    Raises OSError when the port is taken.
-    """
-    gateway = Gateway(
-        openapi,
-        dynamodb_endpoint=dynamodb_endpoint,
-        opensearch_url=opensearch_url,
-        stage=stage,
-        region=region,
-        credentials=credentials,
-    )
-    return LocalApiServer((host, port), gateway)
-
-
-# --- rendering the document with Terraform ------------------------------------------------------------------
-
-
-def render_openapi_document(terraform: str = "terraform", **variables: Any) -> dict[str, Any]:
-    """The api module's OpenAPI document for ``variables``, rendered by Terraform exactly as it is deployed.
-
-    Applies modules/api/modules/openapi (no providers, no resources) in a temporary root, about a second.
-    Variables are that module's: title, region, table_name, execution_role_arn, opensearch_domain_endpoint,
-    opensearch_index, authorization (AWS_IAM, as dev and prod deploy it), limits; all but table_name default
-    to local values here.
-    """
-    values = {
-        "title": "books-local",
-        "region": os.environ.get("AWS_REGION", "us-east-1"),
-        "execution_role_arn": "arn:aws:iam::000000000000:role/books-api-local",
-        "opensearch_domain_endpoint": "search-books-local.us-east-1.es.amazonaws.com",
-        "authorization": "AWS_IAM",
-        **variables,
-    }
-    executable = shutil.which(terraform)
-    if executable is None:
-        raise FileNotFoundError(f"terraform executable {terraform!r} not found on PATH")
-    with tempfile.TemporaryDirectory(prefix="openapi-render-") as workdir:
-        root = Path(workdir)
-        (root / "main.tf").write_text(
-            'variable "values" {\n  type = any\n}\n\n'
-            f'module "openapi" {{\n  source = "{OPENAPI_MODULE.as_posix()}"\n'
-            + "".join(f"  {name} = var.values.{name}\n" for name in values)
-            + '}\n\noutput "document" {\n  value = module.openapi.document\n}\n'
-        )
-        (root / "values.auto.tfvars.json").write_text(json.dumps({"values": values}))
-        environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
-        environment.pop("TF_CLI_ARGS", None)
-        for command in (
-            ["init", "-backend=false"],
-            ["apply", "-auto-approve"],
-            ["output", "-raw", "document"],
-        ):
-            result = subprocess.run(
-                [executable, *command], cwd=root, env=environment, capture_output=True, text=True, check=False
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"terraform {command[0]} failed:\n{result.stderr or result.stdout}")
-        return json.loads(result.stdout)

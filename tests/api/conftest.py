@@ -11,7 +11,8 @@ import pytest
 from api_http_client import Api
 
 from books_local.api_credentials import ApiCredentials, issue
-from books_local.apigateway import LocalApiServer, make_server, render_openapi_document
+from books_local.api_server import LocalApiServer, make_server
+from books_local.openapi_document import render_openapi_document
 from indexer.client import make_client
 from indexer.index_setup import ensure_index
 from indexer.settings import Settings

@@ -15,7 +15,8 @@ from typing import Any
 import hcl2
 import pytest
 
-from books_local.apigateway import HTTP_METHODS, render_openapi_document
+from books_local.apigateway import HTTP_METHODS
+from books_local.openapi_document import render_openapi_document
 
 # "Amazon API Gateway important notes for REST APIs": API Gateway does not support the root-level `security`
 # of an OpenAPI document; security must be defined on each operation, or the method deploys with no

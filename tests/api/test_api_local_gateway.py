@@ -12,7 +12,8 @@ import pytest
 from api_hostile_values import HOSTILE_VALUES, TEN_THOUSAND
 from api_http_client import Api, signed_for_gateway
 
-from books_local.apigateway import Gateway, GatewayError, render_openapi_document
+from books_local.apigateway import Gateway, GatewayError
+from books_local.openapi_document import render_openapi_document
 
 
 def assert_error(reply: Any, status: int, code: str) -> None:

@@ -12,7 +12,7 @@ import hcl2
 import pytest
 from openapi_spec_validator import validate
 
-from books_local.apigateway import render_openapi_document
+from books_local.openapi_document import render_openapi_document
 
 MODULE = Path(__file__).resolve().parents[2] / "modules" / "api"
 OPERATIONS = [

@@ -19,7 +19,8 @@ import pytest
 from api_http_client import Api, signed
 
 from books_local.api_credentials import ApiCredentials
-from books_local.apigateway import Gateway, render_openapi_document
+from books_local.apigateway import Gateway
+from books_local.openapi_document import render_openapi_document
 from books_local.sigv4 import SIGNATURE_MISMATCH
 
 

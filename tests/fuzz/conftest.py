@@ -15,7 +15,8 @@ import schemathesis
 from fuzz_api import FuzzTarget, SigV4
 
 from books_local.api_credentials import issue
-from books_local.apigateway import make_server, render_openapi_document
+from books_local.api_server import make_server
+from books_local.openapi_document import render_openapi_document
 from indexer.client import make_client
 from indexer.index_setup import ensure_index
 from indexer.settings import Settings
