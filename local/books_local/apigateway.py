@@ -8,16 +8,13 @@ response whose selectionPattern matches the status (else ``default``); render it
 ``$context.responseOverride``; answer. Errors the gateway raises itself go through the document's
 ``x-amazon-apigateway-gateway-responses``.
 
-Differences from AWS: no authorization is enforced (IAM, API keys, usage plans, throttling are AWS-only),
-OpenSearch is called unsigned, and only ``aws`` integrations to DynamoDB and OpenSearch are supported.
+Authorization: an operation whose own ``security`` names a SigV4 scheme (``AWS_IAM``) accepts only requests
+signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`); root-level security
+is ignored, as API Gateway ignores it. Differences from AWS: no IAM policy evaluation, API keys, usage plans
+or throttling; OpenSearch is called unsigned; only ``aws`` integrations to DynamoDB and OpenSearch.
 
-Usage::
-
-    document = render_openapi_document(table_name="books", opensearch_domain_endpoint="search-books.local")
-    server = make_server(document, dynamodb_endpoint="http://127.0.0.1:5000", opensearch_url="http://127.0.0.1:9200")
-    thread = server.start()          # or server.serve_forever() in the current thread
-    ...                              # requests to server.url, e.g. f"{server.url}/books"
-    server.close()                   # shutdown() + server_close()
+Serving it over HTTP is :mod:`books_local.api_server`; rendering the document with Terraform is
+:mod:`books_local.openapi_document`.
 """
 
 from __future__ import annotations
@@ -26,18 +23,12 @@ import json
 import logging
 import os
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -46,13 +37,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from jsonschema import Draft4Validator
 
-from books_local import vtl
+from books_local import dynamodb_limits, sigv4, vtl
 
-__all__ = ["Gateway", "GatewayError", "LocalApiServer", "Response", "make_server", "render_openapi_document"]
+__all__ = ["HTTP_METHODS", "Gateway", "GatewayError", "Response"]
 
 LOG = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
-OPENAPI_MODULE = ROOT / "modules" / "api" / "modules" / "openapi"
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -62,6 +51,7 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
     "THROTTLED": (429, "Too Many Requests"),
     "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "INVALID_SIGNATURE": (403, sigv4.SIGNATURE_MISMATCH),
     "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
     "BAD_REQUEST_BODY": (400, "Invalid request body"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
@@ -132,7 +122,11 @@ class Gateway:
         opensearch_url: str,
         stage: str = "local",
         region: str | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
+        """``credentials`` maps the access keys the local stack issued to their secrets: the only keys whose
+        SigV4 signatures AWS_IAM operations accept."""
+        self.credentials: Mapping[str, str] = credentials or {}
         self.document: Mapping[str, Any] = json.loads(openapi) if isinstance(openapi, str) else openapi
         self.dynamodb_endpoint = dynamodb_endpoint.rstrip("/")
         self.opensearch_url = opensearch_url.rstrip("/")
@@ -145,6 +139,7 @@ class Gateway:
             key=lambda route: -route.literal_length,
         )
         self._validators: dict[str, Draft4Validator] = {}
+        self._key_schemas: dict[str, dict[str, str]] = {}
         self._credentials = botocore.session.get_session().get_credentials()
 
     # --- pipeline ------------------------------------------------------------------------------------------
@@ -172,6 +167,14 @@ class Gateway:
             if operation is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
             context["resourcePath"] = route.template
+            if self._requires_sigv4(operation):
+                try:
+                    access_key = sigv4.verify(
+                        method, target, headers, body, secrets=self.credentials, region=self.region
+                    )
+                except sigv4.AuthError as error:
+                    raise GatewayError(error.response_type, error.message) from None
+                context["identity"]["accessKey"] = access_key
             params: vtl.Params = {
                 "path": path_params,
                 "querystring": dict(parse_qsl(split.query, keep_blank_values=True)),
@@ -183,6 +186,17 @@ class Gateway:
         except Exception:  # a bug here must still answer, as API Gateway would, with a 5xx
             LOG.exception("local gateway failed on %s %s", method, target)
             return self.gateway_response(GatewayError("API_CONFIGURATION_ERROR"), context)
+
+    def _requires_sigv4(self, operation: Mapping[str, Any]) -> bool:
+        """Whether the operation's own ``security`` names a SigV4 scheme. The document's root-level
+        ``security`` is ignored, as API Gateway ignores it for REST APIs ("Amazon API Gateway important notes
+        for REST APIs": https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html)."""
+        schemes = (self.document.get("components") or {}).get("securitySchemes") or {}
+        return any(
+            (schemes.get(name) or {}).get("x-amazon-apigateway-authtype") == "awsSigv4"
+            for requirement in operation.get("security") or []
+            for name in requirement
+        )
 
     def _route(self, raw_path: str) -> tuple[_Route, dict[str, str]]:
         for route in self._routes:
@@ -225,7 +239,12 @@ class Gateway:
             if template is not None
             else vtl.Rendered(text=response_body)
         )
-        status_code = rendered.status_override or int(selected.get("statusCode", 200))
+        declared = str(selected.get("statusCode", 200))
+        if declared not in (operation.get("responses") or {}):
+            # API Gateway: "Output mapping refers to an invalid method response", a 500 to the client.
+            LOG.warning("integration response %s is not a method response of %s", declared, route.template)
+            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
+        status_code = rendered.status_override or int(declared)
         headers = {"Content-Type": "application/json"}
         for name, value in (selected.get("responseParameters") or {}).items():
             if name.startswith("method.response.header.") and value.startswith("'"):
@@ -302,6 +321,27 @@ class Gateway:
         raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
 
     def _call_dynamodb(self, region: str, action: str, body: str) -> tuple[int, str]:
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        if isinstance(request, dict):
+            message = dynamodb_limits.violation(action, request, lambda name: self._key_schema(region, name))
+            if message is not None:
+                return dynamodb_limits.validation_error(message)
+        return self._dynamodb_request(region, action, body)
+
+    def _key_schema(self, region: str, table: str) -> dict[str, str]:
+        """The table's key attributes (name -> HASH/RANGE), asked of DynamoDB once per table."""
+        if table not in self._key_schemas:
+            status, answer = self._dynamodb_request(region, "DescribeTable", json.dumps({"TableName": table}))
+            if status != 200:
+                return {}
+            schema = json.loads(answer)["Table"]["KeySchema"]
+            self._key_schemas[table] = {key["AttributeName"]: key["KeyType"] for key in schema}
+        return self._key_schemas[table]
+
+    def _dynamodb_request(self, region: str, action: str, body: str) -> tuple[int, str]:
         headers = {
             "Content-Type": "application/x-amz-json-1.0",
             "X-Amz-Target": f"DynamoDB_20120810.{action}",
@@ -358,8 +398,12 @@ def _has_parameter(params: vtl.Params, parameter: Mapping[str, Any]) -> bool:
     location = {"query": "querystring", "path": "path", "header": "header"}.get(parameter.get("in", ""), "")
     values = params.get(location, {})  # type: ignore[misc]
     if location == "header":
-        return any(name.lower() == parameter["name"].lower() for name in values)
-    return parameter["name"] in values
+        present = [value for name, value in values.items() if name.lower() == parameter["name"].lower()]
+    else:
+        present = [values[parameter["name"]]] if parameter["name"] in values else []
+    # Request validation: required parameters must be "included and not blank"
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html).
+    return any(value.strip() for value in present)
 
 
 def _select_response(responses: Mapping[str, Any], status: int) -> Mapping[str, Any] | None:
@@ -387,133 +431,3 @@ def _http(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> tup
     except OSError as exc:
         LOG.warning("integration %s %s failed: %s", method, url, exc)
         raise GatewayError("INTEGRATION_FAILURE") from exc
-
-
-# --- HTTP server --------------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: LocalApiServer
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.send_error(400, "invalid Content-Length")
-            return
-        body = self.rfile.read(length) if length else b""
-        response = self.server.gateway.handle(self.command, self.path, dict(self.headers.items()), body)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("%s " + format, self.address_string(), *args)
-
-
-class LocalApiServer(ThreadingHTTPServer):
-    """The gateway on a threading HTTP server: serve_forever()/shutdown() as usual, or start()/close()."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
-        super().__init__(address, _Handler)
-        self.gateway = gateway
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> threading.Thread:
-        """Serves in a daemon thread and returns it."""
-        self._thread = threading.Thread(target=self.serve_forever, name="local-api-gateway", daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def close(self) -> None:
-        """Stops serving (when started) and releases the port."""
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.server_close()
-
-
-def make_server(
-    openapi: Mapping[str, Any] | str,
-    dynamodb_endpoint: str,
-    opensearch_url: str,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    stage: str = "local",
-    region: str | None = None,
-) -> LocalApiServer:
-    """A server for ``openapi`` (the api module's ``openapi_document``, JSON text or decoded); port 0: any.
-
-    Raises OSError when the port is taken.
-    """
-    gateway = Gateway(
-        openapi,
-        dynamodb_endpoint=dynamodb_endpoint,
-        opensearch_url=opensearch_url,
-        stage=stage,
-        region=region,
-    )
-    return LocalApiServer((host, port), gateway)
-
-
-# --- rendering the document with Terraform ------------------------------------------------------------------
-
-
-def render_openapi_document(terraform: str = "terraform", **variables: Any) -> dict[str, Any]:
-    """The api module's OpenAPI document for ``variables``, rendered by Terraform exactly as it is deployed.
-
-    Applies modules/api/modules/openapi (no providers, no resources) in a temporary root, about a second.
-    Variables are that module's: title, region, table_name, execution_role_arn, opensearch_domain_endpoint,
-    opensearch_index, authorization, limits; all but table_name default to local values here.
-    """
-    values = {
-        "title": "books-local",
-        "region": os.environ.get("AWS_REGION", "us-east-1"),
-        "execution_role_arn": "arn:aws:iam::000000000000:role/books-api-local",
-        "opensearch_domain_endpoint": "search-books-local.us-east-1.es.amazonaws.com",
-        "authorization": "NONE",
-        **variables,
-    }
-    executable = shutil.which(terraform)
-    if executable is None:
-        raise FileNotFoundError(f"terraform executable {terraform!r} not found on PATH")
-    with tempfile.TemporaryDirectory(prefix="openapi-render-") as workdir:
-        root = Path(workdir)
-        (root / "main.tf").write_text(
-            'variable "values" {\n  type = any\n}\n\n'
-            f'module "openapi" {{\n  source = "{OPENAPI_MODULE.as_posix()}"\n'
-            + "".join(f"  {name} = var.values.{name}\n" for name in values)
-            + '}\n\noutput "document" {\n  value = module.openapi.document\n}\n'
-        )
-        (root / "values.auto.tfvars.json").write_text(json.dumps({"values": values}))
-        environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
-        environment.pop("TF_CLI_ARGS", None)
-        for command in (
-            ["init", "-backend=false"],
-            ["apply", "-auto-approve"],
-            ["output", "-raw", "document"],
-        ):
-            result = subprocess.run(
-                [executable, *command], cwd=root, env=environment, capture_output=True, text=True, check=False
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"terraform {command[0]} failed:\n{result.stderr or result.stdout}")
-        return json.loads(result.stdout)

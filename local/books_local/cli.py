@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from books_local import processes, stack
+from books_local import api_credentials, processes, stack
 from books_local.config import StackConfig
 from books_local.errors import StackError
 
@@ -59,7 +59,8 @@ def _run(arguments: argparse.Namespace) -> int:
         started = stack.up(config)
         if not started.already_running:
             print(f"\nbooks API ready in {started.seconds:.1f} s: {started.api_url}\n")
-            print(curl_example(started.api_url))
+            credentials = api_credentials.load(api_credentials.credentials_file(config.state.path))
+            print(curl_example(started.api_url, credentials))
             print("\nlogs: make logs    stop: make down")
     elif arguments.command == "down":
         stack.down(config)
@@ -88,12 +89,18 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def curl_example(api_url: str) -> str:
+def curl_example(api_url: str, credentials: api_credentials.ApiCredentials) -> str:
+    """Signed requests, as every consumer of an AWS_IAM API makes them (curl 7.75+ signs with --aws-sigv4)."""
     book = '{"title": "The Left Hand of Darkness", "author": "Ursula K. Le Guin"}'
+    sigv4 = (
+        f'--aws-sigv4 "aws:amz:{credentials.region}:execute-api" '
+        f"--user {credentials.access_key_id}:{credentials.secret_access_key}"
+    )
     return "\n".join(
         [
-            "try:",
-            f"  curl -s -X POST {api_url}/books -H 'content-type: application/json' -d {shlex.quote(book)}",
-            f"  curl -s '{api_url}/search?q=left+hnd'",
+            "try (the API requires SigV4, as in dev and prod; this key was issued for the local stack):",
+            f"  curl -s {sigv4} -X POST {api_url}/books \\\n"
+            f"    -H 'content-type: application/json' -d {shlex.quote(book)}",
+            f"  curl -s {sigv4} '{api_url}/search?q=left+hnd'",
         ]
     )

@@ -421,7 +421,7 @@ def _java_replacement(replacement: str) -> str:
 
 
 _STRING_METHODS: dict[str, Any] = {
-    "length": len,
+    "length": lambda self: len(self.encode("utf-16-le", "surrogatepass")) // 2,  # UTF-16 units, as Java
     "matches": lambda self, pattern: re.fullmatch(pattern, self) is not None,
     "replaceAll": lambda self, pattern, repl: re.sub(pattern, _java_replacement(repl), self),
     "replaceFirst": lambda self, pattern, repl: re.sub(pattern, _java_replacement(repl), self, count=1),
@@ -474,6 +474,48 @@ def _make_airspeed_velocity_like() -> None:
             airspeed.BinaryOperator.OPERATORS[name] = lambda a, b: _is_true(a) or _is_true(b)
         for name in ("&&", "and"):
             airspeed.BinaryOperator.OPERATORS[name] = lambda a, b: _is_true(a) and _is_true(b)
+
+        # Velocity evaluates operands left to right and short-circuits && and || (ASTAndNode, ASTOrNode);
+        # airspeed evaluated the right operand first and always, so `$s != "" && $util.parseJson($s)` failed.
+        def expression_calculate(self: Any, namespace: Any, loader: Any) -> Any:
+            operators = airspeed.BinaryOperator.OPERATORS
+            conjunctions = (operators["&&"], operators["and"])
+            disjunctions = (operators["||"], operators["or"])
+
+            def evaluate(node: Any) -> Any:
+                if not isinstance(node, tuple):
+                    return node.calculate(namespace, loader) if isinstance(node, airspeed.Value) else node
+                operator, left_node, right_node = node
+                left = evaluate(left_node)
+                if operator.apply_to in conjunctions and not _is_true(left):
+                    return False
+                if operator.apply_to in disjunctions and _is_true(left):
+                    return True
+                return operator.apply_to(left, evaluate(right_node))
+
+            if not self.expression:
+                return False
+            # airspeed's precedence stack, building a tree instead of computing eagerly; evaluated lazily.
+            ops: list[Any] = []
+            nodes: list[Any] = [self.expression[0]]
+            terms = self.expression[1:]
+
+            def reduce_top() -> None:
+                right = nodes.pop()
+                nodes.append((ops.pop(), nodes.pop(), right))
+
+            while terms:
+                if not ops or terms[0].greater_precedence_than(ops[-1]):
+                    ops.append(terms[0])
+                    nodes.append(terms[1])
+                    terms = terms[2:]
+                else:
+                    reduce_top()
+            while ops:
+                reduce_top()
+            return evaluate(nodes[0])
+
+        airspeed.Expression.calculate = expression_calculate
 
         # Java's toString when a reference is printed.
         def reference_evaluate_raw(self: Any, stream: Any, namespace: Any, loader: Any) -> None:

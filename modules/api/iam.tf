@@ -1,6 +1,10 @@
 # The role API Gateway assumes for its integrations: exactly the five DynamoDB actions the templates use, on
 # this table only, and POST to this domain's _search on the configured index only.
 
+# No aws:SourceAccount / aws:SourceArn condition: AWS documents no such key for apigateway.amazonaws.com when
+# it assumes an integration role (its guides show this trust policy with the service principal alone), and
+# with the condition every call fails with "API Gateway does not have permission to assume the provided role"
+# (issue 10). The role can only be passed by principals of this account with iam:PassRole.
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -8,12 +12,6 @@ data "aws_iam_policy_document" "assume" {
     principals {
       type        = "Service"
       identifiers = ["apigateway.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }

@@ -70,6 +70,10 @@ variable "limits" {
     default_page_size      = optional(number, 20)
     max_page_size          = optional(number, 100)
     search_size            = optional(number, 20)
+    search_max_size        = optional(number, 100)
+    max_result_window      = optional(number, 10000)
+    q_max_length           = optional(number, 256)
+    fuzzy_max_length       = optional(number, 64)
   })
   default = {}
 }

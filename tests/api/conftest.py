@@ -10,7 +10,14 @@ import boto3
 import pytest
 from api_http_client import Api
 
-from books_local.apigateway import LocalApiServer, make_server, render_openapi_document
+from books_local.api_credentials import ApiCredentials, issue
+from books_local.api_server import LocalApiServer, make_server
+from books_local.openapi_document import render_openapi_document
+from indexer.client import make_client
+from indexer.index_setup import ensure_index
+from indexer.settings import Settings
+
+EXECUTION_ARN = "arn:aws:execute-api:us-east-1:123456789012:booksapitest"
 
 
 @pytest.fixture(scope="session")
@@ -21,8 +28,14 @@ def api_names() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def openapi_document(api_names: dict[str, str]) -> dict[str, Any]:
-    """The document exactly as the api module deploys it (Terraform renders it, about a second)."""
-    return render_openapi_document(**api_names)
+    """The document exactly as the api module deploys it to dev and prod (AWS_IAM), rendered by Terraform."""
+    return render_openapi_document(authorization="AWS_IAM", **api_names)
+
+
+@pytest.fixture(scope="session")
+def consumer(moto_endpoint: str) -> ApiCredentials:
+    """An access key of an IAM user allowed execute-api:Invoke, issued on moto as the local stack does."""
+    return issue(moto_endpoint, "us-east-1", EXECUTION_ARN, user_name=f"consumer-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +66,22 @@ def api(
     moto_endpoint: str,
     opensearch_url: str,
     api_names: dict[str, str],
+    consumer: ApiCredentials,
 ) -> Iterator[Api]:
-    server: LocalApiServer = make_server(openapi_document, moto_endpoint, opensearch_url)
+    # The index behind its alias, with the indexer's mapping, as the indexer creates it at its first start.
+    settings = Settings.from_env(
+        {
+            "OPENSEARCH_ENDPOINT": opensearch_url,
+            "OPENSEARCH_AUTH": "none",
+            "OPENSEARCH_INDEX": api_names["opensearch_index"],
+        }
+    )
+    ensure_index(make_client(settings), settings)
+    server: LocalApiServer = make_server(
+        openapi_document, moto_endpoint, opensearch_url, credentials=consumer.secrets
+    )
     server.start()
     try:
-        yield Api(server.url, books_table, api_names["opensearch_index"], dynamodb)
+        yield Api(server.url, books_table, api_names["opensearch_index"], dynamodb, consumer)
     finally:
         server.close()

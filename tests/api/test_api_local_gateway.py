@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from api_hostile_values import HOSTILE_VALUES, TEN_THOUSAND
-from api_http_client import Api
+from api_http_client import Api, signed_for_gateway
 
 from books_local.apigateway import Gateway, GatewayError
+from books_local.openapi_document import render_openapi_document
 
 
 def assert_error(reply: Any, status: int, code: str) -> None:
@@ -237,3 +238,81 @@ def test_every_error_answer_has_the_same_shape(api: Api, openapi_document: dict[
         reply = gateway.gateway_response(GatewayError(response_type, 'say "no" \\ here'))
         assert reply.status == status
         assert reply.json() == {"error": {"code": response_type, "message": 'say "no" \\ here'}}
+
+
+def test_an_integration_status_the_method_does_not_declare_is_500(
+    api: Api, openapi_document: dict[str, Any], moto_endpoint: str
+) -> None:
+    """API Gateway answers "Output mapping refers to an invalid method response" as a 500 (issue 10)."""
+    broken = json.loads(json.dumps(openapi_document))
+    del broken["paths"]["/books"]["get"]["responses"]["400"]
+    gateway = Gateway(
+        broken,
+        dynamodb_endpoint=moto_endpoint,
+        opensearch_url="http://unused",
+        credentials=api.credentials.secrets,
+    )
+
+    reply = gateway.handle(
+        "GET", "/books?limit=0", signed_for_gateway(api.credentials, "GET", "/books?limit=0")
+    )
+
+    assert reply.status == 500
+    assert reply.json()["error"]["code"] == "API_CONFIGURATION_ERROR"
+    assert api.call("GET", "/books?limit=0").status == 400  # the declared document answers 400
+
+
+def test_undeclared_methods_are_403_like_api_gateway_not_an_html_501(api: Api) -> None:
+    """Unknown resources and methods of a REST API: 403 "Missing Authentication Token"
+    (https://repost.aws/knowledge-center/api-gateway-authentication-token-errors)."""
+    for method in ("TRACE", "CONNECT", "PROPFIND"):
+        reply = api.call(method, "/books")
+        assert_error(reply, 403, "MISSING_AUTHENTICATION_TOKEN")
+        assert reply.json()["error"]["message"] == "Missing Authentication Token"
+
+
+@pytest.mark.parametrize("query", ["q=", "q=%20%20", "q"])
+def test_a_blank_required_parameter_is_400(api: Api, query: str) -> None:
+    """Request validation: required parameters must be "included and not blank"
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html)."""
+    assert_error(api.call("GET", f"/search?{query}"), 400, "BAD_REQUEST_PARAMETERS")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_id_over_dynamodbs_2048_byte_partition_key_limit_is_400(api: Api, method: str) -> None:
+    """ "Constraints in Amazon DynamoDB": a partition key value is at most 2048 bytes; moto takes longer ones
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html)."""
+    too_long = "é" * 1025  # 2050 bytes of UTF-8, 1025 characters
+    body = {"title": "t", "author": "a"} if method == "PUT" else None
+
+    reply = api.call(method, f"/books/{urllib.parse.quote(too_long)}", body)
+
+    assert_error(reply, 400, "BAD_REQUEST")
+    assert "id" in reply.json()["error"]["message"]
+    assert api.call(method, "/books/" + "a" * 2048, body).status == 404  # 2048 bytes: a valid, missing key
+
+
+def test_an_item_over_dynamodbs_400_kb_limit_is_400_and_not_stored(
+    api: Api, moto_endpoint: str, books_table: str
+) -> None:
+    """ "Constraints in Amazon DynamoDB": an item is at most 400 KB; moto stores bigger ones. The API's schema
+    keeps books far below it, so a document with a looser schema shows the gateway answers as DynamoDB."""
+    loose = render_openapi_document(
+        table_name=books_table, authorization="AWS_IAM", limits={"description_max_length": 500_000}
+    )
+    gateway = Gateway(
+        loose,
+        dynamodb_endpoint=moto_endpoint,
+        opensearch_url="http://unused",
+        credentials=api.credentials.secrets,
+    )
+    before = len(api.stored_items())
+    body = json.dumps({"title": "t", "author": "a", "description": "d" * (400 * 1024)}).encode()
+    headers = signed_for_gateway(
+        api.credentials, "POST", "/books", body, {"Content-Type": "application/json"}
+    )
+
+    reply = gateway.handle("POST", "/books", headers, body)
+
+    assert_error(reply, 400, "BAD_REQUEST")
+    assert len(api.stored_items()) == before

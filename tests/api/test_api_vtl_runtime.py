@@ -46,6 +46,9 @@ def test_values_print_as_java_does() -> None:
 
 
 def test_input_params_looks_in_path_then_query_string_then_headers() -> None:
+    """ "$input.params(x): Returns the value of a method request parameter from the path, query string, or
+    header value (searched in that order)" (API Gateway mapping template reference,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html)."""
     params = {"path": {"id": "p"}, "querystring": {"id": "q", "q": "x"}, "header": {"X-Key": "h"}}
     assert vtl.render("$input.params('id')", params=params).text == "p"  # type: ignore[arg-type]
     assert vtl.render("$input.params('q')", params=params).text == "x"  # type: ignore[arg-type]
@@ -141,3 +144,24 @@ def test_escaped_values_always_decode_back_to_themselves(value: str) -> None:
     template = '"$util.escapeJavaScript($input.params(\'v\')).replaceAll("\\\\\'", "\'")"'
     text = vtl.render(template, params={"querystring": {"v": value}}).text
     assert json.loads(text) == value
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ('$s != "" && $util.parseJson($s) > 1', "no"),  # the right side would fail: never evaluated
+        ('$s == "" || $util.parseJson($s) > 1', "yes"),
+        ("1 + 2 * 3 == 7 && !(1 > 2)", "yes"),
+        ("false || 2 - 1 == 1", "yes"),
+    ],
+)
+def test_and_or_short_circuit_left_to_right_as_velocity_does(condition: str, expected: str) -> None:
+    """Velocity 1.7 evaluates && and || left to right and stops when the left side decides (ASTAndNode,
+    ASTOrNode); templates rely on it to guard $util.parseJson."""
+    template = f'#set($s = "")#if({condition})yes#{{else}}no#end'
+
+    assert vtl.render(template).text == expected
+
+
+def test_string_length_counts_utf16_units_as_java_does() -> None:
+    assert vtl.render('#set($s = "a😀")$s.length()').text == "3"

@@ -12,9 +12,11 @@ from typing import Any
 import boto3
 import pytest
 import schemathesis
-from fuzz_api import FuzzTarget
+from fuzz_api import FuzzTarget, SigV4
 
-from books_local.apigateway import make_server, render_openapi_document
+from books_local.api_credentials import issue
+from books_local.api_server import make_server
+from books_local.openapi_document import render_openapi_document
 from indexer.client import make_client
 from indexer.index_setup import ensure_index
 from indexer.settings import Settings
@@ -23,7 +25,7 @@ from indexer.settings import Settings
 @pytest.fixture(scope="session")
 def fuzz_target(moto_endpoint: str, opensearch_url: str) -> Iterator[FuzzTarget]:
     name = f"books-fuzz-{uuid.uuid4().hex[:10]}"
-    document = render_openapi_document(table_name=name, opensearch_index=name)
+    document = render_openapi_document(table_name=name, opensearch_index=name, authorization="AWS_IAM")
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
     dynamodb.create_table(
         TableName=name,
@@ -36,10 +38,13 @@ def fuzz_target(moto_endpoint: str, opensearch_url: str) -> Iterator[FuzzTarget]
         {"OPENSEARCH_ENDPOINT": opensearch_url, "OPENSEARCH_AUTH": "none", "OPENSEARCH_INDEX": name}
     )
     ensure_index(make_client(settings), settings)
-    server = make_server(document, moto_endpoint, opensearch_url)
+    consumer = issue(
+        moto_endpoint, "us-east-1", "arn:aws:execute-api:us-east-1:123456789012:fuzz", user_name=name
+    )
+    server = make_server(document, moto_endpoint, opensearch_url, credentials=consumer.secrets)
     server.start()
     try:
-        yield FuzzTarget(server.url, document, name, dynamodb)
+        yield FuzzTarget(server.url, document, name, dynamodb, SigV4(consumer))
     finally:
         server.close()
 

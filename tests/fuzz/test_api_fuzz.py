@@ -62,7 +62,9 @@ def error_shape_problem(response: requests.Response) -> str | None:
 
 def read_back_problem(target: FuzzTarget, book_id: str, sent: dict[str, Any]) -> str | None:
     """Why GET /books/{id} does not return the book exactly as sent, or None when it does."""
-    answer = requests.get(f"{target.url}/books/{urllib.parse.quote(book_id, safe='')}", timeout=30)
+    answer = requests.get(
+        f"{target.url}/books/{urllib.parse.quote(book_id, safe='')}", timeout=30, auth=target.auth
+    )
     if answer.status_code != 200:
         return f"GET after the write answered {answer.status_code}: {answer.text[:200]}"
     got = answer.json()
@@ -78,7 +80,7 @@ def read_back_problem(target: FuzzTarget, book_id: str, sent: dict[str, Any]) ->
 
 
 def check_case(target: FuzzTarget, case: schemathesis.Case) -> None:
-    response = case.call(base_url=target.url, timeout=30)
+    response = case.call(base_url=target.url, timeout=30, auth=target.auth)
     body = json.dumps(case.body, default=str)
     request = f"{case.method} {case.formatted_path} query={case.query} body={body}"
     assert response.status_code < 500, f"{request[:500]} -> {response.status_code}: {response.text[:300]}"
@@ -125,7 +127,10 @@ def test_api_never_fails_and_keeps_what_it_accepts(
 @pytest.fixture(scope="module")
 def existing_book(fuzz_target: FuzzTarget) -> str:
     answer = requests.post(
-        f"{fuzz_target.url}/books", json={"title": "Fuzzed", "author": "F. Uzz"}, timeout=30
+        f"{fuzz_target.url}/books",
+        json={"title": "Fuzzed", "author": "F. Uzz"},
+        timeout=30,
+        auth=fuzz_target.auth,
     )
     assert answer.status_code == 201, answer.text
     return str(answer.json()["id"])

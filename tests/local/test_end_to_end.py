@@ -20,8 +20,10 @@ from typing import Any
 import boto3
 import pytest
 
-from books_local import stack
+from books_local import api_credentials, stack
+from books_local.api_credentials import ApiCredentials
 from books_local.config import StackConfig
+from books_local.sigv4 import sign as signed_headers
 
 # A write is searchable within this many seconds (the mapping's batching window plus a poll and a bulk).
 SEARCH_BOUND_SECONDS = 15.0
@@ -29,14 +31,28 @@ SERVER_FIELDS = {"id", "version", "createdAt", "updatedAt"}
 
 
 class Api:
-    def __init__(self, url: str) -> None:
-        self.url = url
+    """A consumer of the API: every request is SigV4-signed with the key the stack issued, as on AWS."""
 
-    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    def __init__(self, url: str, credentials: ApiCredentials) -> None:
+        self.url = url
+        self.credentials = credentials
+
+    def call(
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None, *, sign: bool = True
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
-        if data is not None:
-            request.add_header("content-type", "application/json")
+        headers = {"content-type": "application/json"} if data is not None else {}
+        if sign:
+            headers = signed_headers(
+                method,
+                f"{self.url}{path}",
+                data,
+                headers,
+                access_key=self.credentials.access_key_id,
+                secret_key=self.credentials.secret_access_key,
+                region=self.credentials.region,
+            )
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 status, text = response.status, response.read()
@@ -80,7 +96,8 @@ def assert_error_shape(body: Any) -> None:
 
 @pytest.fixture(scope="module")
 def api(local_stack: StackConfig) -> Api:
-    return Api(local_stack.api_url)
+    credentials = api_credentials.load(api_credentials.credentials_file(local_stack.state.path))
+    return Api(local_stack.api_url, credentials)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +115,17 @@ def book_schema(local_stack: StackConfig) -> dict[str, Any]:
     document = local_stack.state.read_stack()["outputs"]["api"]["openapi_document"]
     document = json.loads(document) if isinstance(document, str) else document
     return document["components"]["schemas"]["BookInput"]
+
+
+def test_the_local_stack_uses_aws_iam_like_dev_unsigned_is_403_and_signed_is_201(api):
+    """live/local deploys the API with AWS_IAM, as live/dev does; the stack issues the consumer's key."""
+    book = {"title": f"Signed {word()}", "author": "Ann Onymous"}
+
+    unsigned_status, unsigned_body = api.call("POST", "/books", book, sign=False)
+    signed_status, _ = api.call("POST", "/books", book)
+
+    assert (unsigned_status, unsigned_body["error"]["code"]) == (403, "MISSING_AUTHENTICATION_TOKEN")
+    assert signed_status == 201
 
 
 def test_a_book_is_created_read_found_with_a_typo_changed_and_deleted(api):

@@ -16,15 +16,35 @@ locals {
   book = { for name, root in { item = "$.Item", attributes = "$.Attributes", page = "$.Items[$foreach.index]" } :
     name => templatefile("${local.templates_dir}/book.vtl.tftpl", { root = root })
   }
-  not_found_message = "No book has this id."
+  not_found = "#set($context.responseOverride.status = 404)\n{\"error\": {\"code\": \"NOT_FOUND\", \"message\": \"No book has this id.\"}}"
+  # What a DynamoDB ValidationException means per operation: $problem names the offending field.
+  key_or_item_problem = join("\n", [
+    "#set($dynamodbMessage = \"$!input.path('$.message')\")",
+    "#if($dynamodbMessage.contains(\"key\"))",
+    "#set($problem = \"id must be at most 2048 bytes of UTF-8 (the DynamoDB partition key limit).\")",
+    "#else",
+    "#set($problem = \"The book is larger than the DynamoDB item limit of 400 KB.\")",
+    "#end",
+  ])
+  list_books_params = templatefile("${local.templates_dir}/list_books_params.vtl.tftpl", var.limits)
+  if_match          = file("${local.templates_dir}/if_match.vtl")
+  search_params     = templatefile("${local.templates_dir}/search_params.vtl.tftpl", var.limits)
   dynamodb_error = {
     for name, values in {
-      create_book = { conditional_failed_status = 409, conditional_failed_code = "CONFLICT", conditional_failed_message = "A book with this id exists already." }
-      book        = { conditional_failed_status = 404, conditional_failed_code = "NOT_FOUND", conditional_failed_message = local.not_found_message }
-      list_books  = { conditional_failed_status = 500, conditional_failed_code = "INTERNAL_ERROR", conditional_failed_message = "The request could not be completed." }
-      } : name => templatefile("${local.templates_dir}/dynamodb_error.vtl.tftpl", merge(values, {
-        validation_message = "Invalid request: limit must be an integer from 1 to ${var.limits.max_page_size} and nextToken must come from a previous page."
-    }))
+      create_book = {
+        conditional_failed = "#set($context.responseOverride.status = 409)\n{\"error\": {\"code\": \"CONFLICT\", \"message\": \"A book with this id exists already.\"}}"
+        validation         = local.key_or_item_problem
+      }
+      book = { conditional_failed = local.not_found, validation = local.key_or_item_problem }
+      update_book = {
+        conditional_failed = "${local.if_match}\n${file("${local.templates_dir}/update_book.conflict.vtl")}"
+        validation         = "${local.if_match}\n#if($problem == \"\")\n${local.key_or_item_problem}\n#end"
+      }
+      list_books = {
+        conditional_failed = "#set($context.responseOverride.status = 500)\n{\"error\": {\"code\": \"INTERNAL_ERROR\", \"message\": \"The request could not be completed.\"}}"
+        validation         = "${local.list_books_params}\n#if($problem == \"\")\n#set($problem = \"Invalid page request.\")\n#end"
+      }
+    } : name => templatefile("${local.templates_dir}/dynamodb_error.vtl.tftpl", values)
   }
 
   template_variables = merge(var.limits, { table_name = var.table_name })
@@ -34,17 +54,18 @@ locals {
     create_book_error    = local.dynamodb_error.create_book
     get_book_request     = templatefile("${local.templates_dir}/get_book.request.vtl", local.template_variables)
     get_book_response    = templatefile("${local.templates_dir}/get_book.response.vtl", { book = local.book.item })
-    update_book_request  = templatefile("${local.templates_dir}/update_book.request.vtl", local.template_variables)
+    update_book_request  = templatefile("${local.templates_dir}/update_book.request.vtl", merge(local.template_variables, { if_match = local.if_match }))
+    update_book_error    = local.dynamodb_error.update_book
     update_book_response = templatefile("${local.templates_dir}/update_book.response.vtl", { book = local.book.attributes })
     delete_book_request  = templatefile("${local.templates_dir}/delete_book.request.vtl", local.template_variables)
     delete_book_response = file("${local.templates_dir}/delete_book.response.vtl")
     book_error           = local.dynamodb_error.book
-    list_books_request   = templatefile("${local.templates_dir}/list_books.request.vtl", local.template_variables)
+    list_books_request   = templatefile("${local.templates_dir}/list_books.request.vtl", merge(local.template_variables, { params = local.list_books_params }))
     list_books_response  = templatefile("${local.templates_dir}/list_books.response.vtl", { book = local.book.page })
     list_books_error     = local.dynamodb_error.list_books
-    search_request       = templatefile("${local.templates_dir}/search.request.vtl", local.template_variables)
+    search_request       = templatefile("${local.templates_dir}/search.request.vtl", merge(local.template_variables, { params = local.search_params }))
     search_response      = file("${local.templates_dir}/search.response.vtl")
-    search_error         = file("${local.templates_dir}/search_error.vtl")
+    search_error         = templatefile("${local.templates_dir}/search_error.vtl.tftpl", { params = local.search_params })
     server_error         = file("${local.templates_dir}/server_error.vtl")
   }
 

@@ -80,6 +80,10 @@ variable "limits" {
     default_page_size      = optional(number, 20)
     max_page_size          = optional(number, 100)
     search_size            = optional(number, 20)
+    search_max_size        = optional(number, 100)
+    max_result_window      = optional(number, 10000)
+    q_max_length           = optional(number, 256)
+    fuzzy_max_length       = optional(number, 64)
   })
   default = {}
 
@@ -90,8 +94,13 @@ variable "limits" {
       var.limits.description_max_length >= 1,
       var.limits.max_page_size >= 1 && var.limits.max_page_size <= 999,
       var.limits.default_page_size >= 1 && var.limits.default_page_size <= var.limits.max_page_size,
-      var.limits.search_size >= 1 && var.limits.search_size <= 100,
+      var.limits.search_max_size >= 1 && var.limits.search_max_size <= 999,
+      var.limits.search_size >= 1 && var.limits.search_size <= var.limits.search_max_size,
+      # OpenSearch refuses from + size beyond the index's max_result_window (10000 unless the index changes it).
+      var.limits.max_result_window >= var.limits.search_max_size && var.limits.max_result_window <= 99999,
+      var.limits.q_max_length >= 1 && var.limits.q_max_length <= 1024,
+      var.limits.fuzzy_max_length >= 0 && var.limits.fuzzy_max_length <= var.limits.q_max_length,
     ])
-    error_message = "limits: lengths must be >= 1, max_page_size 1-999, default_page_size 1-max_page_size, search_size 1-100."
+    error_message = "limits: lengths >= 1; max_page_size 1-999; default_page_size 1-max_page_size; search_max_size 1-999; search_size 1-search_max_size; max_result_window search_max_size-99999; q_max_length 1-1024; fuzzy_max_length 0-q_max_length."
   }
 }
