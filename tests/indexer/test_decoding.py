@@ -9,7 +9,7 @@ import pytest
 
 from indexer.changes import change_from_item, decode_record, plain_item
 from indexer.errors import RecordError
-from indexer.keys import KeySchema
+from indexer.keys import RAW_ID_FIELD, KeySchema, document_id, is_hashed
 from indexer.versions import stream_version
 from support.streams import record
 
@@ -105,6 +105,33 @@ def test_composite_keys_join_unambiguously() -> None:
     assert len(ids) == 6
     assert keys.doc_id({"author": "Ann", "title": 7}) == '["Ann",7]'
     assert json.loads(keys.doc_id({"author": 'q"uote\\', "title": "ü"})) == ['q"uote\\', "ü"]
+
+
+def test_ids_over_512_bytes_are_hashed_deterministically_and_never_collide_with_a_raw_id() -> None:
+    """OpenSearch refuses an _id over 512 bytes of UTF-8
+    (https://docs.opensearch.org/latest/mappings/metadata-fields/id/); DynamoDB partition keys reach 2,048
+    bytes and sort keys 1,024 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html)."""
+    assert document_id("a" * 512) == "a" * 512  # 512 bytes fit
+    assert document_id("é" * 256) == "é" * 256  # 512 bytes of UTF-8 fit
+    long_key = "é" * 257  # 514 bytes, 257 characters
+    hashed = document_id(long_key)
+    assert hashed == document_id(long_key)
+    assert is_hashed(hashed)
+    assert len(hashed.encode()) <= 512
+    assert hashed.startswith("é" * 80)  # a readable prefix, cut at a character boundary
+    assert document_id("é" * 258) != hashed
+    assert document_id(hashed) not in (hashed, long_key)  # a key that looks hashed is hashed itself
+    assert not is_hashed("b1")
+    assert not is_hashed("x#sha256=abc")
+
+
+def test_a_composite_key_of_3072_bytes_gets_a_hashed_id_and_keeps_its_full_id_in_a_field() -> None:
+    keys = KeySchema("pk", "sk")
+    item = {"pk": {"S": "p" * 2048}, "sk": {"S": "s" * 1024}, "title": {"S": "t"}}
+    change = decode_record(record("INSERT", {"pk": item["pk"], "sk": item["sk"]}, 1, item), keys)
+    assert is_hashed(change.doc_id)
+    assert json.loads(keys.raw_id(change.key)) == ["p" * 2048, "s" * 1024]
+    assert RAW_ID_FIELD == "dynamodb_document_id"
 
 
 def test_composite_key_record_uses_both_key_attributes() -> None:

@@ -25,6 +25,7 @@ from opensearchpy.serializer import JSONSerializer
 
 from indexer.changes import Change
 from indexer.errors import HookError, SettingsError
+from indexer.keys import RAW_ID_FIELD, is_hashed
 from indexer.settings import Settings
 
 Hook = Callable[[dict[str, Any], Change], "dict[str, Any] | None"]
@@ -80,6 +81,8 @@ def build_action(change: Change, settings: Settings, hook: Hook | None) -> BulkA
         document = _run_hook(hook, document, change)
         if document is None:
             return delete_action(change, settings)
+    if is_hashed(change.doc_id):  # the _id is a hash of a key over 512 bytes: keep the full id searchable
+        document[RAW_ID_FIELD] = settings.keys.raw_id(change.key)
     return {
         "_op_type": "index",
         "_index": settings.opensearch_index,
