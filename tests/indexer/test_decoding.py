@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 
 import pytest
 
 from indexer.changes import change_from_item, decode_record, plain_item
 from indexer.errors import RecordError
+from indexer.exact_json import ExactJSONSerializer
 from indexer.keys import RAW_ID_FIELD, KeySchema, document_id, is_hashed
 from indexer.versions import stream_version
 from support.streams import record
@@ -38,18 +40,49 @@ def test_every_dynamodb_type_becomes_exact_plain_json() -> None:
         "big": 12345678901234567890123456789012345678,
         "negative": -9007199254740993,
         "exponent": 1000,
-        "fraction": 0.1,
+        "fraction": Decimal("0.1"),
         "b": base64.b64encode(b"\x00\xffbin").decode(),
         "bool": False,
         "null": None,
         "ss": ["Zebra", "apple", "pear"],
-        "ns": [-1, 2.5, 10, 100000000000000000001],
+        "ns": [-1, Decimal("2.5"), 10, 100000000000000000001],
         "bs": [base64.b64encode(b"\x01").decode(), base64.b64encode(b"\x02").decode()],
         "l": [1, "x", []],
-        "m": {"nested": {"n": 3.25}, "empty": {}},
+        "m": {"nested": {"n": Decimal("3.25")}, "empty": {}},
     }
-    assert [type(plain[name]) for name in ("big", "exponent", "fraction")] == [int, int, float]
-    json.dumps(plain)  # no Decimal, set or Binary left
+    assert [type(plain[name]) for name in ("big", "exponent", "fraction")] == [int, int, Decimal]
+    assert ExactJSONSerializer().dumps(plain)  # no set or Binary left; Decimals are written exactly
+
+
+def test_non_integral_numbers_keep_every_digit_into_the_bulk_body() -> None:
+    """DynamoDB numbers carry up to 38 significant digits, magnitudes from 1E-130 to below 1E+126
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number).
+    """
+    texts = [
+        "12345678901234567890.123456789012345678",  # 38 significant digits
+        "-0.00000000000000000000000000000000000012345678901234567890123456789012345678",
+        "0.0000001",
+        "1.50",
+        "-9.9999999999999999999999999999999999999",
+    ]
+    image = plain_item({"id": {"S": "x"}, **{f"n{i}": {"N": t} for i, t in enumerate(texts)}})
+    body = ExactJSONSerializer().dumps(image)
+    assert body == '{"id":"x",' + ",".join(f'"n{i}":{t}' for i, t in enumerate(texts)) + "}"
+    assert json.loads(body, parse_float=Decimal) == image
+    assert ExactJSONSerializer().dumps({"n": [1, 2.5, {"k": Decimal("1E+3")}]}) == '{"n":[1,2.5,{"k":1000}]}'
+
+
+def test_numeric_keys_differing_beyond_float_precision_get_different_ids() -> None:
+    """DynamoDB trims leading and trailing zeros, so 1, 1.0 and 01.00 are one number and one id."""
+    first = "0.12345678901234567890123456789012345678"
+    second = "0.12345678901234567890123456789012345679"
+    ids = {decode_record(record("REMOVE", {"id": {"N": t}}, 1), KEYS).doc_id for t in (first, second)}
+    assert ids == {first, second}
+    same = {decode_record(record("REMOVE", {"id": {"N": t}}, 1), KEYS).doc_id for t in ("1", "1.0", "01.00")}
+    assert same == {"1"}
+    assert decode_record(record("REMOVE", {"id": {"N": "0.0000001"}}, 1), KEYS).doc_id == "0.0000001"
+    keys = KeySchema("pk", "sk")
+    assert keys.doc_id({"pk": "a", "sk": Decimal("2.50")}) == '["a",2.5]'
 
 
 def test_binary_from_a_boto3_client_arrives_as_bytes_and_decodes_the_same() -> None:

@@ -1,9 +1,9 @@
 """Decode: a DynamoDB stream record (or a scanned item) into a :class:`Change`.
 
-Values become plain JSON through boto3's ``TypeDeserializer``: integers stay exact Python ints (no Decimal
-leaks into the serializer, no float rounding of large integers), non-integral numbers become floats, sets
-become sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage; REMOVE carries only
-the record's ``Keys`` (the NewImage is never used for a delete).
+Values become plain JSON through boto3's ``TypeDeserializer``: integers stay exact Python ints (no float
+rounding of large integers), non-integral numbers stay exact ``Decimal`` (``exact_json`` writes their
+digits), sets become sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage;
+REMOVE carries only the record's ``Keys`` (the NewImage is never used for a delete).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ class PlainDeserializer(TypeDeserializer):
     Binary arrives as bytes from boto3 clients and as base64 text in Lambda events; both are accepted.
     """
 
-    def _deserialize_n(self, value: str) -> int | float:
+    def _deserialize_n(self, value: str) -> int | Decimal:
         return _number(super()._deserialize_n(value))
 
-    def _deserialize_ns(self, value: Iterable[str]) -> list[int | float]:
+    def _deserialize_ns(self, value: Iterable[str]) -> list[int | Decimal]:
         return [_number(n) for n in sorted(TypeDeserializer._deserialize_n(self, v) for v in value)]
 
     def _deserialize_ss(self, value: Iterable[str]) -> list[str]:
@@ -120,8 +120,8 @@ def change_from_item(item: Mapping[str, Any], keys: KeySchema, version: int) -> 
     )
 
 
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
+def _number(value: Decimal) -> int | Decimal:
+    return int(value) if value == value.to_integral_value() else value
 
 
 def _raw_bytes(value: bytes | bytearray | str | Binary) -> bytes:

@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from indexer.errors import RecordError
@@ -94,7 +94,8 @@ def number_text(value: int | Decimal) -> str:
         raise RecordError(f"number {value} is not finite")
     if value.is_zero():
         return "0"
-    return format(value.normalize(), "f")
+    exact = Context(prec=max(1, len(value.as_tuple().digits)))  # the default context rounds to 28 digits
+    return format(value.normalize(exact), "f")
 
 
 def _scalar_text(value: Any) -> str:
