@@ -50,8 +50,10 @@ def load_hook(spec: str | None) -> Hook | None:
     module_name, _, function_name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SettingsError(f"DOCUMENT_HOOK: cannot import module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # not only ImportError: whatever the module raises while it is imported
+        raise SettingsError(
+            f"DOCUMENT_HOOK: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"[:500]
+        ) from exc
     hook = getattr(module, function_name, None)
     if not callable(hook):
         raise SettingsError(f"DOCUMENT_HOOK: module {module_name!r} has no function {function_name!r}")
