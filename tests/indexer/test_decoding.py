@@ -72,6 +72,16 @@ def test_non_integral_numbers_keep_every_digit_into_the_bulk_body() -> None:
     assert ExactJSONSerializer().dumps({"n": [1, 2.5, {"k": Decimal("1E+3")}]}) == '{"n":[1,2.5,{"k":1000}]}'
 
 
+def test_huge_numbers_in_plain_notation_decode_exactly() -> None:
+    """DynamoDB writes numbers without an exponent, so 1.2E+125 arrives as 126 digits; boto3's own 38-digit
+    context refuses that text (decimal.Rounded) although the number has two significant digits."""
+    huge = "12" + "0" * 124
+    plain = plain_item({"n": {"N": huge}, "ns": {"NS": ["1" + "0" * 40, "-5"]}, "tiny": {"N": "-1E-130"}})
+    assert plain == {"n": int(huge), "ns": [-5, 10**40], "tiny": Decimal("-1E-130")}
+    with pytest.raises(RecordError, match="undecodable attribute value"):
+        plain_item({"n": {"N": "twelve"}})
+
+
 def test_numeric_keys_differing_beyond_float_precision_get_different_ids() -> None:
     """DynamoDB trims leading and trailing zeros, so 1, 1.0 and 01.00 are one number and one id."""
     first = "0.12345678901234567890123456789012345678"

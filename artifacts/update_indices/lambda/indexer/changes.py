@@ -45,10 +45,10 @@ class PlainDeserializer(TypeDeserializer):
     """
 
     def _deserialize_n(self, value: str) -> int | Decimal:
-        return _number(super()._deserialize_n(value))
+        return _number(_decimal(value))
 
     def _deserialize_ns(self, value: Iterable[str]) -> list[int | Decimal]:
-        return [_number(n) for n in sorted(TypeDeserializer._deserialize_n(self, v) for v in value)]
+        return [_number(n) for n in sorted(_decimal(v) for v in value)]
 
     def _deserialize_ss(self, value: Iterable[str]) -> list[str]:
         return sorted(value)
@@ -72,7 +72,7 @@ def plain_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """A DynamoDB-JSON item as a plain JSON object."""
     try:
         return {name: plain_value(value) for name, value in item.items()}
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:  # decimal errors too
         raise RecordError(f"undecodable attribute value: {exc}") from exc
 
 
@@ -118,6 +118,15 @@ def change_from_item(item: Mapping[str, Any], keys: KeySchema, version: int) -> 
         sequence_number=None,
         created_at=None,
     )
+
+
+def _decimal(text: str) -> Decimal:
+    """The exact number. Not boto3's 38-digit context: it raises ``Rounded`` on DynamoDB's own plain text of
+    a number like 1E+40 (a 1 and 40 zeros), although it has one significant digit."""
+    number = Decimal(text)
+    if not number.is_finite():
+        raise ValueError(f"number {text!r} is not finite")
+    return number
 
 
 def _number(value: Decimal) -> int | Decimal:
