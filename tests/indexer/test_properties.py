@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.changes import plain_item
-from indexer.exact_json import ExactJSONSerializer
+from indexer.exact_json import ExactJSONSerializer, dumps_exact
 from indexer.keys import KeySchema, document_id, is_hashed
 from indexer.versions import stream_version
 
@@ -177,3 +177,28 @@ def test_ids_fit_512_bytes_and_stay_injective_for_keys_up_to_dynamodb_limits(
         assert id_a == (document_id(raw))
         if keys.sort_key is not None:
             assert json.loads(raw) == [pk_a, sk_a]
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(), inner, max_size=4)),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, dynamodb_numbers())
+def test_the_exact_encoder_writes_what_json_writes_and_decimals_exactly(value: Any, number: Decimal) -> None:
+    """The slow path (documents holding a Decimal) must agree with the standard library on everything else."""
+    assert dumps_exact(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    document = {"other": value, "n": number}
+    body = ExactJSONSerializer().dumps(document)
+    assert json.loads(body, parse_float=Decimal) == json.loads(
+        json.dumps({"other": value}), parse_float=Decimal
+    ) | {"n": number}

@@ -40,6 +40,8 @@ class ExactJSONSerializer(JSONSerializer):
         if isinstance(data, str):
             return data
         try:
+            if isinstance(data, dict) and Decimal in map(type, data.values()):
+                return dumps_exact(data, default=super().default)  # skip a fast attempt bound to fail
             try:
                 return json.dumps(data, default=self._default, ensure_ascii=False, separators=(",", ":"))
             except _HasDecimal:
@@ -60,27 +62,28 @@ def dumps_exact(data: Any, *, default: Any = None, sort_keys: bool = False) -> s
     return "".join(parts)
 
 
+_SCALARS: dict[type, Any] = {
+    str: encode_basestring,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda _: "null",
+    float: lambda value: json.dumps(value),
+    Decimal: decimal_text,
+}
+
+
 def _encode(value: Any, out: list[str], default: Any, sort_keys: bool) -> None:
-    if isinstance(value, str):
-        out.append(encode_basestring(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))
-    elif isinstance(value, float):
-        out.append(json.dumps(value))
-    elif isinstance(value, Decimal):
-        out.append(decimal_text(value))
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        out.append(scalar(value))
     elif isinstance(value, dict):
         out.append("{")
         items = sorted(value.items()) if sort_keys else value.items()
-        for i, (key, item) in enumerate(items):
-            if i:
+        first = True
+        for key, item in items:
+            if not first:
                 out.append(",")
+            first = False
             out.append(encode_basestring(key if isinstance(key, str) else json.dumps(key).strip('"')))
             out.append(":")
             _encode(item, out, default, sort_keys)
@@ -92,6 +95,11 @@ def _encode(value: Any, out: list[str], default: Any, sort_keys: bool) -> None:
                 out.append(",")
             _encode(item, out, default, sort_keys)
         out.append("]")
+    elif isinstance(value, str | int | float | Decimal):  # subclasses of the scalar types
+        for kind, encode in _SCALARS.items():
+            if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+                out.append(encode(value))
+                return
     elif default is not None:
         _encode(default(value), out, default, sort_keys)
     else:
