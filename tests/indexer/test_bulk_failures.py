@@ -347,12 +347,20 @@ def test_each_request_gets_the_remaining_time_and_unsent_chunks_are_reported(
 
 
 def test_chunks_not_sent_before_the_deadline_are_reported_by_their_sequence_numbers(
-    proxied: dict[str, str], proxy: FaultProxy
+    proxied: dict[str, str], proxy: FaultProxy, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A slow cluster (1 s per request) and 2.4 s to go: the third chunk is not started, and the earliest
-    record of it is reported. Asserts on what was sent, never on elapsed time."""
+    """A slow cluster (1 s per request) and 2.45 s to go: the third chunk is not started (it could start at
+    most 0.45 s before the deadline), and its records are reported. Asserts on what was sent and reported,
+    never on elapsed time (whether the second request beats its shrunken timeout depends on the machine)."""
     runtime = Runtime.from_env({**proxied, "BULK_MAX_ACTIONS": "2", "RETRY_DEADLINE_MARGIN_SECONDS": "0"})
     proxy.fail_requests(*[RequestFault("slow", delay_seconds=1.0)] * 3)
-    response = process_batch(lambda_event(books(6)), LambdaContext(seconds=2.4), runtime)
-    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 4)}]}
+    response = process_batch(lambda_event(books(6)), LambdaContext(seconds=2.45), runtime)
     assert [sorted(r.bulk_ids()) for r in proxy.bulk_requests()] == [["b0", "b1"], ["b2", "b3"]]
+    (failure,) = response["batchItemFailures"]
+    assert int(failure["itemIdentifier"]) in (BASE_SEQ + 2, BASE_SEQ + 4)  # covers b4 and b5
+    failed = {
+        line["key"]["id"]: line["reason"]
+        for line in log_lines(capsys.readouterr().out)
+        if line["message"] == "record failed"
+    }
+    assert failed["b4"] == failed["b5"] == "deadline: no time left to send"
