@@ -17,7 +17,7 @@ from opensearchpy import OpenSearch
 
 from indexer.batch import Runtime, process_batch
 from indexer.keys import KeySchema
-from support.streams import LambdaContext, lambda_event, record
+from support.streams import LambdaContext, StreamReader, create_streamed_table, lambda_event, record
 
 NO_FAILURES = {"batchItemFailures": []}
 BASE_SEQ = 300000000000000499659
@@ -89,3 +89,20 @@ def test_numeric_keys_beyond_float_precision_are_two_documents(
     hits = search.search(index=unique_name, body={"size": 10})["hits"]["hits"]
     assert sorted(hit["_id"] for hit in hits) == sorted([first, second, "1"])
     assert KeySchema("pk").doc_id({"pk": 1}) == "1"  # 1.0 and 1 are one DynamoDB number, one document
+
+
+def test_numbers_from_moto_stream_records_reach_the_index_exactly(
+    env: dict[str, str], dynamo: tuple[Any, Any], opensearch_url: str, unique_name: str
+) -> None:
+    """The same through real stream records (moto's DynamoDB Streams), not hand-made ones."""
+    dynamodb, streams = dynamo
+    stream_arn = create_streamed_table(dynamodb, unique_name)
+    numbers = {"price": "98765432109876543210.987654321098765432", "ratio": "-0.000000000000000000000001"}
+    item = {"id": {"S": "b1"}, **{name: {"N": text} for name, text in numbers.items()}}
+    dynamodb.put_item(TableName=unique_name, Item=item)
+    runtime = Runtime.from_env(env)
+    event = StreamReader(streams, stream_arn).event()
+    assert process_batch(event, LambdaContext(), runtime) == NO_FAILURES
+    text = raw_source(opensearch_url, unique_name, "b1")
+    for name, digits in numbers.items():
+        assert f'"{name}":{digits}' in text
