@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 
 import pytest
 
 from indexer.changes import change_from_item, decode_record, plain_item
 from indexer.errors import RecordError
-from indexer.keys import KeySchema
+from indexer.exact_json import ExactJSONSerializer
+from indexer.keys import RAW_ID_FIELD, KeySchema, document_id, is_hashed
 from indexer.versions import stream_version
 from support.streams import record
 
@@ -38,18 +40,59 @@ def test_every_dynamodb_type_becomes_exact_plain_json() -> None:
         "big": 12345678901234567890123456789012345678,
         "negative": -9007199254740993,
         "exponent": 1000,
-        "fraction": 0.1,
+        "fraction": Decimal("0.1"),
         "b": base64.b64encode(b"\x00\xffbin").decode(),
         "bool": False,
         "null": None,
         "ss": ["Zebra", "apple", "pear"],
-        "ns": [-1, 2.5, 10, 100000000000000000001],
+        "ns": [-1, Decimal("2.5"), 10, 100000000000000000001],
         "bs": [base64.b64encode(b"\x01").decode(), base64.b64encode(b"\x02").decode()],
         "l": [1, "x", []],
-        "m": {"nested": {"n": 3.25}, "empty": {}},
+        "m": {"nested": {"n": Decimal("3.25")}, "empty": {}},
     }
-    assert [type(plain[name]) for name in ("big", "exponent", "fraction")] == [int, int, float]
-    json.dumps(plain)  # no Decimal, set or Binary left
+    assert [type(plain[name]) for name in ("big", "exponent", "fraction")] == [int, int, Decimal]
+    assert ExactJSONSerializer().dumps(plain)  # no set or Binary left; Decimals are written exactly
+
+
+def test_non_integral_numbers_keep_every_digit_into_the_bulk_body() -> None:
+    """DynamoDB numbers carry up to 38 significant digits, magnitudes from 1E-130 to below 1E+126
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number).
+    """
+    texts = [
+        "12345678901234567890.123456789012345678",  # 38 significant digits
+        "-0.00000000000000000000000000000000000012345678901234567890123456789012345678",
+        "0.0000001",
+        "1.50",
+        "-9.9999999999999999999999999999999999999",
+    ]
+    image = plain_item({"id": {"S": "x"}, **{f"n{i}": {"N": t} for i, t in enumerate(texts)}})
+    body = ExactJSONSerializer().dumps(image)
+    assert body == '{"id":"x",' + ",".join(f'"n{i}":{t}' for i, t in enumerate(texts)) + "}"
+    assert json.loads(body, parse_float=Decimal) == image
+    assert ExactJSONSerializer().dumps({"n": [1, 2.5, {"k": Decimal("1E+3")}]}) == '{"n":[1,2.5,{"k":1000}]}'
+
+
+def test_huge_numbers_in_plain_notation_decode_exactly() -> None:
+    """DynamoDB writes numbers without an exponent, so 1.2E+125 arrives as 126 digits; boto3's own 38-digit
+    context refuses that text (decimal.Rounded) although the number has two significant digits."""
+    huge = "12" + "0" * 124
+    plain = plain_item({"n": {"N": huge}, "ns": {"NS": ["1" + "0" * 40, "-5"]}, "tiny": {"N": "-1E-130"}})
+    assert plain == {"n": int(huge), "ns": [-5, 10**40], "tiny": Decimal("-1E-130")}
+    with pytest.raises(RecordError, match="undecodable attribute value"):
+        plain_item({"n": {"N": "twelve"}})
+
+
+def test_numeric_keys_differing_beyond_float_precision_get_different_ids() -> None:
+    """DynamoDB trims leading and trailing zeros, so 1, 1.0 and 01.00 are one number and one id."""
+    first = "0.12345678901234567890123456789012345678"
+    second = "0.12345678901234567890123456789012345679"
+    ids = {decode_record(record("REMOVE", {"id": {"N": t}}, 1), KEYS).doc_id for t in (first, second)}
+    assert ids == {first, second}
+    same = {decode_record(record("REMOVE", {"id": {"N": t}}, 1), KEYS).doc_id for t in ("1", "1.0", "01.00")}
+    assert same == {"1"}
+    assert decode_record(record("REMOVE", {"id": {"N": "0.0000001"}}, 1), KEYS).doc_id == "0.0000001"
+    keys = KeySchema("pk", "sk")
+    assert keys.doc_id({"pk": "a", "sk": Decimal("2.50")}) == '["a",2.5]'
 
 
 def test_binary_from_a_boto3_client_arrives_as_bytes_and_decodes_the_same() -> None:
@@ -105,6 +148,33 @@ def test_composite_keys_join_unambiguously() -> None:
     assert len(ids) == 6
     assert keys.doc_id({"author": "Ann", "title": 7}) == '["Ann",7]'
     assert json.loads(keys.doc_id({"author": 'q"uote\\', "title": "ü"})) == ['q"uote\\', "ü"]
+
+
+def test_ids_over_512_bytes_are_hashed_deterministically_and_never_collide_with_a_raw_id() -> None:
+    """OpenSearch refuses an _id over 512 bytes of UTF-8
+    (https://docs.opensearch.org/latest/mappings/metadata-fields/id/); DynamoDB partition keys reach 2,048
+    bytes and sort keys 1,024 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html)."""
+    assert document_id("a" * 512) == "a" * 512  # 512 bytes fit
+    assert document_id("é" * 256) == "é" * 256  # 512 bytes of UTF-8 fit
+    long_key = "é" * 257  # 514 bytes, 257 characters
+    hashed = document_id(long_key)
+    assert hashed == document_id(long_key)
+    assert is_hashed(hashed)
+    assert len(hashed.encode()) <= 512
+    assert hashed.startswith("é" * 80)  # a readable prefix, cut at a character boundary
+    assert document_id("é" * 258) != hashed
+    assert document_id(hashed) not in (hashed, long_key)  # a key that looks hashed is hashed itself
+    assert not is_hashed("b1")
+    assert not is_hashed("x#sha256=abc")
+
+
+def test_a_composite_key_of_3072_bytes_gets_a_hashed_id_and_keeps_its_full_id_in_a_field() -> None:
+    keys = KeySchema("pk", "sk")
+    item = {"pk": {"S": "p" * 2048}, "sk": {"S": "s" * 1024}, "title": {"S": "t"}}
+    change = decode_record(record("INSERT", {"pk": item["pk"], "sk": item["sk"]}, 1, item), keys)
+    assert is_hashed(change.doc_id)
+    assert json.loads(keys.raw_id(change.key)) == ["p" * 2048, "s" * 1024]
+    assert RAW_ID_FIELD == "dynamodb_document_id"
 
 
 def test_composite_key_record_uses_both_key_attributes() -> None:

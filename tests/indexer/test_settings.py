@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from indexer.batch import Runtime, process_batch
 from indexer.documents import load_hook
 from indexer.errors import SettingsError
 from indexer.settings import Settings
+from support.streams import LambdaContext, StreamReader
 
 BASE = {"OPENSEARCH_ENDPOINT": "https://search.example.com", "AWS_REGION": "eu-west-1"}
 
@@ -132,3 +138,68 @@ def test_a_bad_setting_names_the_variable_and_what_would_be_right(
 def test_a_hook_that_cannot_be_loaded_names_document_hook(spec: str, hint: str) -> None:
     with pytest.raises(SettingsError, match=f"^DOCUMENT_HOOK: {hint}"):
         load_hook(spec)
+
+
+# --- clear cold-start errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("raise RuntimeError('no config file')\n", "RuntimeError: no config file"),
+        ("x = 1 / 0\n", "ZeroDivisionError"),
+        ("def broken(:\n", "SyntaxError"),
+    ],
+    ids=["runtime-error", "zero-division", "syntax-error"],
+)
+def test_any_exception_while_importing_the_hook_names_document_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, error: str
+) -> None:
+    name = f"hook_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SettingsError, match=f"^DOCUMENT_HOOK: cannot import module '{name}': ") as raised:
+        load_hook(f"{name}:enrich")
+    assert error in str(raised.value)
+
+
+def test_variables_with_the_indexers_prefixes_that_it_does_not_read_are_kept_as_unknown() -> None:
+    env = {**BASE, "BULK_MAX_BYTE": "1048576", "RETRY_MAX_ATTEMPT": "3", "HOME": "/root", "AWS_REGION": "x"}
+    assert Settings.from_env(env).unknown_variables == ("BULK_MAX_BYTE", "RETRY_MAX_ATTEMPT")
+    assert Settings.from_env(BASE).unknown_variables == ()
+
+
+def test_a_misspelt_variable_is_warned_about_once_with_the_name_it_resembles(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    misspelt = {**env, "BULK_MAX_BYTE": "1048576"}
+    Runtime.from_env(misspelt)
+    Runtime.from_env(misspelt)  # a second cold start in the same process: no second warning
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    warnings = [line for line in lines if line["level"] == "WARNING" and "BULK_MAX_BYTE" in line["message"]]
+    assert len(warnings) == 1
+    assert "did you mean BULK_MAX_BYTES?" in warnings[0]["message"]
+    assert warnings[0]["variables"] == ["BULK_MAX_BYTE"]
+
+
+def test_a_keys_only_stream_fails_the_first_invocation_naming_the_setting(
+    env: dict[str, str], dynamo: tuple[Any, Any], unique_name: str
+) -> None:
+    """The view type is in every record: dynamodb.StreamViewType
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_StreamRecord.html)."""
+    dynamodb, streams = dynamo
+    answer = dynamodb.create_table(
+        TableName=unique_name,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    dynamodb.put_item(TableName=unique_name, Item={"id": {"S": "b1"}, "title": {"S": "Dune"}})
+    event = StreamReader(streams, answer["TableDescription"]["LatestStreamArn"]).event()
+    assert event["Records"]
+    runtime = Runtime.from_env(env)
+    with pytest.raises(
+        SettingsError, match=r"^StreamViewType KEYS_ONLY: the indexer needs NEW_AND_OLD_IMAGES"
+    ):
+        process_batch(event, LambdaContext(), runtime)

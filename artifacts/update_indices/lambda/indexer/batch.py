@@ -32,7 +32,8 @@ from indexer.deadline import Deadline
 from indexer.documents import BulkAction, Hook, build_action, load_hook
 from indexer.errors import HookError, RecordError
 from indexer.index_setup import ensure_index
-from indexer.settings import Settings
+from indexer.settings import Settings, warn_unknown_variables
+from indexer.stream_view import check_stream_view_type
 from indexer.wire import BatchResponse
 
 
@@ -49,6 +50,7 @@ class Runtime:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Runtime:
         settings = Settings.from_env(environ)
         logs.configure(settings.log_level)
+        warn_unknown_variables(settings)
         hook = load_hook(settings.document_hook)
         client = make_client(settings)
         return cls(settings, client, hook, ensure_index(client, settings))
@@ -100,6 +102,7 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
     settings = runtime.settings
     deadline = Deadline.from_context(context, settings.retry_deadline_margin_seconds)
     records = list(event.get("Records") or [])
+    check_stream_view_type(records)  # a KEYS_ONLY (or other) stream fails here, naming the setting
     tally = _Tally(records=len(records))
 
     changes: list[Change] = []

@@ -1,9 +1,9 @@
 """Decode: a DynamoDB stream record (or a scanned item) into a :class:`Change`.
 
-Values become plain JSON through boto3's ``TypeDeserializer``: integers stay exact Python ints (no Decimal
-leaks into the serializer, no float rounding of large integers), non-integral numbers become floats, sets
-become sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage; REMOVE carries only
-the record's ``Keys`` (the NewImage is never used for a delete).
+Values become plain JSON through boto3's ``TypeDeserializer``: integers stay exact Python ints (no float
+rounding of large integers), non-integral numbers stay exact ``Decimal`` (``exact_json`` writes their
+digits), sets become sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage;
+REMOVE carries only the record's ``Keys`` (the NewImage is never used for a delete).
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ class PlainDeserializer(TypeDeserializer):
     Binary arrives as bytes from boto3 clients and as base64 text in Lambda events; both are accepted.
     """
 
-    def _deserialize_n(self, value: str) -> int | float:
-        return _number(super()._deserialize_n(value))
+    def _deserialize_n(self, value: str) -> int | Decimal:
+        return _number(_decimal(value))
 
-    def _deserialize_ns(self, value: Iterable[str]) -> list[int | float]:
-        return [_number(n) for n in sorted(TypeDeserializer._deserialize_n(self, v) for v in value)]
+    def _deserialize_ns(self, value: Iterable[str]) -> list[int | Decimal]:
+        return [_number(n) for n in sorted(_decimal(v) for v in value)]
 
     def _deserialize_ss(self, value: Iterable[str]) -> list[str]:
         return sorted(value)
@@ -72,7 +72,7 @@ def plain_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """A DynamoDB-JSON item as a plain JSON object."""
     try:
         return {name: plain_value(value) for name, value in item.items()}
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:  # decimal errors too
         raise RecordError(f"undecodable attribute value: {exc}") from exc
 
 
@@ -120,8 +120,17 @@ def change_from_item(item: Mapping[str, Any], keys: KeySchema, version: int) -> 
     )
 
 
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
+def _decimal(text: str) -> Decimal:
+    """The exact number. Not boto3's 38-digit context: it raises ``Rounded`` on DynamoDB's own plain text of
+    a number like 1E+40 (a 1 and 40 zeros), although it has one significant digit."""
+    number = Decimal(text)
+    if not number.is_finite():
+        raise ValueError(f"number {text!r} is not finite")
+    return number
+
+
+def _number(value: Decimal) -> int | Decimal:
+    return int(value) if value == value.to_integral_value() else value
 
 
 def _raw_bytes(value: bytes | bytearray | str | Binary) -> bytes:

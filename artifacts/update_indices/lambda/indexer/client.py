@@ -15,11 +15,13 @@ from opensearchpy import OpenSearch, RequestsHttpConnection
 from requests_aws4auth import AWS4Auth
 
 from indexer.errors import SettingsError
+from indexer.exact_json import ExactJSONSerializer
 from indexer.settings import Settings
 
 
 def make_client(settings: Settings, session: boto3.session.Session | None = None) -> OpenSearch:
-    """A client for OPENSEARCH_ENDPOINT; the transport never retries (the bulk writer does, in time)."""
+    """A client for OPENSEARCH_ENDPOINT; the transport never retries (the bulk writer does, in time) and
+    writes Decimals exactly (``exact_json``)."""
     return OpenSearch(
         hosts=[settings.opensearch_endpoint],
         http_auth=_auth(settings, session),
@@ -31,6 +33,7 @@ def make_client(settings: Settings, session: boto3.session.Session | None = None
         retry_on_timeout=False,
         http_compress=False,
         pool_maxsize=4,
+        serializer=ExactJSONSerializer(),  # DynamoDB's decimals go into _source digit for digit
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -13,7 +14,8 @@ class LambdaContext(Protocol):
 
 @dataclass(frozen=True)
 class Deadline:
-    expires_at: float  # time.monotonic() value; math.inf when unbounded
+    expires_at: float  # a clock() value; math.inf when unbounded
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)  # injectable for tests
 
     @classmethod
     def from_context(cls, context: Any, margin_seconds: float) -> Deadline:
@@ -29,8 +31,8 @@ class Deadline:
         return cls(time.monotonic() + remaining - min(margin_seconds, remaining / 4))
 
     @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(clock() + seconds, clock)
 
     @classmethod
     def unbounded(cls) -> Deadline:
@@ -38,4 +40,4 @@ class Deadline:
 
     def remaining(self) -> float:
         """Seconds left (may be negative)."""
-        return self.expires_at - time.monotonic()
+        return self.expires_at - self.clock()

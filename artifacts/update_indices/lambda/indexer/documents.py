@@ -25,6 +25,7 @@ from opensearchpy.serializer import JSONSerializer
 
 from indexer.changes import Change
 from indexer.errors import HookError, SettingsError
+from indexer.keys import RAW_ID_FIELD, is_hashed
 from indexer.settings import Settings
 
 Hook = Callable[[dict[str, Any], Change], "dict[str, Any] | None"]
@@ -49,8 +50,10 @@ def load_hook(spec: str | None) -> Hook | None:
     module_name, _, function_name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SettingsError(f"DOCUMENT_HOOK: cannot import module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # not only ImportError: whatever the module raises while it is imported
+        raise SettingsError(
+            f"DOCUMENT_HOOK: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"[:500]
+        ) from exc
     hook = getattr(module, function_name, None)
     if not callable(hook):
         raise SettingsError(f"DOCUMENT_HOOK: module {module_name!r} has no function {function_name!r}")
@@ -80,6 +83,8 @@ def build_action(change: Change, settings: Settings, hook: Hook | None) -> BulkA
         document = _run_hook(hook, document, change)
         if document is None:
             return delete_action(change, settings)
+    if is_hashed(change.doc_id):  # the _id is a hash of a key over 512 bytes: keep the full id searchable
+        document[RAW_ID_FIELD] = settings.keys.raw_id(change.key)
     return {
         "_op_type": "index",
         "_index": settings.opensearch_index,

@@ -2,11 +2,16 @@
 
 A wrong or missing value raises :class:`SettingsError` naming the variable and what would be right, so a
 misconfigured function fails at its first invocation with a readable message instead of misbehaving later.
+A variable that carries one of the indexer's prefixes but is not one of its variables (``BULK_MAX_BYTE``) is
+kept in ``unknown_variables`` and warned about once per process (:func:`warn_unknown_variables`), with the
+closest known name.
 ``artifacts/update_indices/README.md`` documents every variable.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
+from indexer import logs
 from indexer.errors import SettingsError
 from indexer.keys import KeySchema
 
@@ -30,6 +36,45 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 N = TypeVar("N", int, float)
+
+VARIABLES = frozenset(
+    {
+        "OPENSEARCH_ENDPOINT",
+        "OPENSEARCH_INDEX",
+        "OPENSEARCH_AUTH",
+        "OPENSEARCH_USERNAME",
+        "OPENSEARCH_PASSWORD",
+        "OPENSEARCH_SERVICE",
+        "TABLE_PARTITION_KEY",
+        "TABLE_SORT_KEY",
+        "INDEX_INCLUDE_ATTRIBUTES",
+        "INDEX_EXCLUDE_ATTRIBUTES",
+        "DOCUMENT_HOOK",
+        "BULK_MAX_BYTES",
+        "BULK_MAX_ACTIONS",
+        "RETRY_MAX_ATTEMPTS",
+        "RETRY_INITIAL_BACKOFF_SECONDS",
+        "RETRY_MAX_BACKOFF_SECONDS",
+        "RETRY_DEADLINE_MARGIN_SECONDS",
+        "REQUEST_TIMEOUT_SECONDS",
+        "CREATE_INDEX",
+        "LOG_LEVEL",
+    }
+)
+"""Every variable the indexer reads (besides AWS_REGION / AWS_DEFAULT_REGION)."""
+PREFIXES = (
+    "OPENSEARCH_",
+    "INDEX_",
+    "BULK_",
+    "RETRY_",
+    "TABLE_",
+    "DOCUMENT_",
+    "REQUEST_",
+    "CREATE_INDEX",
+    "LOG_LEVEL",
+)
+"""Names with these prefixes are taken for the indexer's: an unknown one is most likely a misspelling."""
+_warned: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -55,6 +100,7 @@ class Settings:
     request_timeout_seconds: float = 20.0
     create_index: bool = True
     log_level: str = "INFO"
+    unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # e.g. ("BULK_MAX_BYTE",)
 
     @property
     def keys(self) -> KeySchema:
@@ -98,6 +144,9 @@ class Settings:
             request_timeout_seconds=env.number("REQUEST_TIMEOUT_SECONDS", float, 20.0, 0.1, 900),
             create_index=env.flag("CREATE_INDEX", True),
             log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO", normalize=str.upper),
+            unknown_variables=tuple(
+                sorted(name for name in environ if name.startswith(PREFIXES) and name not in VARIABLES)
+            ),
         )
         if settings.retry_max_backoff_seconds < settings.retry_initial_backoff_seconds:
             raise SettingsError(
@@ -113,6 +162,21 @@ class Settings:
                 "AWS_REGION: required with OPENSEARCH_AUTH=sigv4 (Lambda sets it; e.g. eu-west-1)"
             )
         return settings
+
+
+def warn_unknown_variables(settings: Settings) -> None:
+    """One warning per process for variables with the indexer's prefixes that it does not read."""
+    new = [name for name in settings.unknown_variables if name not in _warned]
+    if not new:
+        return
+    _warned.update(new)
+    hints = {name: difflib.get_close_matches(name, sorted(VARIABLES), n=1, cutoff=0.75) for name in new}
+    logs.log_event(
+        "unknown environment variables ignored: "
+        + ", ".join(f"{n} (did you mean {h[0]}?)" if h else n for n, h in hints.items()),
+        logging.WARNING,
+        variables=new,
+    )
 
 
 class _Env:

@@ -122,7 +122,8 @@ class AuditResult:
 
 
 def digest(source: dict[str, Any]) -> bytes:
-    text = json.dumps(source, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # default=float: the table's exact Decimals compare with the index's parsed floats
+    text = json.dumps(source, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=float)
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
