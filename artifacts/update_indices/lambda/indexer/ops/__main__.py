@@ -227,7 +227,7 @@ def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Even
         consistent_read=args.consistent_read,
     )
     result = backfill(target, options, stop=stop)
-    output = {"command": "backfill", **result.summary, "version": result.version, "failures": result.reasons}
+    output = {"command": "backfill", **result.summary, "failures": result.reasons}
     if result.interrupted:
         output["interrupted"] = True
         return output, EXIT_INTERRUPTED
