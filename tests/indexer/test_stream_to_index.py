@@ -11,6 +11,7 @@ import pytest
 
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
+from indexer.tombstones import ALIAS_FILTER
 from support.streams import LambdaContext, StreamReader, create_streamed_table, lambda_event
 
 NO_FAILURES = {"batchItemFailures": []}
@@ -395,3 +396,17 @@ def test_a_concurrent_writer_between_the_read_and_the_write_is_decided_again(
     assert process_batch(lambda_event([mine]), LambdaContext(), runtime) == NO_FAILURES
     assert runtime.client.calls == 2  # read, 409, read again
     assert plain_docs(docs(unique_name)) == {"b1": "newer" if other_is_newer else "mine"}
+
+
+def test_an_alias_made_without_the_tombstone_filter_gets_it_at_cold_start(
+    env: dict[str, str], search: Any, unique_name: str
+) -> None:
+    """An index deployed by an older indexer: its alias had no filter, so tombstones would be searchable."""
+    search.indices.create(
+        index=f"{unique_name}-v1", body={"aliases": {unique_name: {"is_write_index": True}}}
+    )
+    runtime = Runtime.from_env(env)
+    alias = search.indices.get_alias(index=runtime.index, name=unique_name)[runtime.index]["aliases"][
+        unique_name
+    ]
+    assert alias == {"is_write_index": True, "filter": ALIAS_FILTER}
