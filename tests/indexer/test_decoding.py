@@ -12,7 +12,6 @@ from indexer.changes import change_from_item, decode_record, plain_item
 from indexer.errors import RecordError
 from indexer.exact_json import ExactJSONSerializer
 from indexer.keys import RAW_ID_FIELD, KeySchema, document_id, is_hashed
-from indexer.versions import stream_version
 from support.streams import record
 
 KEYS = KeySchema("id")
@@ -108,15 +107,16 @@ def test_insert_and_modify_index_the_new_image() -> None:
                 name,
                 {"id": {"S": "b1"}},
                 12345678901234567890123,
-                {"id": {"S": "b1"}, "n": {"N": "2"}},
+                {"id": {"S": "b1"}, "n": {"N": "2"}, "version": {"N": "3"}},
                 1.7e9,
             ),
             KEYS,
+            "version",
         )
         assert change.kind == "upsert"
-        assert change.image == {"id": "b1", "n": 2}
+        assert change.image == {"id": "b1", "n": 2, "version": 3}
         assert change.doc_id == "b1"
-        assert change.version == stream_version(1.7e9, "12345678901234567890123")
+        assert change.version == 6  # 2 * the item's counter (indexer.versions)
 
 
 def test_remove_deletes_by_the_keys_and_ignores_any_new_image() -> None:
@@ -209,12 +209,12 @@ def test_unusable_records_raise_record_error(mutate, message: str) -> None:
         decode_record(broken, KEYS)
 
 
-def test_change_from_item_takes_key_and_version_from_the_caller() -> None:
-    change = change_from_item({"id": {"S": "b1"}, "n": {"N": "5"}}, KEYS, version=99)
+def test_change_from_item_takes_key_and_version_from_the_item_counter() -> None:
+    change = change_from_item({"id": {"S": "b1"}, "n": {"N": "5"}}, KEYS, "n")
     assert (change.doc_id, change.kind, change.version, change.image) == (
         "b1",
         "upsert",
-        99,
+        10,
         {"id": "b1", "n": 5},
     )
     assert change.sequence_number is None

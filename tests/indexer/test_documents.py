@@ -45,14 +45,20 @@ def test_actions_carry_the_external_version() -> None:
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
-        "_source": {"id": "b1", "title": "Dune", "author": "Herbert", "notes": "internal"},
+        "_source": {
+            "id": "b1",
+            "title": "Dune",
+            "author": "Herbert",
+            "notes": "internal",
+        },
     }
-    assert build_action(change("delete"), settings(), None) == {
-        "_op_type": "delete",
+    assert build_action(change("delete"), settings(), None) == {  # a tombstone document (tombstones.py)
+        "_op_type": "index",
         "_index": "books",
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
+        "_source": {"indexer_tombstone": True, "indexer_deleted_at": 1_700_000_000},
     }
     assert build_action(change(image=None), settings(), None) is None
 
@@ -65,11 +71,12 @@ def test_hook_enriches_and_none_turns_into_a_versioned_delete() -> None:
     assert action["_source"]["indexed_version"] == 42
     draft = build_action(change(image={**IMAGE, "status": "draft"}), settings(), hook)
     assert draft == {
-        "_op_type": "delete",
+        "_op_type": "index",
         "_index": "books",
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
+        "_source": {"indexer_tombstone": True, "indexer_deleted_at": 1_700_000_000},
     }
 
 

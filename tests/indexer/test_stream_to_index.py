@@ -11,6 +11,7 @@ import pytest
 
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
+from indexer.tombstones import ALIAS_FILTER
 from support.streams import LambdaContext, StreamReader, create_streamed_table, lambda_event
 
 NO_FAILURES = {"batchItemFailures": []}
@@ -214,3 +215,198 @@ def test_batch_log_line_counts_what_happened(
     }
     assert line["bulk_requests"] == 1
     assert 0 <= line["stream_lag_seconds"] < 60
+
+
+# AWS-shaped streams (issue 9). A small local helper until the shared generator in tests/support lands:
+# sequence numbers shaped like those in AWS's DynamoDB Streams API reference (a shard starting at
+# 20500000000000000910398, consecutive records ~10**20 apart), whole-second ApproximateCreationDateTime.
+SHARD_START = 20500000000000000910398
+SAME_SECOND = 1_700_000_000.0
+
+
+def aws_sequence(position: int, gap: int = 10**20) -> str:
+    return str(SHARD_START + position * gap + position)
+
+
+def aws_record(
+    name: str, position: int, book_id: str, new: dict | None, old: dict | None, gap: int = 10**20
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Keys": {"id": {"S": book_id}},
+        "SequenceNumber": aws_sequence(position, gap),
+        "ApproximateCreationDateTime": SAME_SECOND,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        body["NewImage"] = new
+    if old is not None:
+        body["OldImage"] = old
+    return {"eventName": name, "eventSource": "aws:dynamodb", "dynamodb": body}
+
+
+def counted(book_id: str, title: str, counter: int | None) -> dict[str, Any]:
+    """A book image; with the API's write counter unless ``counter`` is None (a table without one)."""
+    image = book(book_id, title)
+    if counter is not None:
+        image["version"] = {"N": str(counter)}
+    return image
+
+
+def plain_docs(documents: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {doc_id: source["title"] for doc_id, source in documents.items()}
+
+
+@pytest.mark.parametrize("with_counter", [True, False], ids=["counter", "sequence"])
+def test_same_second_create_then_update_in_separate_batches_keeps_the_newer_image(
+    env: dict[str, str], docs: Any, unique_name: str, with_counter: bool
+) -> None:
+    """Issue 9: with sequence numbers 10**20 apart, the derived version kept the older image ~3 times in 4."""
+    runtime = Runtime.from_env(env)
+    for n in range(8):
+        book_id = f"b{n}"
+        create = aws_record(
+            "INSERT", 2 * n, book_id, counted(book_id, "old", 1 if with_counter else None), None
+        )
+        update = aws_record(
+            "MODIFY",
+            2 * n + 1,
+            book_id,
+            counted(book_id, "new", 2 if with_counter else None),
+            counted(book_id, "old", 1 if with_counter else None),
+        )
+        assert process_batch(lambda_event([create]), LambdaContext(), runtime) == NO_FAILURES
+        assert process_batch(lambda_event([update]), LambdaContext(), runtime) == NO_FAILURES
+        assert process_batch(lambda_event([create]), LambdaContext(), runtime) == NO_FAILURES  # a late replay
+    assert plain_docs(docs(unique_name)) == {f"b{n}": "new" for n in range(8)}
+
+
+@pytest.mark.parametrize("with_counter", [True, False], ids=["counter", "sequence"])
+def test_create_and_delete_in_one_batch_leave_nothing_searchable(
+    env: dict[str, str], docs: Any, unique_name: str, search: Any, with_counter: bool
+) -> None:
+    """Issue 9: the newest record of a batch is chosen by stream order, not by a derived version."""
+    runtime = Runtime.from_env(env)
+    records = []
+    for n in range(8):
+        image = counted(f"b{n}", "doomed", 1 if with_counter else None)
+        records.append(aws_record("INSERT", 2 * n, f"b{n}", image, None))
+        records.append(aws_record("REMOVE", 2 * n + 1, f"b{n}", None, image))
+    assert process_batch(lambda_event(records), LambdaContext(), runtime) == NO_FAILURES
+    assert docs(unique_name) == {}
+    assert search.count(index=unique_name)["count"] == 0  # the alias's filter hides the tombstones
+    assert process_batch(lambda_event(records[::2]), LambdaContext(), runtime) == NO_FAILURES  # late inserts
+    assert docs(unique_name) == {}
+
+
+@pytest.mark.parametrize("gap", [2**31, 2**31 + 1, 3 * 2**31 - 7, 10**20, 10**25])
+def test_gaps_of_two_to_the_31_and_more_keep_stream_order_without_a_counter(
+    env: dict[str, str], docs: Any, unique_name: str, gap: int
+) -> None:
+    """Sequence numbers are compared whole (stored with each document, one mget per batch)."""
+    runtime = Runtime.from_env({**env, "VERSION_ATTRIBUTE": "none"})
+    history = [
+        aws_record("INSERT", 0, "b1", counted("b1", "t0", None), None, gap),
+        aws_record("MODIFY", 1, "b1", counted("b1", "t1", None), None, gap),
+        aws_record("REMOVE", 2, "b1", None, counted("b1", "t1", None), gap),
+        aws_record("INSERT", 3, "b1", counted("b1", "t3", None), None, gap),
+        aws_record("MODIFY", 4, "b1", counted("b1", "t4", None), None, gap),
+    ]
+    for record in reversed(history):  # newest first: every older one must be refused
+        assert process_batch(lambda_event([record]), LambdaContext(), runtime) == NO_FAILURES
+    for record in history:
+        assert process_batch(lambda_event([record]), LambdaContext(), runtime) == NO_FAILURES
+    assert plain_docs(docs(unique_name)) == {"b1": "t4"}
+
+
+@pytest.mark.parametrize("with_counter", [True, False], ids=["counter", "sequence"])
+def test_a_delete_survives_the_loss_of_opensearchs_in_memory_tombstones(
+    env: dict[str, str], docs: Any, unique_name: str, search: Any, with_counter: bool
+) -> None:
+    """OpenSearch keeps delete tombstones in memory only (index.gc_deletes); a restart loses them. gc_deletes
+    0 stands in for that loss: the delete is a tombstone document, so a late older upsert is still refused."""
+    runtime = Runtime.from_env(env)
+    search.indices.put_settings(index=runtime.index, body={"index": {"gc_deletes": "0s"}})
+    create = aws_record("INSERT", 0, "b1", counted("b1", "first", 1 if with_counter else None), None)
+    remove = aws_record("REMOVE", 1, "b1", None, counted("b1", "first", 1 if with_counter else None))
+    assert process_batch(lambda_event([create]), LambdaContext(), runtime) == NO_FAILURES
+    assert process_batch(lambda_event([remove]), LambdaContext(), runtime) == NO_FAILURES
+    assert process_batch(lambda_event([create]), LambdaContext(), runtime) == NO_FAILURES
+    assert docs(unique_name) == {}
+    tombstone = search.get(index=runtime.index, id="b1", params={"stored_fields": "indexer_tombstone"})
+    assert tombstone["fields"]["indexer_tombstone"] == [True]
+    assert "indexer_tombstone" not in tombstone.get("_source", {})
+
+
+def test_a_re_created_item_continues_its_counter_and_beats_the_tombstone(
+    env: dict[str, str], docs: Any, unique_name: str
+) -> None:
+    """Writers re-creating a key continue its counter (indexer.versions); re-creation at 1 stays refused."""
+    runtime = Runtime.from_env(env)
+    records = [
+        aws_record("INSERT", 0, "b1", counted("b1", "first", 1), None),
+        aws_record("REMOVE", 1, "b1", None, counted("b1", "first", 1)),
+        aws_record("INSERT", 2, "b1", counted("b1", "again", 2), None),
+    ]
+    for batch_records in ([records[0]], [records[1]], [records[2]], records, [records[1]]):
+        assert process_batch(lambda_event(batch_records), LambdaContext(), runtime) == NO_FAILURES
+    assert plain_docs(docs(unique_name)) == {"b1": "again"}
+    restart = aws_record("INSERT", 3, "b2", counted("b2", "x", 1), None)
+    gone = aws_record("REMOVE", 4, "b2", None, counted("b2", "x", 1))
+    reused = aws_record("INSERT", 5, "b2", counted("b2", "reused", 1), None)  # breaks the writer contract
+    assert process_batch(lambda_event([restart, gone]), LambdaContext(), runtime) == NO_FAILURES
+    assert process_batch(lambda_event([reused]), LambdaContext(), runtime) == NO_FAILURES
+    assert "b2" not in docs(unique_name)  # documented: such a table needs VERSION_ATTRIBUTE=none
+
+
+class _AfterMget:
+    """The indexer's client, running ``action`` once right after its first ``_mget`` (a concurrent writer)."""
+
+    def __init__(self, client: Any, action: Any) -> None:
+        self._client, self._action, self.calls = client, action, 0
+
+    def mget(self, *args: Any, **kwargs: Any) -> Any:
+        answer = self._client.mget(*args, **kwargs)
+        self.calls += 1
+        if self.calls == 1:
+            self._action()
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("other_is_newer", [True, False], ids=["newer-record", "older-scan"])
+def test_a_concurrent_writer_between_the_read_and_the_write_is_decided_again(
+    env: dict[str, str], docs: Any, unique_name: str, search: Any, other_is_newer: bool
+) -> None:
+    """Without a counter the write is conditional on the mget: a writer in between makes it 409, and the batch
+    reads and decides again. A newer record wins; a backfill's create of an older scan loses to the record."""
+    runtime = Runtime.from_env({**env, "VERSION_ATTRIBUTE": "none"})
+    other = Runtime.from_env({**env, "VERSION_ATTRIBUTE": "none"})
+    mine = aws_record("INSERT", 0, "b1", counted("b1", "mine", None), None)
+
+    def concurrent_write() -> None:
+        if other_is_newer:
+            newer = aws_record("MODIFY", 1, "b1", counted("b1", "newer", None), None)
+            assert process_batch(lambda_event([newer]), LambdaContext(), other) == NO_FAILURES
+        else:  # what a backfill does for an item without a counter: create only
+            search.create(index=unique_name, id="b1", body={"id": "b1", "title": "scanned", "author": "Anon"})
+
+    runtime.client = _AfterMget(runtime.client, concurrent_write)  # type: ignore[assignment]
+    assert process_batch(lambda_event([mine]), LambdaContext(), runtime) == NO_FAILURES
+    assert runtime.client.calls == 2  # read, 409, read again
+    assert plain_docs(docs(unique_name)) == {"b1": "newer" if other_is_newer else "mine"}
+
+
+def test_an_alias_made_without_the_tombstone_filter_gets_it_at_cold_start(
+    env: dict[str, str], search: Any, unique_name: str
+) -> None:
+    """An index deployed by an older indexer: its alias had no filter, so tombstones would be searchable."""
+    search.indices.create(
+        index=f"{unique_name}-v1", body={"aliases": {unique_name: {"is_write_index": True}}}
+    )
+    runtime = Runtime.from_env(env)
+    alias = search.indices.get_alias(index=runtime.index, name=unique_name)[runtime.index]["aliases"][
+        unique_name
+    ]
+    assert alias == {"is_write_index": True, "filter": ALIAS_FILTER}

@@ -11,6 +11,11 @@ the records that failed, whether the failure is transient (still 429/5xx when ti
 mapping conflict, an undecodable record, a failing hook); permanent ones reach the event source mapping's
 retry limit, bisection and on-failure destination. Records after it are written anyway; re-writing them on
 retry is harmless because every write carries its external version.
+
+Order: within a batch only the newest record per document is written, chosen by stream order (sequence numbers
+compared as integers), never by a derived version. Records with a counter version are written with it
+(``versions``); records without one are made conditional by ``sequence_guard`` (one mget per batch) and, when
+another writer got in between, read and decided again, up to ``GUARD_ROUNDS`` times.
 """
 
 from __future__ import annotations
@@ -25,16 +30,19 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from indexer import logs
-from indexer.bulk import ItemResult, WriteStats, write_actions
+from indexer.bulk import MIN_REQUEST_SECONDS, ItemResult, WriteStats, write_actions
 from indexer.changes import Change, decode_record
 from indexer.client import make_client
 from indexer.deadline import Deadline
-from indexer.documents import BulkAction, Hook, build_action, load_hook
+from indexer.documents import BulkAction, Hook, build_action, is_tombstone_action, load_hook
 from indexer.errors import HookError, RecordError
 from indexer.index_setup import ensure_index
+from indexer.sequence_guard import guard, needs_guard
 from indexer.settings import Settings, warn_unknown_variables
 from indexer.stream_view import check_stream_view_type
 from indexer.wire import BatchResponse
+
+GUARD_ROUNDS = 4  # reads and decisions per unversioned document when concurrent writers keep winning
 
 
 @dataclass
@@ -108,7 +116,7 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
     changes: list[Change] = []
     for record in records:
         try:
-            changes.append(decode_record(record, settings.keys))
+            changes.append(decode_record(record, settings.keys, settings.version_attribute))
         except RecordError as exc:
             sequence_number = (record.get("dynamodb") or {}).get("SequenceNumber")
             if not isinstance(sequence_number, str):
@@ -129,9 +137,25 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
         planned.append((change, action))
 
     stats = WriteStats()
-    results = write_actions(runtime.client, [a for _, a in planned], settings, deadline, stats=stats)
-    for (change, _), result in zip(planned, results, strict=True):
-        _count(change, result, tally)
+    for round_number in range(1, GUARD_ROUNDS + 1):
+        timeout = max(MIN_REQUEST_SECONDS, min(settings.request_timeout_seconds, deadline.remaining()))
+        send, superseded = guard(runtime.client, settings.opensearch_index, planned, timeout)
+        tally.conflicts += len(superseded)
+        results = write_actions(runtime.client, [a for _, a in send], settings, deadline, stats=stats)
+        again: list[tuple[Change, BulkAction]] = []
+        by_id = {change.doc_id: original for change, original in planned}
+        for (change, action), result in zip(send, results, strict=True):
+            raced = result.outcome == "conflict" and needs_guard(by_id[change.doc_id])
+            if raced and round_number < GUARD_ROUNDS:
+                again.append((change, by_id[change.doc_id]))  # another writer came between: decide again
+            elif raced:
+                reason = "concurrent writes kept winning"
+                tally.failures.append(_Failure(change.sequence_number or "", reason, change.key, 409, True))
+            else:
+                _count(change, action, result, tally)
+        if not again:
+            break
+        planned = again
 
     response: BatchResponse = {"batchItemFailures": []}
     for failure in tally.failures:
@@ -169,18 +193,22 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
 
 
 def _latest_per_document(changes: list[Change], tally: _Tally) -> list[Change]:
-    """One change per document, the newest (highest version; the later record on a tie).
+    """One change per document, the newest by stream order (the higher sequence number, as an integer).
 
-    Older records of the same document in the batch are superseded: writing them would only produce 409s.
-    If the newest fails, its own sequence number is reported; Lambda re-delivers from there, and the
-    superseded records before it need no re-delivery. Counted as skipped.
+    Stream order is the only exact order inside a batch: DynamoDB Streams writes each item's modifications to
+    one shard in the order they happened, and a shard's sequence numbers increase. Older records of the same
+    document in the batch are superseded: writing them would only produce 409s. If the newest fails, its own
+    sequence number is reported; Lambda re-delivers from there, and the superseded records before it need no
+    re-delivery. Counted as skipped.
     """
     latest: dict[str, Change] = {}
     for change in changes:
         current = latest.get(change.doc_id)
         if current is not None:
             tally.skipped += 1
-        if current is None or change.version >= current.version:
+        if current is None or _stream_order(change.sequence_number or "") >= _stream_order(
+            current.sequence_number or ""
+        ):
             latest[change.doc_id] = change
     return sorted(latest.values(), key=lambda c: _stream_order(c.sequence_number or "0"))
 
@@ -190,8 +218,10 @@ def _stream_order(sequence_number: str) -> tuple[int, int]:
     return (1, int(sequence_number)) if sequence_number.isdigit() else (0, 0)
 
 
-def _count(change: Change, result: ItemResult, tally: _Tally) -> None:
-    if result.outcome == "indexed":
+def _count(change: Change, action: BulkAction, result: ItemResult, tally: _Tally) -> None:
+    if result.outcome == "indexed" and is_tombstone_action(action):
+        tally.deleted += 1
+    elif result.outcome == "indexed":
         tally.indexed += 1
     elif result.outcome in ("deleted", "not_found"):
         tally.deleted += 1

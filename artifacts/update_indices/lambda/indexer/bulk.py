@@ -46,7 +46,7 @@ MIN_REQUEST_SECONDS = 0.5  # no request is started with less time than this left
 @dataclass(frozen=True)
 class ItemResult:
     doc_id: str
-    op_type: Literal["index", "delete"]
+    op_type: Literal["index", "create", "delete"]
     outcome: Outcome
     status: int | None  # None: no HTTP answer (connection error, timeout, or not sent before the deadline)
     reason: str | None = None  # error type and reason for failures; never the document

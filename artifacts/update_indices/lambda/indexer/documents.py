@@ -12,6 +12,11 @@ kind), and returns the document to index, or None to keep the item out of the in
 into a versioned delete, so an item that stops qualifying disappears instead of staying stale. The hook
 runs only for upserts. Whatever it raises, or a return value that is not a JSON-serializable dict, fails that
 record as a permanent error (reported, never silently dropped).
+
+A delete is written as a tombstone document (``tombstones``), never as a delete request, so its version
+survives an OpenSearch restart. Every action built from a stream record also stores the record's sequence
+number (a stored field, not part of ``_source``) when it has no counter version; such a change gets its
+concurrency condition from ``sequence_guard`` before it is sent.
 """
 
 from __future__ import annotations
@@ -27,6 +32,13 @@ from indexer.changes import Change
 from indexer.errors import HookError, SettingsError
 from indexer.keys import RAW_ID_FIELD, is_hashed
 from indexer.settings import Settings
+from indexer.tombstones import (
+    SEQUENCE_FIELD,
+    TOMBSTONE_FIELD,
+    sequence_text,
+    tombstone_source,
+    without_reserved,
+)
 
 Hook = Callable[[dict[str, Any], Change], "dict[str, Any] | None"]
 _SERIALIZER = JSONSerializer()
@@ -35,11 +47,11 @@ _SERIALIZER = JSONSerializer()
 class BulkAction(TypedDict, total=False):
     """An action for ``opensearchpy.helpers.streaming_bulk`` (its ``expand_action`` reads these names)."""
 
-    _op_type: Literal["index", "delete"]
+    _op_type: Literal["index", "create", "delete"]
     _index: str
     _id: str
     version: int
-    version_type: Literal["external_gte"]
+    version_type: Literal["external_gte", "external"]
     _source: dict[str, Any]
 
 
@@ -65,7 +77,7 @@ def project(image: dict[str, Any], settings: Settings) -> dict[str, Any]:
     if settings.include_attributes is not None:
         document = {name: image[name] for name in settings.include_attributes if name in image}
     else:
-        document = dict(image)
+        document = without_reserved(image)  # the indexer's own fields are never taken from an item
     for name in settings.exclude_attributes:
         document.pop(name, None)
     return document
@@ -85,24 +97,31 @@ def build_action(change: Change, settings: Settings, hook: Hook | None) -> BulkA
             return delete_action(change, settings)
     if is_hashed(change.doc_id):  # the _id is a hash of a key over 512 bytes: keep the full id searchable
         document[RAW_ID_FIELD] = settings.keys.raw_id(change.key)
-    return {
-        "_op_type": "index",
-        "_index": settings.opensearch_index,
-        "_id": change.doc_id,
-        "version": change.version,
-        "version_type": "external_gte",
-        "_source": document,
-    }
+    return _versioned(change, settings, without_reserved(document))
 
 
 def delete_action(change: Change, settings: Settings) -> BulkAction:
-    return {
-        "_op_type": "delete",
+    """A delete, written as a tombstone document with the delete's version (see ``tombstones``)."""
+    return _versioned(change, settings, tombstone_source(change.created_at))
+
+
+def is_tombstone_action(action: BulkAction) -> bool:
+    return bool(action.get("_source", {}).get(TOMBSTONE_FIELD))
+
+
+def _versioned(change: Change, settings: Settings, source: dict[str, Any]) -> BulkAction:
+    if change.version is None and change.sequence_number is not None:  # ordered by sequence_guard
+        source[SEQUENCE_FIELD] = sequence_text(change.sequence_number)
+    action: BulkAction = {
+        "_op_type": "index",
         "_index": settings.opensearch_index,
         "_id": change.doc_id,
-        "version": change.version,
-        "version_type": "external_gte",
+        "_source": source,
     }
+    if change.version is not None:
+        action["version"] = change.version
+        action["version_type"] = "external_gte"
+    return action
 
 
 def _run_hook(hook: Hook, document: dict[str, Any], change: Change) -> dict[str, Any] | None:

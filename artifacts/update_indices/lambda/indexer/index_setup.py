@@ -3,7 +3,9 @@
 The alias (OPENSEARCH_INDEX) points at a versioned index, ``<alias>-v1`` at first, so a reindex can build
 ``<alias>-v2`` and swap the alias without downtime. ``index.json`` sets ``index.gc_deletes`` to 48 h, longer
 than the stream's 24 h retention: delete tombstones outlive every record that could still arrive late, so a
-late older update never resurrects a deleted document. Called once per cold start.
+late older update never resurrects a deleted document. Deletes are tombstone documents (``tombstones``), kept
+on disk, so that holds across restarts too; the alias carries the filter that hides them from every search,
+and an existing alias without it gets it at the next cold start. Called once per cold start.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from opensearchpy.exceptions import NotFoundError, RequestError
 
 from indexer.errors import IndexSetupError
 from indexer.settings import Settings
+from indexer.tombstones import ALIAS_FILTER
 
 INDEX_FILE = Path(__file__).with_name("index.json")
 log = logging.getLogger("indexer")
@@ -37,6 +40,21 @@ def index_body() -> dict[str, Any]:
 
 def versioned_index_name(alias: str, version: int = 1) -> str:
     return f"{alias}-v{version}"
+
+
+def alias_body(write_index: bool = True) -> dict[str, Any]:
+    """The alias's definition: the write index, with the filter that hides tombstones from searches."""
+    return {"is_write_index": write_index, "filter": copy.deepcopy(ALIAS_FILTER)}
+
+
+def ensure_alias_filter(client: OpenSearch, alias: str, index: str) -> None:
+    """Give the alias on ``index`` the tombstone filter when it lacks it (an alias made by older code)."""
+    answer = client.indices.get_alias(index=index, name=alias)
+    definition = answer.get(index, {}).get("aliases", {}).get(alias, {})
+    if definition.get("filter") != ALIAS_FILTER:
+        body = alias_body(bool(definition.get("is_write_index", True)))
+        client.indices.put_alias(index=index, name=alias, body=body)
+        log.info("added the tombstone filter to alias %s on %s", alias, index)
 
 
 def alias_target(client: OpenSearch, alias: str) -> str | None:
@@ -73,10 +91,12 @@ def ensure_index(client: OpenSearch, settings: Settings) -> str:
     if target == alias:
         log.warning("OPENSEARCH_INDEX %r is a concrete index, not an alias; writing to it as it is", alias)
     if target is not None:
+        if target != alias:
+            ensure_alias_filter(client, alias, target)
         return target
     name = versioned_index_name(alias)
     body = index_body()
-    body["aliases"] = {alias: {"is_write_index": True}}
+    body["aliases"] = {alias: alias_body()}
     try:
         client.indices.create(index=name, body=body)
     except RequestError as exc:
@@ -85,6 +105,6 @@ def ensure_index(client: OpenSearch, settings: Settings) -> str:
         target = alias_target(client, alias)  # another cold start won the race, or the alias was removed
         if target is not None:
             return target
-        client.indices.put_alias(index=name, name=alias, body={"is_write_index": True})
+        client.indices.put_alias(index=name, name=alias, body=alias_body())
     log.info("created index %s behind alias %s", name, alias)
     return name

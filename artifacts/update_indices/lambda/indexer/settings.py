@@ -59,6 +59,7 @@ VARIABLES = frozenset(
         "REQUEST_TIMEOUT_SECONDS",
         "CREATE_INDEX",
         "LOG_LEVEL",
+        "VERSION_ATTRIBUTE",
     }
 )
 """Every variable the indexer reads (besides AWS_REGION / AWS_DEFAULT_REGION)."""
@@ -70,6 +71,7 @@ PREFIXES = (
     "TABLE_",
     "DOCUMENT_",
     "REQUEST_",
+    "VERSION_",
     "CREATE_INDEX",
     "LOG_LEVEL",
 )
@@ -91,6 +93,7 @@ class Settings:
     include_attributes: tuple[str, ...] | None = None  # None: every attribute
     exclude_attributes: tuple[str, ...] = ()
     document_hook: str | None = None
+    version_attribute: str | None = "version"  # the items' write counter; None: order by sequence number
     bulk_max_bytes: int = 5 * MIB
     bulk_max_actions: int = 500
     retry_max_attempts: int = 6
@@ -135,6 +138,7 @@ class Settings:
             include_attributes=include,
             exclude_attributes=exclude,
             document_hook=env.hook("DOCUMENT_HOOK"),
+            version_attribute=_version_attribute(env.text("VERSION_ATTRIBUTE", "version")),
             bulk_max_bytes=env.number("BULK_MAX_BYTES", int, 5 * MIB, 1024, 100 * MIB),
             bulk_max_actions=env.number("BULK_MAX_ACTIONS", int, 500, 1, 10_000),
             retry_max_attempts=env.number("RETRY_MAX_ATTEMPTS", int, 6, 1, 100),
@@ -177,6 +181,11 @@ def warn_unknown_variables(settings: Settings) -> None:
         logging.WARNING,
         variables=new,
     )
+
+
+def _version_attribute(value: str) -> str | None:
+    """VERSION_ATTRIBUTE: the attribute every writer increments per modification; ``none``: no counter."""
+    return None if value.lower() == "none" else value
 
 
 class _Env:

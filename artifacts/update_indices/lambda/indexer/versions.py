@@ -1,58 +1,74 @@
-"""External versions for OpenSearch, derived from the stream record, so every write is order-independent.
+"""External versions from the item's own write counter: exact, the same for stream, backfill, audit and
+replay.
 
-``version = (int(ApproximateCreationDateTime) << 31) | (int(SequenceNumber) % 2**31)``
+Every writer of this project keeps a per-item counter in the table (``VERSION_ATTRIBUTE``, default
+``version``): the API's POST writes 1, its PUT increments it atomically (``version = version + 1`` in the same
+UpdateItem). An item's images therefore carry a number that grows with every modification of that item,
+whatever the clocks say and however far apart the stream's sequence numbers are. The OpenSearch version is
 
-Why not the sequence number itself: DynamoDB sequence numbers are numeric strings of 21 to 40 digits, beyond
-OpenSearch's signed 64-bit version.
+- ``2 * counter`` for an upsert (INSERT, MODIFY, a scanned or re-read item), and
+- ``2 * counter + 1`` for a delete, where ``counter`` is the OLD image's counter (REMOVE records carry it with
+  the NEW_AND_OLD_IMAGES view; TTL deletes included).
 
-Why this is monotonic per item: DynamoDB Streams puts every modification of one item into the same shard in
-the order the modifications happened, and the shard's sequence numbers increase. The record's creation time
-(whole seconds) never decreases along that order, so two records of one item created in different seconds are
-ordered by the high part alone. Two records of one item created in the same second are ordered by the low 31
-bits of their sequence numbers, which increase with them unless the sequence number crosses a multiple of
-2**31 between those two writes. That wrap is the residual risk: within one second, for one item, with a
-probability of roughly (sequence-number distance between the writes) / 2**31. A wrong order there leaves the
-older of two same-second images indexed until the item's next write (or the audit) corrects it.
+A delete thus sorts after the upsert it removes and before any later state of the key. A re-created item
+continues the counter (its first image carries ``deleted counter + 1`` or more, version ``2c + 2``), and beats
+the tombstone. Writes use ``version_type=external_gte``: a replayed record (or a backfill of the same state)
+has an equal version and rewrites identical content; an older one gets 409, counted as "newer data is
+indexed". No clock is involved anywhere, so a backfill or a repair from a scan carries the scanned item's own
+version: an item modified after the scan read it has a higher counter and wins, an item read after a stream
+record carries at least that record's counter.
 
-The high part needs 32 bits (seconds until 2106), so versions stay below 2**63. Writes use
-``version_type=external_gte``: a duplicate or replayed record carries an equal version and is accepted as a
-no-op re-write; an older record carries a smaller version and is refused with 409, which the indexer counts
-as success ("newer data is already indexed"). Deletes are versioned the same way and leave tombstones that
-the index keeps for ``index.gc_deletes`` (set beyond the stream's 24 h retention in ``index.json``), so a late
-older update cannot bring a deleted document back.
+Re-creation is the writer's side of the contract: a writer that re-creates a deleted key must start its
+counter above the deleted item's (the API never re-creates: POST makes a fresh id under
+``attribute_not_exists``, PUT requires ``attribute_exists``). A re-created item starting again at 1 loses to
+its tombstone until the tombstone is purged; tables whose writers cannot keep that rule, or keep no counter at
+all, are handled by ``sequence_guard`` instead (``VERSION_ATTRIBUTE=none``, or images without the attribute).
 """
 
 from __future__ import annotations
 
-LOW_BITS = 31
-LOW_MASK = (1 << LOW_BITS) - 1
+from collections.abc import Mapping
+from typing import Any
+
+from indexer.errors import RecordError
+
+MAX_COUNTER = (1 << 62) - 1  # 2 * MAX_COUNTER + 1 is OpenSearch's largest version, 2**63 - 1
 MAX_VERSION = (1 << 63) - 1
 
-SKEW_MARGIN_S = 60
-"""Seconds a backfill's snapshot version lies before the scan started: covers clock skew between the machine
-running the backfill and DynamoDB's record timestamps, so every record written after the scan started wins."""
+
+def upsert_version(counter: int) -> int:
+    """The external version of an item image whose counter is ``counter``."""
+    return 2 * _checked(counter)
 
 
-def stream_version(created_at_seconds: float, sequence_number: str) -> int:
-    """The external version of a stream record (see the module docstring)."""
-    seconds = int(created_at_seconds)
-    if not 0 <= seconds < (1 << 32):
-        raise ValueError(f"ApproximateCreationDateTime {created_at_seconds!r} is not epoch seconds")
-    if not sequence_number.isdigit():
-        raise ValueError(f"SequenceNumber {sequence_number!r} is not a decimal number")
-    return (seconds << LOW_BITS) | (int(sequence_number) & LOW_MASK)
+def delete_version(old_counter: int) -> int:
+    """The external version of the delete of an item whose last image had counter ``old_counter``."""
+    return 2 * _checked(old_counter) + 1
 
 
-def snapshot_version(read_started_at: float) -> int:
-    """The version of a document read by a scan (backfill) started at ``read_started_at`` (epoch seconds).
+def is_delete_version(version: int) -> bool:
+    """Whether a counter-scheme version belongs to a delete (a tombstone)."""
+    return version % 2 == 1
 
-    It is lower than the version of any stream record created after ``read_started_at - SKEW_MARGIN_S``, so a
-    stream update racing the backfill always wins; it beats stream records older than that, which the scan's
-    read already reflects.
+
+def counter_of(image: Mapping[str, Any] | None, attribute: str | None) -> int | None:
+    """The item's counter in a plain (decoded) image; None when the image or the attribute is absent.
+
+    RecordError, naming VERSION_ATTRIBUTE, when the attribute is there but is not a whole number in range: a
+    value no writer of the contract produces must fail loudly instead of ordering documents wrongly.
     """
-    return max(0, int(read_started_at) - SKEW_MARGIN_S) << LOW_BITS
+    if image is None or attribute is None or attribute not in image:
+        return None
+    value = image[attribute]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
+        raise RecordError(
+            f"VERSION_ATTRIBUTE: attribute {attribute!r} is {value!r}, not a whole number from 0 to "
+            f"{MAX_COUNTER} (set VERSION_ATTRIBUTE=none if this table keeps no write counter)"
+        )
+    return value
 
 
-def version_seconds(version: int) -> int:
-    """The creation second a version encodes (for logs and the audit)."""
-    return version >> LOW_BITS
+def _checked(counter: int) -> int:
+    if isinstance(counter, bool) or not isinstance(counter, int) or not 0 <= counter <= MAX_COUNTER:
+        raise ValueError(f"counter {counter!r} is not a whole number from 0 to {MAX_COUNTER}")
+    return counter

@@ -16,10 +16,10 @@ count. Sample mode (``sample_segments``) scans a random subset of scan segments 
 the table by key hash) and checks those items by id, plus a random sample of index documents for orphans:
 it bounds the cost on large tables and states what it covered.
 
-Repair writes through the stream path too. A missing or stale item is indexed from the confirming read with
-``max(snapshot_version(read start), version seen in the index)``: it beats the stale document (external_gte
-accepts equal) yet loses to any stream record written after the read, which carries a higher version. An
-orphan is deleted (a tombstone) at the same kind of version, so an item re-created after the check wins.
+Confirmation reads the document first and the item second; repair (``ops.repair``) writes conditionally on
+the document read: an item's own counter version (a newer stream write wins), or the read version + 1 for
+items without a counter and for orphans (a write in between makes the repair fail with 409), so it never rolls
+back a newer write nor deletes a re-created item. Orphans become tombstones. Tombstones count as absent.
 """
 
 from __future__ import annotations
@@ -38,17 +38,18 @@ from typing import Any, Literal
 from opensearchpy import TransportError, helpers
 
 from indexer.changes import change_from_item
-from indexer.documents import build_action
+from indexer.documents import build_action, is_tombstone_action
 from indexer.errors import HookError, RecordError
+from indexer.keys import RAW_ID_FIELD, is_hashed
 from indexer.ops.backfill import DEFAULT_WORKERS
 from indexer.ops.doc_keys import KeyCodec, NotAKey
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.reads import get_items
+from indexer.ops.repair import Document, read_documents, repair
 from indexer.ops.scan import scan_segment
 from indexer.ops.target import Target
-from indexer.ops.writer import delete_change, write_changes
-from indexer.versions import snapshot_version
+from indexer.tombstones import STORED_FIELDS, is_tombstone, without_reserved
 
 Kind = Literal["missing", "stale", "orphaned"]
 KINDS: tuple[Kind, ...] = ("missing", "stale", "orphaned")
@@ -127,15 +128,15 @@ def digest(source: dict[str, Any]) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def expected_source(item: dict[str, Any], target: Target, version: int = 0) -> dict[str, Any] | None:
-    """What the stream path would index for this DynamoDB-JSON item; None when it keeps it out.
-
-    ``version`` is the version of the document it is compared with, so a hook that copies the version into
-    the document projects the same value the stream path did."""
-    action = build_action(change_from_item(item, target.keys, version), target.settings, target.hook)
-    if action is None or action["_op_type"] == "delete":
+def expected_source(item: dict[str, Any], target: Target) -> dict[str, Any] | None:
+    """What the stream path would index for this DynamoDB-JSON item; None when it keeps it out. The change
+    carries the item's own counter version, as the stream's record of that state did, so a hook that copies
+    the version into the document projects the same value."""
+    change = change_from_item(item, target.keys, target.settings.version_attribute)
+    action = build_action(change, target.settings, target.hook)
+    if action is None or is_tombstone_action(action):
         return None
-    return action["_source"]
+    return without_reserved(action["_source"])
 
 
 def audit(
@@ -157,10 +158,10 @@ def audit(
     result.candidates = len(candidates)
     if candidates and options.recheck_after > 0:
         time.sleep(options.recheck_after)
-    confirmed, items, read_started = _confirm(target, codec, index, candidates)
+    confirmed, items, documents = _confirm(target, codec, index, candidates)
     result.differences = confirmed
     if options.repair and confirmed:
-        result.repair, result.repair_failures = _repair(target, index, confirmed, items, read_started)
+        result.repair, result.repair_failures = _repair(target, index, confirmed, items, documents)
     result.seconds = time.monotonic() - started
     return result
 
@@ -188,10 +189,17 @@ class _Run:
         for hit in helpers.scan(
             self.target.search,
             index=self.index,
-            query={"version": True, "query": {"match_all": {}}},
+            query={
+                "version": True,
+                "stored_fields": STORED_FIELDS.split(","),
+                "_source": True,
+                "query": {"match_all": {}},
+            },
             size=1000,
             scroll="5m",
         ):
+            if is_tombstone(hit):  # a delete: absent (only a concrete index, never the alias, shows them)
+                continue
             documents[hit["_id"]] = (digest(hit.get("_source") or {}), int(hit.get("_version") or 0))
         result.index_documents = len(documents)
 
@@ -199,7 +207,7 @@ class _Run:
             for doc_id, item in self._keyed(items, result):
                 with self._lock:
                     seen = documents.pop(doc_id, None)
-                source = self._project(item, seen[1] if seen else 0, result)
+                source = self._project(item, result)
                 if source is _UNPROJECTABLE:
                     continue
                 if (source is None) != (seen is None) or (source is not None and digest(source) != seen[0]):
@@ -222,7 +230,7 @@ class _Run:
             seen = _mget(self.target, self.index, list(keyed))
             for doc_id, item in keyed.items():
                 found = seen.get(doc_id)
-                source = self._project(item, (found[0] or 0) if found else 0, result)
+                source = self._project(item, result)
                 if source is _UNPROJECTABLE:
                     continue
                 if (source is None) != (found is None) or (
@@ -263,14 +271,14 @@ class _Run:
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         for item in items:
             try:
-                yield change_from_item(item, self.target.keys, 0).doc_id, item
+                yield change_from_item(item, self.target.keys).doc_id, item
             except RecordError:
                 with self._lock:
                     result.unprojectable += 1
 
-    def _project(self, item: dict[str, Any], version: int, result: AuditResult) -> Any:
+    def _project(self, item: dict[str, Any], result: AuditResult) -> Any:
         try:
-            return expected_source(item, self.target, version)
+            return expected_source(item, self.target)
         except (HookError, RecordError):
             with self._lock:
                 result.unprojectable += 1
@@ -304,52 +312,50 @@ class _Run:
             self.candidates.add(doc_id)
 
 
-def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int | None, dict[str, Any]]]:
-    """doc id -> (version, source) for the ids the index has (realtime reads)."""
-    found: dict[str, tuple[int | None, dict[str, Any]]] = {}
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        if not chunk:
-            continue
-        answer = target.search.mget(index=index, body={"ids": chunk}, params={"realtime": "true"})
-        for doc in answer["docs"]:
-            if doc.get("found"):
-                found[doc["_id"]] = (doc.get("_version"), doc.get("_source") or {})
-    return found
+def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """doc id -> (version, source) for the ids the index has, tombstones left out (realtime reads)."""
+    documents = read_documents(target, index, ids)
+    return {i: (d.version, d.source) for i, d in documents.items() if not d.tombstone}
 
 
 def _confirm(
     target: Target, codec: KeyCodec, index: str, candidates: list[str]
-) -> tuple[list[Difference], dict[str, dict[str, Any]], float]:
-    """Re-read each candidate from both sides; the differences that persist, with the items read."""
-    read_started = time.time()
+) -> tuple[list[Difference], dict[str, dict[str, Any]], dict[str, Document]]:
+    """Re-read each candidate, the index FIRST, then the table (so the item read is at least as new as the
+    document read); the differences that persist, with the items and documents read."""
+    read = read_documents(target, index, candidates)
     keys: dict[str, dict[str, Any]] = {}
     unkeyed: list[str] = []
     for doc_id in candidates:
+        seen = read.get(doc_id)
+        # A hashed _id (key over 512 bytes) cannot be reversed: its document keeps the full id.
+        raw = seen.source.get(RAW_ID_FIELD) if seen is not None and is_hashed(doc_id) else doc_id
         try:
-            keys[doc_id] = codec.key(doc_id)
+            if not isinstance(raw, str):
+                raise NotAKey(f"{doc_id!r} is hashed and its document keeps no {RAW_ID_FIELD}")
+            keys[doc_id] = codec.key(raw)
         except NotAKey:
             unkeyed.append(doc_id)
     items = get_items(target, keys)
-    documents = _mget(target, index, candidates)
     confirmed: list[Difference] = []
     for doc_id in candidates:
-        document = documents.get(doc_id)
-        version = document[0] if document else None
+        seen = read.get(doc_id)
+        document = None if seen is None or seen.tombstone else seen
+        version = document.version if document else None
         item = items.get(doc_id)
         expected = None
         if item is not None:
             try:
-                expected = expected_source(item, target, version or 0)
+                expected = expected_source(item, target)
             except (HookError, RecordError):
                 continue  # cannot be indexed at all; counted as unprojectable by the scan
         if expected is None and document is not None:
             confirmed.append(Difference("orphaned", doc_id, version))
         elif expected is not None and document is None:
             confirmed.append(Difference("missing", doc_id, None))
-        elif expected is not None and document is not None and digest(expected) != digest(document[1]):
+        elif expected is not None and document is not None and digest(expected) != digest(document.source):
             confirmed.append(Difference("stale", doc_id, version))
-    return confirmed, items, read_started
+    return confirmed, items, read
 
 
 def _repair(
@@ -357,15 +363,7 @@ def _repair(
     index: str,
     differences: list[Difference],
     items: dict[str, dict[str, Any]],
-    read_started: float,
+    documents: dict[str, Document],
 ) -> tuple[Counts, list[str]]:
-    floor = snapshot_version(read_started)
-    changes = []
-    for difference in differences:
-        version = max(floor, difference.index_version or 0)
-        if difference.kind == "orphaned":
-            changes.append(delete_change(difference.doc_id, version))
-        else:
-            changes.append(change_from_item(items[difference.doc_id], target.keys, version))
-    report = write_changes(target, changes, index)
-    return report.counts, report.reasons
+    """Repair through ``ops.repair``: conditional on the documents read before the items."""
+    return repair(target, index, {d.doc_id: documents.get(d.doc_id) for d in differences}, items)

@@ -1,10 +1,10 @@
 """Backfill: index the items that already exist, with a parallel scan, without ever beating the stream.
 
-Every document carries ``versions.snapshot_version(started_at)``: lower than the version of any stream
-record created after the scan started (minus the skew margin), so when the backfill and the stream Lambda
-race on one item, the stream's write wins, whichever request reaches OpenSearch last. Stream records older
-than that lose to the backfill, which is right: the scan read the item after they were written (an
-eventually consistent read lags by about a second, far inside the margin).
+Every document carries the scanned item's own version (``2 * counter``, ``versions``): when the backfill and
+the stream Lambda race on one item, the newer state wins whichever request reaches OpenSearch last, and an
+equal one is the same content. No clock is read. An item without a counter only creates a document the index
+lacks (``sequence_guard``): whatever the stream wrote is at least as new, or is followed by the stream's later
+records in order.
 
 Segments (``Segment``/``TotalSegments``) are scanned by a pool of threads; each page is written with the
 stream path's ``documents``/``bulk`` modules, then recorded in the checkpoint, so an interrupted backfill
@@ -29,7 +29,6 @@ from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.scan import scan_segment
 from indexer.ops.target import Target
 from indexer.ops.writer import item_changes, write_changes
-from indexer.versions import snapshot_version
 
 # indexer.client.make_client keeps 4 pooled connections; more threads would open and drop extra ones.
 DEFAULT_WORKERS = 4
@@ -44,13 +43,11 @@ class BackfillOptions:
     checkpoint: Path | None = None
     index: str | None = None  # write into this concrete index instead of the alias (reindex)
     consistent_read: bool = False
-    version: int | None = None  # the snapshot version; default snapshot_version(start of this run)
 
 
 @dataclass
 class BackfillResult:
     summary: dict[str, float | int]
-    version: int
     started_at: float
     interrupted: bool = False
     reasons: list[str] = field(default_factory=list)  # a few failure reasons, for the report
@@ -75,7 +72,6 @@ def backfill(
     if options.segments < 1:
         raise ValueError(f"--segments must be at least 1, got {options.segments}")
     started_at = time.time()
-    version = options.version if options.version is not None else snapshot_version(started_at)
     index = options.index or target.alias
     checkpoint = Checkpoint.open(
         options.checkpoint, table=target.table, index=index, total_segments=options.segments
@@ -84,7 +80,7 @@ def backfill(
     stop = stop or threading.Event()
     limiter = CapacityLimiter(options.rate)
     reasons: list[str] = []
-    run = _SegmentRun(target, options, checkpoint, limiter, progress, stop, version, index, reasons, on_page)
+    run = _SegmentRun(target, options, checkpoint, limiter, progress, stop, index, reasons, on_page)
     pending = checkpoint.pending_segments()
     workers = options.workers or min(options.segments, DEFAULT_WORKERS)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending) or 1))) as pool:
@@ -105,7 +101,6 @@ def backfill(
     progress.finish()
     return BackfillResult(
         summary=progress.summary(),
-        version=version,
         started_at=started_at,
         interrupted=bool(checkpoint.pending_segments()) and stop.is_set(),
         reasons=reasons[:20],
@@ -120,7 +115,6 @@ class _SegmentRun:
     limiter: CapacityLimiter
     progress: Progress
     stop: threading.Event
-    version: int
     index: str
     reasons: list[str]
     on_page: PageHook | None
@@ -152,7 +146,7 @@ class _SegmentRun:
                 self.on_page(number, counts)
 
     def _write(self, items: list[dict[str, Any]]) -> tuple[Counts, list[dict[str, Any]]]:
-        changes = item_changes(items, self.target, self.version)
+        changes = item_changes(items, self.target)
         report = write_changes(self.target, changes, self.index)
         report.counts.scanned = len(items)
         self.reasons.extend(report.reasons[: max(0, 20 - len(self.reasons))])

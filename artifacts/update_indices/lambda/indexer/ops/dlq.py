@@ -15,7 +15,8 @@ hours), then either
 - ``source="stream"`` (default): the records go through ``indexer.batch.process_batch``, exactly as the
   Lambda would have processed them, with their own stream versions (a replay never overwrites newer data);
 - ``source="table"``: the records only name the keys; the current items are read from the table
-  (consistent BatchGetItem) and indexed with a snapshot version, items gone from the table are deleted. Use it
+  (consistent BatchGetItem, after reading the documents) and written as ``ops.repair`` writes: never over a
+  newer write, never deleting a re-created item; items gone from the table become tombstones. Use it
   when the records themselves cannot be indexed (a poison image since fixed in the table, a changed hook).
 
 A message is deleted only after every one of its items succeeded. When the stream no longer has the range,
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,11 +40,11 @@ from indexer.changes import decode_record
 from indexer.errors import RecordError
 from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.reads import get_items
+from indexer.ops.repair import read_documents, repair
 from indexer.ops.scan import scan_segment
 from indexer.ops.stream_range import RecordsGone, read_range
 from indexer.ops.target import Target
-from indexer.ops.writer import delete_change, item_changes, write_changes
-from indexer.versions import snapshot_version
+from indexer.ops.writer import item_changes, write_changes
 
 Source = Literal["stream", "table"]
 Status = Literal["replayed", "failed", "gone", "unreadable", "other-table"]
@@ -237,8 +237,6 @@ def recover_windows(
         if start is not None and end is not None
     )
     recovery = WindowRecovery(attribute, windows)
-    started = time.time()
-    version = snapshot_version(started)
     limiter = CapacityLimiter(None)
     for segment in range(options.segments):
         for page in scan_segment(
@@ -254,7 +252,7 @@ def recover_windows(
             if not matching:
                 continue
             recovery.matched += len(matching)
-            report = write_changes(target, item_changes(matching, target, version))
+            report = write_changes(target, item_changes(matching, target))
             recovery.indexed += report.counts.indexed
             recovery.failed += report.counts.failed
     return recovery
@@ -347,23 +345,20 @@ def _from_table(
     keys: dict[str, dict[str, Any]] = {}
     for record in records:
         try:
-            change = decode_record(record, target.keys)
+            change = decode_record(record, target.keys, target.settings.version_attribute)
         except RecordError as exc:
             return MessageOutcome(message_id, "failed", batch=info, records=len(records), reason=str(exc))
         keys[change.doc_id] = record["dynamodb"]["Keys"]
-    read_started = time.time()
+    documents = read_documents(target, target.alias, list(keys))  # first the index, then the table
     items = get_items(target, keys)
-    version = snapshot_version(read_started)
-    changes = item_changes(list(items.values()), target, version)
-    changes += [delete_change(doc_id, version) for doc_id in keys if doc_id not in items]
-    report = write_changes(target, changes)
-    status: Status = "replayed" if not report.failed else "failed"
+    counts, reasons = repair(target, target.alias, {i: documents.get(i) for i in keys}, items)
+    status: Status = "replayed" if not counts.failed else "failed"
     return MessageOutcome(
         message_id,
         status,
         batch=info,
         records=len(records),
-        indexed=report.counts.indexed,
-        failed=report.counts.failed,
-        reason="; ".join(report.reasons[:5]) or None,
+        indexed=counts.indexed,
+        failed=counts.failed,
+        reason="; ".join(reasons[:5]) or None,
     )

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from indexer.keys import KeySchema
@@ -37,7 +38,7 @@ class KeyCodec:
             texts = True
         else:
             try:
-                values = json.loads(doc_id)
+                values = json.loads(doc_id, parse_float=Decimal)
             except ValueError as exc:
                 raise NotAKey(f"{doc_id!r} is not a JSON array of two key values") from exc
             if not isinstance(values, list) or len(values) != 2:
@@ -52,11 +53,11 @@ class KeyCodec:
         if kind == "N":
             if text:
                 try:
-                    value = json.loads(value)
+                    value = json.loads(value, parse_float=Decimal)
                 except ValueError as exc:
                     raise NotAKey(f"{name}: {value!r} is not a number") from exc
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return {"N": repr(value)}
+            if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                return {"N": str(value)}  # exact digits: a float would lose those beyond its precision
         if kind == "B" and isinstance(value, str):
             try:
                 return {"B": base64.b64decode(value, validate=True)}

@@ -5,7 +5,8 @@ reconciled with the table while the stream keeps writing through the alias.
 2. Backfill it from a table scan (into the concrete index) at ``snapshot_version(t0)``. The stream still
    writes through the alias into the old index meanwhile, so writes during this phase reach only the old
    index, unless the scan happened to read the item after them.
-3. Swap: one ``POST _aliases`` with ``remove`` (old) and ``add`` (new, ``is_write_index``): readers and the
+3. Swap: one ``POST _aliases`` with ``remove`` (old) and ``add`` (new, ``is_write_index``, the tombstone
+   filter): readers and the
    stream see either the old or the new index, never none and never both.
 4. Catch up: an audit of the new index against the table with ``repair``. Every write of phase 2 that the
    scan missed is now a missing (created), stale (updated) or orphaned (deleted) document there; the
@@ -33,7 +34,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from indexer.errors import IndexSetupError
-from indexer.index_setup import alias_target, index_body, versioned_index_name
+from indexer.index_setup import alias_body, alias_target, index_body, versioned_index_name
 from indexer.ops.audit import AuditOptions, AuditResult, audit
 from indexer.ops.backfill import BackfillOptions, BackfillResult, backfill
 from indexer.ops.progress import Progress
@@ -100,7 +101,7 @@ def swap_alias(client: OpenSearch, alias: str, old: str, new: str) -> None:
         body={
             "actions": [
                 {"remove": {"index": old, "alias": alias}},
-                {"add": {"index": new, "alias": alias, "is_write_index": True}},
+                {"add": {"index": new, "alias": alias, **alias_body()}},
             ]
         }
     )

@@ -2,7 +2,8 @@
 
 The only differences from the Lambda: the target index may be a concrete index instead of the alias (reindex
 writes into the new index before the swap), and there is no Lambda deadline, so retries are bounded by the
-RETRY_* settings only.
+RETRY_* settings only. Changes without a counter version go through ``sequence_guard`` as in the Lambda (a
+scanned item then only creates a document the index lacks).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 from indexer.bulk import ItemResult, write_actions
 from indexer.changes import Change, change_from_item
 from indexer.deadline import Deadline
-from indexer.documents import BulkAction, build_action
+from indexer.documents import BulkAction, build_action, is_tombstone_action
 from indexer.errors import HookError, RecordError
 from indexer.ops.progress import Counts
 from indexer.ops.target import Target
+from indexer.sequence_guard import guard
 
 
 @dataclass
@@ -29,22 +31,16 @@ class WriteReport:
     reasons: list[str] = field(default_factory=list)
 
 
-def item_changes(items: Iterable[Mapping[str, Any]], target: Target, version: int) -> list[Change]:
-    """Scanned/read DynamoDB-JSON items as upsert Changes carrying ``version``."""
-    return [change_from_item(item, target.keys, version) for item in items]
+def item_changes(items: Iterable[Mapping[str, Any]], target: Target) -> list[Change]:
+    """Scanned/read DynamoDB-JSON items as upsert Changes, versioned by their own write counters."""
+    return [change_from_item(item, target.keys, target.settings.version_attribute) for item in items]
 
 
-def delete_change(doc_id: str, version: int, key: Mapping[str, Any] | None = None) -> Change:
-    """A delete of ``doc_id`` at ``version`` (an orphan, or an item the table no longer has)."""
-    return Change(
-        doc_id=doc_id,
-        key=dict(key or {}),
-        kind="delete",
-        image=None,
-        version=version,
-        sequence_number=None,
-        created_at=None,
-    )
+def send_actions(target: Target, actions: list[BulkAction]) -> list[ItemResult]:
+    """Write prepared actions with the stream path's bulk writer (no deadline)."""
+    if not actions:
+        return []
+    return write_actions(target.search, actions, target.settings, Deadline.unbounded())
 
 
 def as_delete(change: Change) -> Change:
@@ -71,11 +67,15 @@ def write_changes(target: Target, changes: list[Change], index: str | None = Non
             action = {**action, "_index": index}
         actions.append(action)
         sent.append(change)
-    if actions:
-        results = write_actions(target.search, actions, target.settings, Deadline.unbounded())
+    planned, superseded = guard(target.search, index or target.alias, list(zip(sent, actions, strict=True)))
+    report.counts.indexed += len(superseded)
+    report.counts.conflicts += len(superseded)
+    if planned:
+        sent, actions = [c for c, _ in planned], [a for _, a in planned]
+        results = send_actions(target, actions)
         report.results = results
         for change, action, result in zip(sent, actions, results, strict=True):
-            if result.ok and change.kind == "upsert" and action["_op_type"] == "delete":
+            if result.ok and change.kind == "upsert" and is_tombstone_action(action):
                 report.counts.skipped += 1  # the hook dropped the item: its (versioned) delete was written
             elif result.ok:
                 report.counts.indexed += 1
