@@ -11,7 +11,8 @@ import pytest
 
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
-from support.streams import LambdaContext, StreamReader, create_streamed_table, lambda_event
+from support.stream_records import LambdaContext, lambda_event
+from support.streams import StreamReader, create_streamed_table
 
 NO_FAILURES = {"batchItemFailures": []}
 
