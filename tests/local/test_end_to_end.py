@@ -106,17 +106,13 @@ def oracle(local_stack: StackConfig) -> Callable[[], Verdict]:
     )
     variables = function["Environment"]["Variables"]
     assert not variables.get("DOCUMENT_HOOK"), "the oracle knows no hook"
-    include = {name for name in variables.get("INDEX_INCLUDE_ATTRIBUTES", "").split(",") if name}
-    exclude = {name for name in variables.get("INDEX_EXCLUDE_ATTRIBUTES", "").split(",") if name}
-
-    def project(item: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in item.items() if (not include or k in include) and k not in exclude}
-
-    table = recorded["outputs"]["table"]["table_name"]
-    return lambda: index_oracle.judge(
-        index_oracle.table_items(dynamodb, table),
-        index_oracle.served_documents(recorded["opensearch_url"], variables["OPENSEARCH_INDEX"]),
-        project=project,
+    return lambda: index_oracle.judge_table(
+        dynamodb,
+        recorded["outputs"]["table"]["table_name"],
+        recorded["opensearch_url"],
+        variables["OPENSEARCH_INDEX"],
+        include=variables.get("INDEX_INCLUDE_ATTRIBUTES", "").split(","),
+        exclude=variables.get("INDEX_EXCLUDE_ATTRIBUTES", "").split(","),
     )
 
 

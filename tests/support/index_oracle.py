@@ -125,6 +125,31 @@ def judge(
     )
 
 
+def judge_table(
+    dynamodb: Any,
+    table: str,
+    opensearch_url: str,
+    alias: str,
+    *,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    deleted: Iterable[str] = (),
+) -> Verdict:
+    """``judge`` for a table keyed by ``id`` indexed with INDEX_INCLUDE_ATTRIBUTES / INDEX_EXCLUDE_ATTRIBUTES
+    (empty include: every attribute) and no hook."""
+    kept, dropped = {name for name in include if name}, {name for name in exclude if name}
+
+    def project(item: Item) -> Item:
+        return {k: v for k, v in item.items() if (not kept or k in kept) and k not in dropped}
+
+    return judge(
+        table_items(dynamodb, table),
+        served_documents(opensearch_url, alias),
+        deleted=deleted,
+        project=project,
+    )
+
+
 def same(expected: Any, served: Any) -> bool:
     """Whether a served JSON value means the item's value (boto3-decoded)."""
     if isinstance(expected, bool) or expected is None:
