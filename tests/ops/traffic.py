@@ -44,8 +44,8 @@ class Table:
 
 def book(doc_id: str, n: int, edition: int = 1) -> dict[str, Any]:
     """A book as this project's writers store it: ``version`` is the write counter every writer increments
-    (the API: POST writes 1, PUT adds 1). Editions only grow in these tests, so the edition serves as it, and a
-    re-created item continues it (indexer.versions)."""
+    (the API: POST writes 1, PUT adds 1). Editions only grow in these tests, so the edition serves as it, and
+    a re-created item continues it (indexer.versions)."""
     return {
         "id": doc_id,
         "title": f"Title {n} edition {edition}",

@@ -1,4 +1,5 @@
-"""``python -m indexer.ops <command>``: backfill, replay-dlq, reindex, audit (runbook: docs/operations.md).
+"""``python -m indexer.ops <command>``: backfill, replay-dlq, reindex, audit, purge-tombstones (runbook:
+docs/operations.md).
 
 Settings come from the indexer's environment variables (OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX,
 OPENSEARCH_AUTH, TABLE_PARTITION_KEY, INDEX_INCLUDE_ATTRIBUTES, DOCUMENT_HOOK, ...); flags override the
@@ -207,6 +208,21 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     audit.add_argument("--seed", type=int, help="random seed for the sample (to repeat one)")
     audit.add_argument("--max-examples", type=int, default=20, help="ids listed per kind (default 20)")
     audit.set_defaults(run=_run_audit)
+
+    purge = commands.add_parser(
+        "purge-tombstones",
+        parents=[common],
+        help="delete tombstone documents older than the stream's retention (deletes are tombstones)",
+    )
+    purge.add_argument(
+        "--older-than",
+        default="48h",
+        help="age of the delete (its stream record's time), at least 24h: 48h, 2d, 172800s (default 48h)",
+    )
+    purge.add_argument(
+        "--of", dest="purge_index", help="purge this concrete index (default: all behind the alias)"
+    )
+    purge.set_defaults(run=_run_purge)
     return parser
 
 
@@ -297,6 +313,13 @@ def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) 
     if stop.is_set():
         return {**result.summary(args.max_examples), "interrupted": True}, EXIT_INTERRUPTED
     return result.summary(args.max_examples), EXIT_OK if result.clean else EXIT_DIFFERENT
+
+
+def _run_purge(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
+    from indexer.ops.purge import parse_age, purge_tombstones
+
+    result = purge_tombstones(target, parse_age(args.older_than), index=args.purge_index)
+    return result.summary(), EXIT_OK if not result.failed else EXIT_DIFFERENT
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""Purge tombstones: delete the tombstone documents older than the stream could still deliver a record for.
+
+A tombstone (``indexer.tombstones``) must outlive every stream record that it has to refuse: DynamoDB Streams
+keeps records for 24 hours, and a record can only be delivered while the stream holds it. Older tombstones
+only take space; ``purge-tombstones --older-than 48h`` deletes them. The age is ``indexer_deleted_at`` (the
+stream record's ``ApproximateCreationDateTime``) against this machine's clock, which only decides when space
+is given back, never which write wins; ages under ``MIN_AGE_SECONDS`` (the stream's retention) are refused.
+
+Each tombstone is deleted conditionally (``if_seq_no``/``if_primary_term`` of the read): an item re-created
+and indexed meanwhile has replaced the tombstone, so that delete fails with 409 and the document stays.
+Tombstones are searched in the concrete indices behind the alias, because the alias's filter hides them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from opensearchpy import helpers
+
+from indexer.ops.target import Target
+from indexer.tombstones import DELETED_AT_FIELD, TOMBSTONE_FIELD
+
+MIN_AGE_SECONDS = 24 * 3600
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_AGE = re.compile(r"^(\d+)([smhd])$")
+
+
+def parse_age(text: str) -> int:
+    """``48h``, ``2d``, ``90m``, ``172800s`` as seconds; ValueError naming --older-than otherwise."""
+    match = _AGE.match(text.strip())
+    if not match:
+        raise ValueError(f"--older-than: {text!r} is not a duration like 48h, 2d or 172800s")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds < MIN_AGE_SECONDS:
+        raise ValueError(
+            f"--older-than: {text} is shorter than the stream's 24 h retention; a younger tombstone may "
+            "still have a late record to refuse"
+        )
+    return seconds
+
+
+@dataclass
+class PurgeResult:
+    indices: list[str]
+    cutoff: int
+    found: int = 0
+    purged: int = 0
+    kept: int = 0  # replaced by a newer write since the search (409)
+    failed: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "command": "purge-tombstones",
+            "indices": self.indices,
+            "deleted_before": self.cutoff,
+            "found": self.found,
+            "purged": self.purged,
+            "kept": self.kept,
+            "failed": self.failed,
+            "failures": self.reasons[:20],
+        }
+
+
+def indices_behind(target: Target, index: str | None) -> list[str]:
+    """The concrete indices to purge: ``index`` itself, or every index the alias points at."""
+    if index:
+        return [index]
+    answer = target.search.indices.get_alias(index=target.alias)
+    return sorted(answer)
+
+
+def purge_tombstones(
+    target: Target, older_than_seconds: int, *, index: str | None = None, now: float | None = None
+) -> PurgeResult:
+    cutoff = int((time.time() if now is None else now) - older_than_seconds)
+    result = PurgeResult(indices_behind(target, index), cutoff)
+    query = {
+        "seq_no_primary_term": True,
+        "_source": False,
+        "query": {
+            "bool": {
+                "filter": [
+                    {"term": {TOMBSTONE_FIELD: True}},
+                    {"range": {DELETED_AT_FIELD: {"lt": cutoff, "format": "epoch_second"}}},
+                ]
+            }
+        },
+    }
+    for name in result.indices:
+        hits = list(helpers.scan(target.search, index=name, query=query, size=1000, scroll="5m"))
+        result.found += len(hits)
+        actions = [
+            {
+                "_op_type": "delete",
+                "_index": name,
+                "_id": hit["_id"],
+                "if_seq_no": hit["_seq_no"],
+                "if_primary_term": hit["_primary_term"],
+            }
+            for hit in hits
+        ]
+        for ok, item in helpers.streaming_bulk(
+            target.search, actions, raise_on_error=False, raise_on_exception=False, max_retries=3
+        ):
+            info = item.get("delete", {})
+            if ok:
+                result.purged += 1
+            elif info.get("status") == 409:
+                result.kept += 1
+            else:
+                result.failed += 1
+                result.reasons.append(f"{info.get('_id')}: {info.get('error')}")
+    return result

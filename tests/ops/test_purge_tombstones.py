@@ -1,0 +1,90 @@
+"""purge-tombstones: old tombstones go, young ones stay, a re-creation racing the purge is never deleted."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from opensearchpy import OpenSearch
+
+from indexer.batch import Runtime, process_batch
+from indexer.ops import purge
+from indexer.ops.__main__ import main
+from indexer.ops.target import Target
+from support.streams import LambdaContext
+
+NOW = time.time()
+DAY = 86400
+SHARD_START = 820400000000000001192334  # shaped like a shard start in AWS's DynamoDB Streams examples
+
+
+def aws_record(name: str, position: int, book_id: str, counter: int, created_at: float) -> dict[str, Any]:
+    """A NEW_AND_OLD_IMAGES record; whole-second creation time, sequence numbers ~10**20 apart."""
+    image = {"id": {"S": book_id}, "title": {"S": f"t{counter}"}, "version": {"N": str(counter)}}
+    body: dict[str, Any] = {
+        "Keys": {"id": {"S": book_id}},
+        "SequenceNumber": str(SHARD_START + position * 10**20 + position),
+        "ApproximateCreationDateTime": float(int(created_at)),
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+        ("OldImage" if name == "REMOVE" else "NewImage"): image,
+    }
+    return {"eventName": name, "eventSource": "aws:dynamodb", "dynamodb": body}
+
+
+def tombstone_ids(search: OpenSearch, index: str) -> set[str]:
+    search.indices.refresh(index=index)
+    body = {"query": {"term": {"indexer_tombstone": True}}, "size": 100}
+    return {hit["_id"] for hit in search.search(index=index, body=body)["hits"]["hits"]}
+
+
+@pytest.fixture
+def deleted(env: dict[str, str], table: Any, search: OpenSearch) -> Runtime:
+    """b-old deleted 3 days ago, b-young 1 hour ago, b-live never: two tombstones and one document."""
+    runtime = Runtime.from_env(env)
+    records = [
+        aws_record("INSERT", 0, "b-old", 1, NOW - 3 * DAY - 5),
+        aws_record("REMOVE", 1, "b-old", 1, NOW - 3 * DAY),
+        aws_record("INSERT", 2, "b-young", 1, NOW - 3600 - 5),
+        aws_record("REMOVE", 3, "b-young", 1, NOW - 3600),
+        aws_record("INSERT", 4, "b-live", 1, NOW - 3600),
+    ]
+    assert process_batch({"Records": records}, LambdaContext(60), runtime) == {"batchItemFailures": []}
+    assert tombstone_ids(search, runtime.index) == {"b-old", "b-young"}
+    return runtime
+
+
+def test_only_tombstones_older_than_the_given_age_are_purged(
+    deleted: Runtime, moto_endpoint: str, search: OpenSearch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["purge-tombstones", "--older-than", "2d", "--dynamodb-endpoint", moto_endpoint])
+    summary = json.loads(capsys.readouterr().out)
+    assert (code, summary["found"], summary["purged"], summary["kept"]) == (0, 1, 1, 0)
+    assert tombstone_ids(search, deleted.index) == {"b-young"}
+    assert search.get(index=deleted.index, id="b-live")["found"]
+
+
+def test_an_age_within_the_streams_retention_is_refused(
+    deleted: Runtime, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DynamoDB Streams keeps records 24 hours: a younger tombstone may still have a record to refuse."""
+    assert main(["purge-tombstones", "--older-than", "23h", "--dynamodb-endpoint", moto_endpoint]) == 2
+    assert "--older-than" in capsys.readouterr().err
+
+
+def test_a_re_creation_landing_during_the_purge_is_not_deleted(
+    deleted: Runtime, target: Target, search: OpenSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_scan = purge.helpers.scan
+
+    def scan_then_re_create(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        hits = list(real_scan(*args, **kwargs))
+        again = aws_record("INSERT", 5, "b-old", 2, NOW)  # the writer continues the counter
+        assert process_batch({"Records": [again]}, LambdaContext(60), deleted) == {"batchItemFailures": []}
+        return hits
+
+    monkeypatch.setattr(purge.helpers, "scan", scan_then_re_create)
+    result = purge.purge_tombstones(target, 2 * DAY)
+    assert (result.found, result.purged, result.kept) == (1, 0, 1)
+    assert search.get(index=deleted.index, id="b-old")["_source"]["title"] == "t2"
