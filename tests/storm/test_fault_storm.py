@@ -154,13 +154,16 @@ def book(rng: random.Random, book_id: str, revision: int) -> dict[str, Any]:
         "isbn13": {"N": str(9780000000000 + rng.randint(0, 10**9))},
         "tags": {"SS": sorted(rng.sample(["a", "b", "c", "d", "e"], rng.randint(1, 3)))},
         "revision": {"N": str(revision)},
+        "version": {"N": str(revision + 1)},  # the write counter every writer of this project keeps
     }
 
 
 def write_randomly(
     dynamodb: Any, table: str, rng: random.Random, figures: Figures, present: set[str], deleted: set[str]
 ) -> None:
-    """Random creates, updates and deletes on the table; ``present``/``deleted`` track the ids."""
+    """Random creates, updates and deletes on the table; ``present``/``deleted`` track the ids. Every write
+    sets the item's ``version`` counter as this project's writers do (the API: POST 1, PUT +1): here the
+    operation's number + 1, which grows per item across deletes and re-creations."""
     for revision in range(1, OPERATIONS + 1):
         book_id = f"book-{rng.randrange(BOOK_IDS):03d}"
         roll = rng.random()
@@ -173,10 +176,11 @@ def write_randomly(
             dynamodb.update_item(
                 TableName=table,
                 Key={"id": {"S": book_id}},
-                UpdateExpression="SET title = :t, revision = :r, price = :p",
+                UpdateExpression="SET title = :t, revision = :r, price = :p, version = :v",
                 ExpressionAttributeValues={
                     ":t": {"S": f"Updated {book_id} r{revision}"},
                     ":r": {"N": str(revision)},
+                    ":v": {"N": str(revision + 1)},
                     ":p": {"N": f"{rng.randint(1, 99)}.{rng.randint(0, 99):02d}"},
                 },
             )
