@@ -42,9 +42,10 @@ def stream_arn(table: str = "books", label: str = "2026-11-23T00:00:00.000") -> 
     return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/{label}"
 
 
-def sequence_number(position: int, shard_start: int = ROOT_SHARD_START) -> str:
-    """The AWS-shaped number of the ``position``-th record (from 0) of a shard starting at ``shard_start``."""
-    return str(shard_start + position * STRIDE)
+def sequence_number(position: int, shard_start: int = ROOT_SHARD_START, gap: int = STRIDE) -> str:
+    """The AWS-shaped number of the ``position``-th record (from 0) of a shard starting at ``shard_start``,
+    consecutive records ``gap`` apart."""
+    return str(shard_start + position * gap)
 
 
 @dataclass
