@@ -15,6 +15,7 @@ import pytest
 
 from books_local.checkpoints import CheckpointStore
 from books_local.failure_destination import send_to_queue
+from books_local.lambda_events import LambdaContext
 from books_local.mapping import MappingSettings
 from books_local.sequence_numbers import STRIDE, is_aws_shaped
 from books_local.stream_runner import Function, StreamRunner
@@ -271,3 +272,13 @@ def test_reported_failures_and_on_failure_messages_use_the_numbers_the_function_
     # f0 settled; the rest (f1, f2) given up on after the failure reported at f1
     assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (seen[1], seen[2])
     assert info["batchSize"] == 2
+
+
+def test_the_lambda_context_counts_down_the_function_timeout_on_its_clock():
+    now = [100.0]
+    context = LambdaContext("indexer", FUNCTION_ARN, 128, 5, clock=lambda: now[0])
+    assert context.get_remaining_time_in_millis() == 5000
+    now[0] += 4.25
+    assert context.get_remaining_time_in_millis() == 750
+    now[0] += 1
+    assert context.get_remaining_time_in_millis() == 0  # never negative, as Lambda's
