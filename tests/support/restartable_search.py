@@ -2,8 +2,9 @@
 
 OpenSearch persists indexed documents (with their versions) in Lucene and its translog, but keeps the
 versions of deleted documents only in the in-memory version map, for ``index.gc_deletes`` (60 s by default),
-so a node restart or a blue/green deployment forgets them ("Index settings: index.gc_deletes",
-https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/). A late
+so a node restart or a blue/green deployment forgets them (OpenSearch's ``IndexSettings.
+INDEX_GC_DELETES_SETTING``, default 60 s; the Elasticsearch reference it inherits, "Delete API: Versioning",
+https://www.elastic.co/guide/en/elasticsearch/reference/7.10/docs-delete.html#delete-versioning). A late
 upsert with an older external version is then accepted, and a deleted document comes back.
 
 The stand-in (``osmem-server``) keeps everything in memory, so ``restart`` does what a node keeps across a

@@ -1,6 +1,7 @@
 """The one builder of DynamoDB stream records, Lambda events and Lambda contexts for tests and benchmarks.
 
-Records are shaped like AWS's, not like moto's:
+Records are shaped like AWS's, not like moto's (DynamoDB Streams API reference, "Record":
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html):
 - ``SequenceNumber``: 21 to 40 digits; consecutive records of a shard about 10^20 apart (the GetRecords
   example: ``300000000000000499659`` then ``400000000000000499660``); a child shard after a split starts
   above every number of its parent (the DescribeStream example: ``20500000000000000910398``, then
