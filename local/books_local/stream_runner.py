@@ -15,8 +15,8 @@ Per shard, as Lambda's DynamoDB event source mapping does:
 - a checkpoint per shard (``checkpoints.py``) is written only after a batch is settled;
 - records reach the function as AWS delivers them: moto's sequence numbers (which grow by 1) are presented
   with AWS's spacing (``sequence_numbers.py``), ``ApproximateCreationDateTime`` in whole epoch seconds. The
-  function, the checkpoints, the logs and the on-failure messages all see the AWS-shaped numbers; only the
-  calls to moto's stream API use moto's own.
+  function, ``batchItemFailures``, the checkpoints and the logs see the AWS-shaped numbers; the calls to
+  moto's stream API and the on-failure message's range (which tools read back through that API) use moto's.
 """
 
 from __future__ import annotations
@@ -304,8 +304,11 @@ class StreamRunner:
         error: str | None,
         condition: str = "RetryAttemptsExhausted",
     ) -> None:
+        # The message names the batch for tools that read it back through the stream API (replay-dlq), and
+        # moto's stream API knows only its own numbers: the range is given in those.
+        numbering = self._shards[shard_id].numbering
         message = failure_message(
-            records=batch,
+            records=[_numbered(record, numbering.to_emulator(_sequence(record))) for record in batch],
             shard_id=shard_id,
             stream_arn=self._stream_arn,
             function_arn=self._function.arn,
@@ -323,6 +326,14 @@ class StreamRunner:
         delay = RETRY_BACKOFF_SECONDS[min(attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
         if self._stop.wait(delay):
             raise Stopped
+
+
+def _sequence(record: Record) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+def _numbered(record: Record, sequence_number: str) -> Record:
+    return {**record, "dynamodb": {**record["dynamodb"], "SequenceNumber": sequence_number}}
 
 
 def _created_at(record: Record) -> float:
