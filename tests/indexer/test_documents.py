@@ -50,7 +50,6 @@ def test_actions_carry_the_external_version() -> None:
             "title": "Dune",
             "author": "Herbert",
             "notes": "internal",
-            "indexer_sequence": "7".zfill(40),  # stored, not in _source (index.json)
         },
     }
     assert build_action(change("delete"), settings(), None) == {  # a tombstone document (tombstones.py)
@@ -59,11 +58,7 @@ def test_actions_carry_the_external_version() -> None:
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
-        "_source": {
-            "indexer_tombstone": True,
-            "indexer_deleted_at": 1_700_000_000,
-            "indexer_sequence": "7".zfill(40),
-        },
+        "_source": {"indexer_tombstone": True, "indexer_deleted_at": 1_700_000_000},
     }
     assert build_action(change(image=None), settings(), None) is None
 
@@ -81,11 +76,7 @@ def test_hook_enriches_and_none_turns_into_a_versioned_delete() -> None:
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
-        "_source": {
-            "indexer_tombstone": True,
-            "indexer_deleted_at": 1_700_000_000,
-            "indexer_sequence": "7".zfill(40),
-        },
+        "_source": {"indexer_tombstone": True, "indexer_deleted_at": 1_700_000_000},
     }
 
 

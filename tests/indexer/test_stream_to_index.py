@@ -12,6 +12,7 @@ import pytest
 from books_local.sequence_numbers import STRIDE
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
+from indexer.tombstones import ALIAS_FILTER
 from support import stream_records
 from support.stream_records import LambdaContext, lambda_event
 from support.streams import StreamReader, create_streamed_table
@@ -344,3 +345,57 @@ def test_a_re_created_item_continues_its_counter_and_beats_the_tombstone(
     assert process_batch(lambda_event([restart, gone]), LambdaContext(), runtime) == NO_FAILURES
     assert process_batch(lambda_event([reused]), LambdaContext(), runtime) == NO_FAILURES
     assert "b2" not in docs(unique_name)  # documented: such a table needs VERSION_ATTRIBUTE=none
+
+
+class _AfterMget:
+    """The indexer's client, running ``action`` once right after its first ``_mget`` (a concurrent writer)."""
+
+    def __init__(self, client: Any, action: Any) -> None:
+        self._client, self._action, self.calls = client, action, 0
+
+    def mget(self, *args: Any, **kwargs: Any) -> Any:
+        answer = self._client.mget(*args, **kwargs)
+        self.calls += 1
+        if self.calls == 1:
+            self._action()
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("other_is_newer", [True, False], ids=["newer-record", "older-scan"])
+def test_a_concurrent_writer_between_the_read_and_the_write_is_decided_again(
+    env: dict[str, str], docs: Any, unique_name: str, search: Any, other_is_newer: bool
+) -> None:
+    """Without a counter the write is conditional on the mget: a writer in between makes it 409, and the batch
+    reads and decides again. A newer record wins; a backfill's create of an older scan loses to the record."""
+    runtime = Runtime.from_env({**env, "VERSION_ATTRIBUTE": "none"})
+    other = Runtime.from_env({**env, "VERSION_ATTRIBUTE": "none"})
+    mine = aws_record("INSERT", 0, "b1", counted("b1", "mine", None), None)
+
+    def concurrent_write() -> None:
+        if other_is_newer:
+            newer = aws_record("MODIFY", 1, "b1", counted("b1", "newer", None), None)
+            assert process_batch(lambda_event([newer]), LambdaContext(), other) == NO_FAILURES
+        else:  # what a backfill does for an item without a counter: create only
+            search.create(index=unique_name, id="b1", body={"id": "b1", "title": "scanned", "author": "Anon"})
+
+    runtime.client = _AfterMget(runtime.client, concurrent_write)  # type: ignore[assignment]
+    assert process_batch(lambda_event([mine]), LambdaContext(), runtime) == NO_FAILURES
+    assert runtime.client.calls == 2  # read, 409, read again
+    assert plain_docs(docs(unique_name)) == {"b1": "newer" if other_is_newer else "mine"}
+
+
+def test_an_alias_made_without_the_tombstone_filter_gets_it_at_cold_start(
+    env: dict[str, str], search: Any, unique_name: str
+) -> None:
+    """An index deployed by an older indexer: its alias had no filter, so tombstones would be searchable."""
+    search.indices.create(
+        index=f"{unique_name}-v1", body={"aliases": {unique_name: {"is_write_index": True}}}
+    )
+    runtime = Runtime.from_env(env)
+    alias = search.indices.get_alias(index=runtime.index, name=unique_name)[runtime.index]["aliases"][
+        unique_name
+    ]
+    assert alias == {"is_write_index": True, "filter": ALIAS_FILTER}

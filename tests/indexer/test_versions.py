@@ -7,6 +7,7 @@ import pytest
 from indexer.changes import change_from_item, decode_record
 from indexer.errors import RecordError
 from indexer.keys import KeySchema
+from indexer.settings import Settings
 from indexer.versions import (
     MAX_COUNTER,
     MAX_VERSION,
@@ -85,3 +86,14 @@ def test_counter_of_reads_plain_images() -> None:
     assert counter_of({"version": 3}, "version") == 3
     assert counter_of({"other": 3}, "version") is None
     assert counter_of(None, "version") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "version"), ("", "version"), ("rev", "rev"), ("none", None), ("NONE", None)],
+)
+def test_version_attribute_setting(value: str | None, expected: str | None) -> None:
+    environ = {"OPENSEARCH_ENDPOINT": "http://localhost:9200", "OPENSEARCH_AUTH": "none"}
+    if value is not None:
+        environ["VERSION_ATTRIBUTE"] = value
+    assert Settings.from_env(environ).version_attribute == expected

@@ -30,7 +30,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from indexer import logs
-from indexer.bulk import ItemResult, WriteStats, write_actions
+from indexer.bulk import MIN_REQUEST_SECONDS, ItemResult, WriteStats, write_actions
 from indexer.changes import Change, decode_record
 from indexer.client import make_client
 from indexer.deadline import Deadline
@@ -135,7 +135,8 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
 
     stats = WriteStats()
     for round_number in range(1, GUARD_ROUNDS + 1):
-        send, superseded = guard(runtime.client, settings.opensearch_index, planned)
+        timeout = max(MIN_REQUEST_SECONDS, min(settings.request_timeout_seconds, deadline.remaining()))
+        send, superseded = guard(runtime.client, settings.opensearch_index, planned, timeout)
         tally.conflicts += len(superseded)
         results = write_actions(runtime.client, [a for _, a in send], settings, deadline, stats=stats)
         again: list[tuple[Change, BulkAction]] = []

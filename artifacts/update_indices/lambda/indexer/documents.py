@@ -15,8 +15,8 @@ record as a permanent error (reported, never silently dropped).
 
 A delete is written as a tombstone document (``tombstones``), never as a delete request, so its version
 survives an OpenSearch restart. Every action built from a stream record also stores the record's sequence
-number (a stored field, not part of ``_source``). A change without a counter version (``version=None``) gets
-its concurrency condition from ``sequence_guard`` before it is sent.
+number (a stored field, not part of ``_source``) when it has no counter version; such a change gets its
+concurrency condition from ``sequence_guard`` before it is sent.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def is_tombstone_action(action: BulkAction) -> bool:
 
 
 def _versioned(change: Change, settings: Settings, source: dict[str, Any]) -> BulkAction:
-    if change.sequence_number is not None:
+    if change.version is None and change.sequence_number is not None:  # ordered by sequence_guard
         source[SEQUENCE_FIELD] = sequence_text(change.sequence_number)
     action: BulkAction = {
         "_op_type": "index",

@@ -42,16 +42,20 @@ class Current:
     sequence: int | None
 
 
-def read_current(client: OpenSearch, index: str, ids: Sequence[str]) -> dict[str, Current]:
-    """id -> the document's version and stored sequence number (tombstones included), for the ids found."""
+def read_current(
+    client: OpenSearch, index: str, ids: Sequence[str], timeout: float | None = None
+) -> dict[str, Current]:
+    """id -> the document's version and stored sequence number (tombstones included), for the ids found.
+
+    ``timeout`` bounds each request (the Lambda's remaining time); a failure raises, and Lambda retries the
+    batch."""
     found: dict[str, Current] = {}
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), MGET_BATCH):
-        answer = client.mget(
-            index=index,
-            body={"ids": unique[start : start + MGET_BATCH]},
-            params={"realtime": "true", "stored_fields": STORED_FIELDS, "_source": "false"},
-        )
+        params: dict[str, Any] = {"realtime": "true", "stored_fields": STORED_FIELDS, "_source": "false"}
+        if timeout is not None:
+            params["request_timeout"] = timeout
+        answer = client.mget(index=index, body={"ids": unique[start : start + MGET_BATCH]}, params=params)
         for doc in answer["docs"]:
             if doc.get("found"):
                 found[doc["_id"]] = Current(int(doc["_version"]), stored_sequence(doc))
@@ -63,14 +67,17 @@ def needs_guard(action: BulkAction) -> bool:
 
 
 def guard(
-    client: OpenSearch, index: str, planned: Sequence[tuple[Change, BulkAction]]
+    client: OpenSearch,
+    index: str,
+    planned: Sequence[tuple[Change, BulkAction]],
+    timeout: float | None = None,
 ) -> tuple[list[tuple[Change, BulkAction]], list[Change]]:
     """(the actions to send, with their conditions; the changes superseded by what the index holds).
 
     Actions that carry a counter version pass unchanged; only unversioned ones cost the one mget.
     """
     unversioned = [change.doc_id for change, action in planned if needs_guard(action)]
-    current = read_current(client, index, unversioned) if unversioned else {}
+    current = read_current(client, index, unversioned, timeout) if unversioned else {}
     send: list[tuple[Change, BulkAction]] = []
     superseded: list[Change] = []
     for change, action in planned:
