@@ -55,6 +55,9 @@ SEED = int(os.environ.get("STORM_SEED", "20261123"))
 OPERATIONS = int(os.environ.get("STORM_OPERATIONS", "800"))
 BOOK_IDS = 150  # a small id pool: every id is created, updated, deleted and re-created many times
 STORM_BUDGET_SECONDS = 100  # the delivery loop must drain the stream within this; the test stays < 2 min
+# The writes keep the item's write counter (``version``), as this project's writers do; STORM_WRITE_COUNTER=0
+# runs the storm against the indexer's no-counter mode (stored sequence numbers) instead.
+WRITE_COUNTER = os.environ.get("STORM_WRITE_COUNTER", "1") != "0"
 RESTART_AT = (0.35, 0.7)  # OpenSearch restarts once this share of the writes is done
 HANDLER_ENV = {
     "OPENSEARCH_AUTH": "none",
@@ -145,6 +148,7 @@ class LambdaWorker:
 
 
 def book(rng: random.Random, book_id: str, revision: int) -> dict[str, Any]:
+    counter = {"version": {"N": str(revision + 1)}} if WRITE_COUNTER else {}
     return {
         "id": {"S": book_id},
         "title": {"S": f"{rng.choice(['Storm', 'Calm', 'Tide', 'Gale'])} {book_id} r{revision}"},
@@ -154,7 +158,7 @@ def book(rng: random.Random, book_id: str, revision: int) -> dict[str, Any]:
         "isbn13": {"N": str(9780000000000 + rng.randint(0, 10**9))},
         "tags": {"SS": sorted(rng.sample(["a", "b", "c", "d", "e"], rng.randint(1, 3)))},
         "revision": {"N": str(revision)},
-        "version": {"N": str(revision + 1)},  # the write counter every writer of this project keeps
+        **counter,
     }
 
 
@@ -176,11 +180,12 @@ def write_randomly(
             dynamodb.update_item(
                 TableName=table,
                 Key={"id": {"S": book_id}},
-                UpdateExpression="SET title = :t, revision = :r, price = :p, version = :v",
+                UpdateExpression="SET title = :t, revision = :r, price = :p"
+                + (", version = :v" if WRITE_COUNTER else ""),
                 ExpressionAttributeValues={
                     ":t": {"S": f"Updated {book_id} r{revision}"},
                     ":r": {"N": str(revision)},
-                    ":v": {"N": str(revision + 1)},
+                    **({":v": {"N": str(revision + 1)}} if WRITE_COUNTER else {}),
                     ":p": {"N": f"{rng.randint(1, 99)}.{rng.randint(0, 99):02d}"},
                 },
             )
