@@ -18,7 +18,9 @@ kept in AWS's shape still positions moto's iterator exactly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # 400000000000000499660 - 300000000000000499659: the GetRecords example's gap between consecutive records.
 STRIDE = 10**20 + 1
@@ -59,3 +61,10 @@ class ShardNumbering:
         if offset < 0 or remainder:
             raise ValueError(f"{aws_number} is not a sequence number of this shard")
         return str(self.emulator_start + position)
+
+
+def numbering_of(shard: Mapping[str, Any], known: Mapping[str, ShardNumbering]) -> ShardNumbering:
+    """The numbering of a shard as DescribeStream lists it; a child of a ``known`` shard starts above it."""
+    start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
+    parent = known.get(shard.get("ParentShardId") or "")
+    return parent.child(start) if parent is not None else ShardNumbering(start)

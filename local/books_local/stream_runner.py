@@ -33,7 +33,7 @@ from books_local.checkpoints import CheckpointStore
 from books_local.failure_destination import failure_message
 from books_local.lambda_events import LambdaContext, lambda_record
 from books_local.mapping import MappingSettings
-from books_local.sequence_numbers import ShardNumbering
+from books_local.sequence_numbers import ShardNumbering, numbering_of
 
 log = logging.getLogger("books_local.stream_runner")
 
@@ -140,9 +140,8 @@ class StreamRunner:
         description = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in self._shards:
-                start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
-                parent = self._shards.get(shard.get("ParentShardId") or "")
-                numbering = parent.numbering.child(start) if parent else ShardNumbering(start)
+                known = {known_id: each.numbering for known_id, each in self._shards.items()}
+                numbering = numbering_of(shard, known)
                 shard_id = shard["ShardId"]
                 self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"), numbering)
         self._shards_seen_at = time.monotonic()

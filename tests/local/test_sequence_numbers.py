@@ -19,6 +19,7 @@ from books_local.sequence_numbers import (
     STRIDE,
     ShardNumbering,
     is_aws_shaped,
+    numbering_of,
 )
 from support.stream_records import StreamBuilder, sequence_number
 
@@ -85,3 +86,17 @@ def test_the_builder_writes_like_a_table_stream() -> None:
 def test_hand_made_records_sit_at_their_position_of_a_shard() -> None:
     assert sequence_number(0) == str(ROOT_SHARD_START)
     assert int(sequence_number(7)) - int(sequence_number(6)) == STRIDE
+
+
+def test_shards_as_describe_stream_lists_them_number_children_above_parents() -> None:
+    parent = {"ShardId": "p", "SequenceNumberRange": {"StartingSequenceNumber": str(MOTO_START)}}
+    child = {
+        "ShardId": "c",
+        "ParentShardId": "p",
+        "SequenceNumberRange": {"StartingSequenceNumber": str(MOTO_START + 40)},
+    }
+    known = {"p": numbering_of(parent, {})}
+    assert known["p"] == ShardNumbering(MOTO_START)
+    numbered = numbering_of(child, known)
+    assert int(numbered.to_aws(MOTO_START + 40)) > int(known["p"].to_aws(MOTO_START + 10**6))
+    assert numbering_of(child, {}) == ShardNumbering(MOTO_START + 40)  # parent unknown (trimmed): a root

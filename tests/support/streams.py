@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from books_local.lambda_events import lambda_record
-from books_local.sequence_numbers import ShardNumbering
+from books_local.sequence_numbers import ShardNumbering, numbering_of
 from support.stream_records import LambdaContext, lambda_event, record
 
 __all__ = [
@@ -97,9 +97,7 @@ class StreamReader:
 
     def _numbering_of(self, shard: dict[str, Any]) -> ShardNumbering:
         if shard["ShardId"] not in self._numbering:
-            start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
-            parent = self._numbering.get(shard.get("ParentShardId") or "")
-            self._numbering[shard["ShardId"]] = parent.child(start) if parent else ShardNumbering(start)
+            self._numbering[shard["ShardId"]] = numbering_of(shard, self._numbering)
         return self._numbering[shard["ShardId"]]
 
     def event(self) -> dict[str, Any]:
