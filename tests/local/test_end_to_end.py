@@ -22,6 +22,7 @@ import pytest
 
 from books_local import stack
 from books_local.config import StackConfig
+from books_local.sequence_numbers import ROOT_SHARD_START, STRIDE, is_aws_shaped
 from support import index_oracle
 from support.index_oracle import Verdict
 
@@ -269,3 +270,19 @@ def test_writes_made_while_the_indexer_is_down_are_indexed_when_it_resumes(api, 
     eventually(converged, "every write made around the indexer's restart is in the index", bound=30)
     verdict = oracle()
     assert verdict.clean, str(verdict)
+
+
+def test_the_stack_reads_the_stream_in_aws_shaped_sequence_numbers(api, local_stack):
+    """``make up`` presents moto's records as AWS numbers them (21 to 40 digits, ~10^20 apart; the DynamoDB
+    Streams API reference): the runner's checkpoints hold the last number the function saw."""
+    status, created = api.call("POST", "/books", {"title": f"Numbered {word()}", "author": "Counter"})
+    assert status == 201, created
+
+    def checkpoints() -> list[str]:
+        files = sorted(local_stack.state.checkpoints.rglob("*.json"))
+        return [json.loads(path.read_text())["sequence_number"] or "" for path in files]
+
+    eventually(lambda: any(checkpoints()), "a checkpoint")
+    for number in filter(None, checkpoints()):
+        assert is_aws_shaped(number), number
+        assert (int(number) - ROOT_SHARD_START) % STRIDE == 0, f"{number} is moto's, not AWS-shaped"
