@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     workload = records.generate(args.records)
     events = list(records.batches(workload.records, args.batch_size))
-    context = records.LambdaContext(900.0, function_name="books-indexer-bench")
+    context = records.FakeContext()
     with servers.instant_opensearch() as url:
         configure_indexer(url, "books")
         os.environ["CREATE_INDEX"] = "false"  # the responder keeps no indices: nothing to check or create

@@ -16,7 +16,7 @@ from typing import Any
 
 from support.stream_records import REGION, START_EPOCH, LambdaContext, StreamBuilder, batches
 
-__all__ = ["REGION", "LambdaContext", "Workload", "batches", "book_item", "generate"]
+__all__ = ["REGION", "FakeContext", "LambdaContext", "Workload", "batches", "book_item", "generate"]
 
 WORDS = tuple(
     [
@@ -116,3 +116,8 @@ def generate(count: int, seed: int = 20261123, records_per_second: int = 100) ->
             del items[book_id]
             stream.delete({"id": {"S": book_id}})
     return Workload(stream.records, items)
+
+
+def FakeContext() -> LambdaContext:
+    """The tests' one Lambda context, with a budget no benchmark run comes near (15 minutes)."""
+    return LambdaContext(900.0, function_name="books-indexer-bench")
