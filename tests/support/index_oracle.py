@@ -150,6 +150,22 @@ def judge_table(
     )
 
 
+def judge_target(target: Any, *, deleted: Iterable[str] = ()) -> Verdict:
+    """``judge_table`` for an ``indexer.ops`` target: its table, OpenSearch endpoint, alias and include /
+    exclude lists (configuration only; the oracle applies them itself). A target with a hook is refused."""
+    assert target.hook is None, "the oracle knows no hook"
+    settings = target.settings
+    return judge_table(
+        target.dynamodb,
+        target.table,
+        settings.opensearch_endpoint,
+        target.alias,
+        include=settings.include_attributes or (),
+        exclude=settings.exclude_attributes,
+        deleted=deleted,
+    )
+
+
 def same(expected: Any, served: Any) -> bool:
     """Whether a served JSON value means the item's value (boto3-decoded)."""
     if isinstance(expected, bool) or expected is None:
