@@ -13,7 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = ROOT / "artifacts" / "update_indices" / "lambda"
 
-# The indexer package ships inside the Lambda artifact, not as an installed distribution.
-for _path in (LAMBDA_DIR, ROOT / "local"):
+# The indexer package ships inside the Lambda artifact, not as an installed distribution; stream records
+# come from the tests' one builder (tests/support), which uses the local stack's Lambda shapes.
+for _path in (LAMBDA_DIR, ROOT / "local", ROOT / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))

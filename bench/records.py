@@ -1,9 +1,9 @@
 """Real-shaped DynamoDB stream records for a books table, as Lambda delivers them, and the state they lead to.
 
-Records are generated as a table's stream would emit them: per item in modification order, sequence numbers
-increasing across the shard, ``ApproximateCreationDateTime`` in epoch seconds that never decreases. The mix
-(INSERT/MODIFY/REMOVE) comes from random operations on a growing set of books with a fixed seed, so every
-contender is fed the exact same records.
+The records come from the tests' one stream builder (``tests/support/stream_records.py``): AWS-shaped
+sequence numbers (21+ digits, about 10^20 apart), ``ApproximateCreationDateTime`` in whole epoch seconds
+with ``records_per_second`` writes sharing each second. The mix (INSERT/MODIFY/REMOVE) comes from random
+operations on a growing set of books with a fixed seed, so every contender is fed the exact same records.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from __future__ import annotations
 import random
 import string
 import uuid
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-REGION = "us-east-1"
-STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/books/stream/2026-11-23T00:00:00.000"
-FIRST_SEQUENCE_NUMBER = 100_000_000_000_000_000_000  # 21 digits, as DynamoDB's are
-START_EPOCH = 1_795_000_000
+from support.stream_records import REGION, START_EPOCH, LambdaContext, StreamBuilder, batches
+
+__all__ = ["REGION", "FakeContext", "LambdaContext", "Workload", "batches", "book_item", "generate"]
+
 WORDS = tuple(
     [
         "river",
@@ -87,83 +86,38 @@ def book_item(rng: random.Random, book_id: str, created_ms: int = START_EPOCH * 
     }
 
 
-def _size(image: dict[str, Any] | None) -> int:
-    return len(repr(image)) if image else 0
-
-
 def generate(count: int, seed: int = 20261123, records_per_second: int = 100) -> Workload:
     """``count`` records: about 45% INSERT, 40% MODIFY, 15% REMOVE over a growing set of books."""
     rng = random.Random(seed)
-    items: dict[str, dict[str, Any]] = {}
+    stream = StreamBuilder(table="books", writes_per_second=records_per_second, rng=rng)
     live: list[str] = []
-    records: list[dict[str, Any]] = []
-    sequence = FIRST_SEQUENCE_NUMBER
-    for position in range(count):
+    items: dict[str, dict[str, Any]] = {}
+    for _ in range(count):
         roll = rng.random()
-        old: dict[str, Any] | None
+        now_ms = stream.now() * 1000
         if not live or roll < 0.45:
             book_id = str(uuid.UUID(int=rng.getrandbits(128)))
-            created_ms = (START_EPOCH + position // records_per_second) * 1000
-            event_name, old, new = "INSERT", None, book_item(rng, book_id, created_ms)
+            items[book_id] = book_item(rng, book_id, now_ms)
+            stream.put(items[book_id])
             live.append(book_id)
         elif roll < 0.85:
             book_id = rng.choice(live)
             old = items[book_id]
-            new = {
+            items[book_id] = {
                 **old,
                 "title": {"S": old["title"]["S"].split(" (")[0] + f" ({rng.randint(2, 9)}e)"},
                 "year": {"N": str(rng.randint(1850, 2026))},
                 "version": {"N": str(int(old["version"]["N"]) + 1)},
-                "updatedAt": {"N": str((START_EPOCH + position // records_per_second) * 1000)},
+                "updatedAt": {"N": str(now_ms)},
             }
-            event_name = "MODIFY"
+            stream.put(items[book_id])
         else:
             book_id = live.pop(rng.randrange(len(live)))
-            event_name, old, new = "REMOVE", items[book_id], None
-        if new is None:
-            items.pop(book_id)
-        else:
-            items[book_id] = new
-        sequence += rng.randint(1, 5_000)
-        dynamodb: dict[str, Any] = {
-            "ApproximateCreationDateTime": START_EPOCH + position // records_per_second,
-            "Keys": {"id": {"S": book_id}},
-            "SequenceNumber": str(sequence),
-            "SizeBytes": _size(new) + _size(old),
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        }
-        if new is not None:
-            dynamodb["NewImage"] = new
-        if old is not None:
-            dynamodb["OldImage"] = old
-        records.append(
-            {
-                "eventID": uuid.UUID(int=rng.getrandbits(128)).hex,
-                "eventName": event_name,
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": REGION,
-                "dynamodb": dynamodb,
-                "eventSourceARN": STREAM_ARN,
-            }
-        )
-    return Workload(records, items)
+            del items[book_id]
+            stream.delete({"id": {"S": book_id}})
+    return Workload(stream.records, items)
 
 
-def batches(records: Sequence[dict[str, Any]], size: int) -> Iterator[dict[str, Any]]:
-    """Lambda events of at most ``size`` records each, in stream order."""
-    for start in range(0, len(records), size):
-        yield {"Records": list(records[start : start + size])}
-
-
-class FakeContext:
-    """The part of Lambda's context the handler reads: a generous remaining time."""
-
-    function_name = "books-indexer-bench"
-    aws_request_id = "bench"
-
-    def __init__(self, remaining_ms: int = 900_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def FakeContext() -> LambdaContext:
+    """The tests' one Lambda context, with a budget no benchmark run comes near (15 minutes)."""
+    return LambdaContext(900.0, function_name="books-indexer-bench")

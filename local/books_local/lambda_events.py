@@ -1,27 +1,39 @@
 """Stream records as Lambda delivers them, and the context object a handler receives.
 
 Records read through the ``dynamodbstreams`` API differ from a Lambda event: boto3 parses
-``ApproximateCreationDateTime`` into a datetime (Lambda sends epoch seconds), binary values arrive as bytes
-(Lambda sends base64 text), and there is no ``eventSourceARN``.
+``ApproximateCreationDateTime`` into a datetime (Lambda sends epoch seconds, "rounded down to the closest
+second" as the StreamRecord reference says), binary values arrive as bytes (Lambda sends base64 text), and
+there is no ``eventSourceARN``. The event's shape is the example in "Using AWS Lambda with Amazon DynamoDB"
+(https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html).
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 LAMBDA_EVENT_VERSION = "1.1"
 
+Clock = Callable[[], float]
 
-def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+
+def lambda_record(
+    record: Mapping[str, Any], stream_arn: str, region: str, sequence_number: str | None = None
+) -> dict[str, Any]:
+    """``record`` (a GetRecords record) as a Lambda event record; ``sequence_number`` replaces its own."""
     dynamodb = dict(record["dynamodb"])
     created = dynamodb.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+        created = created.timestamp()
+    if isinstance(created, int | float):
+        dynamodb["ApproximateCreationDateTime"] = math.floor(created)  # whole seconds, as AWS sends them
+    if sequence_number is not None:
+        dynamodb["SequenceNumber"] = sequence_number
     for image in ("Keys", "NewImage", "OldImage"):
         if image in dynamodb:
             dynamodb[image] = {name: _attribute(value) for name, value in dynamodb[image].items()}
@@ -54,9 +66,19 @@ def _base64(value: bytes | str) -> str:
 
 
 class LambdaContext:
-    """The parts of Lambda's context a handler uses; the remaining time counts down from the timeout."""
+    """The parts of Lambda's context a handler uses; the remaining time counts down from the timeout.
 
-    def __init__(self, function_name: str, function_arn: str, memory_mb: int, timeout_seconds: float) -> None:
+    ``clock`` (seconds, monotonic) is injectable so a test can move time instead of waiting for it.
+    """
+
+    def __init__(
+        self,
+        function_name: str,
+        function_arn: str,
+        memory_mb: int,
+        timeout_seconds: float,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = function_arn
@@ -64,7 +86,8 @@ class LambdaContext:
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = f"local/{self.aws_request_id}"
-        self._deadline = time.monotonic() + timeout_seconds
+        self._clock = clock
+        self._deadline = clock() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self._clock()) * 1000))

@@ -12,11 +12,16 @@ Per shard, as Lambda's DynamoDB event source mapping does:
 - once a batch has failed more than ``maximum_retry_attempts`` times (-1: never give up), or its records are
   older than ``maximum_record_age_in_seconds``, they are described in an on-failure message to the SQS
   destination and the shard moves on;
-- a checkpoint per shard (``checkpoints.py``) is written only after a batch is settled.
+- a checkpoint per shard (``checkpoints.py``) is written only after a batch is settled;
+- records reach the function as AWS delivers them: moto's sequence numbers (which grow by 1) are presented
+  with AWS's spacing (``sequence_numbers.py``), ``ApproximateCreationDateTime`` in whole epoch seconds. The
+  function, ``batchItemFailures``, the checkpoints and the logs see the AWS-shaped numbers; the calls to
+  moto's stream API and the on-failure message's range (which tools read back through that API) use moto's.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -28,6 +33,7 @@ from books_local.checkpoints import CheckpointStore
 from books_local.failure_destination import failure_message
 from books_local.lambda_events import LambdaContext, lambda_record
 from books_local.mapping import MappingSettings
+from books_local.sequence_numbers import ShardNumbering, numbering_of
 
 log = logging.getLogger("books_local.stream_runner")
 
@@ -67,6 +73,7 @@ class Outcome:
 class _Shard:
     shard_id: str
     parent_id: str | None
+    numbering: ShardNumbering
     iterator: str | None = None
     opened: bool = False
     ended: bool = False  # the shard is closed and fully read
@@ -133,7 +140,10 @@ class StreamRunner:
         description = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in self._shards:
-                self._shards[shard["ShardId"]] = _Shard(shard["ShardId"], shard.get("ParentShardId"))
+                known = {known_id: each.numbering for known_id, each in self._shards.items()}
+                numbering = numbering_of(shard, known)
+                shard_id = shard["ShardId"]
+                self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"), numbering)
         self._shards_seen_at = time.monotonic()
 
     def _step(self, shard: _Shard) -> bool:
@@ -142,7 +152,7 @@ class StreamRunner:
         read = 0
         if shard.iterator is not None and len(shard.buffer) < self._settings.batch_size:
             response = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
-            records = response.get("Records", [])
+            records = [self._present(shard, record) for record in response.get("Records", [])]
             read = len(records)
             if records and not shard.buffer:
                 shard.buffered_since = time.monotonic()
@@ -169,7 +179,8 @@ class StreamRunner:
             # Creating the mapping fixes its starting point durably, so a restart cannot skip past records
             # written while the runner was down (LATEST means "the end of the shard when the mapping began").
             latest = self._settings.starting_position == "LATEST"
-            start = self._last_sequence_number(shard) if latest else None
+            last = self._last_sequence_number(shard) if latest else None
+            start = shard.numbering.to_aws(last) if last is not None else None
             self._checkpoints.save(shard.shard_id, start)
             sequence_number = start
         else:
@@ -178,12 +189,19 @@ class StreamRunner:
         if sequence_number is None:
             arguments["ShardIteratorType"] = "TRIM_HORIZON"
         else:
-            arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=sequence_number)
+            emulator_number = shard.numbering.to_emulator(sequence_number)
+            arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=emulator_number)
         shard.iterator = self._streams.get_shard_iterator(**arguments)["ShardIterator"]
         shard.opened = True
         log.info("reading shard %s from %s", shard.shard_id, sequence_number or "its trim horizon")
 
+    def _present(self, shard: _Shard, record: Record) -> Record:
+        """A moto record as Lambda delivers it, numbered as AWS numbers a shard's records."""
+        number = shard.numbering.to_aws(record["dynamodb"]["SequenceNumber"])
+        return lambda_record(record, self._stream_arn, self._region, sequence_number=number)
+
     def _last_sequence_number(self, shard: _Shard) -> str | None:
+        """moto's number of the shard's last record, or None when it has none."""
         iterator = self._streams.get_shard_iterator(
             StreamArn=self._stream_arn, ShardId=shard.shard_id, ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
@@ -228,7 +246,7 @@ class StreamRunner:
             self._pause(attempts)
 
     def invoke(self, batch: Sequence[Record]) -> Outcome:
-        event = {"Records": [lambda_record(record, self._stream_arn, self._region) for record in batch]}
+        event = {"Records": copy.deepcopy(list(batch))}  # a handler may change its event; the batch stays
         function = self._function
         context = LambdaContext(function.name, function.arn, function.memory_mb, function.timeout_seconds)
         started = time.monotonic()
@@ -285,8 +303,11 @@ class StreamRunner:
         error: str | None,
         condition: str = "RetryAttemptsExhausted",
     ) -> None:
+        # The message names the batch for tools that read it back through the stream API (replay-dlq), and
+        # moto's stream API knows only its own numbers: the range is given in those.
+        numbering = self._shards[shard_id].numbering
         message = failure_message(
-            records=[lambda_record(record, self._stream_arn, self._region) for record in batch],
+            records=[_numbered(record, numbering.to_emulator(_sequence(record))) for record in batch],
             shard_id=shard_id,
             stream_arn=self._stream_arn,
             function_arn=self._function.arn,
@@ -304,6 +325,14 @@ class StreamRunner:
         delay = RETRY_BACKOFF_SECONDS[min(attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
         if self._stop.wait(delay):
             raise Stopped
+
+
+def _sequence(record: Record) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+def _numbered(record: Record, sequence_number: str) -> Record:
+    return {**record, "dynamodb": {**record["dynamodb"], "SequenceNumber": sequence_number}}
 
 
 def _created_at(record: Record) -> float:

@@ -13,15 +13,14 @@ from indexer.batch import Runtime, process_batch
 from indexer.bulk import WriteStats, write_actions
 from indexer.deadline import Deadline
 from support.fault_proxy import FaultProxy, RequestFault
-from support.streams import LambdaContext, lambda_event, record
+from support.stream_records import LambdaContext, lambda_event, record, sequence_number
 
 NO_FAILURES = {"batchItemFailures": []}
-BASE_SEQ = 100000000017454423000
 
 
-def insert(book_id: str, seq_offset: int, **attributes: Any) -> dict[str, Any]:
+def insert(book_id: str, position: int, **attributes: Any) -> dict[str, Any]:
     image = {"id": {"S": book_id}, "title": {"S": f"title of {book_id}"}, **attributes}
-    return record("INSERT", {"id": {"S": book_id}}, BASE_SEQ + seq_offset, image)
+    return record("INSERT", {"id": {"S": book_id}}, position, image)
 
 
 def books(n: int, **attributes: Any) -> list[dict[str, Any]]:
@@ -62,7 +61,7 @@ def test_what_never_succeeds_is_reported_by_the_earliest_failed_sequence_number(
     proxy.fail_item_always("b3", 429)
     events = books(7)
     assert process_batch(lambda_event(events), LambdaContext(), runtime) == {
-        "batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 3)}]
+        "batchItemFailures": [{"itemIdentifier": sequence_number(3)}]
     }
     assert sorted(docs(unique_name)) == ["b0", "b1", "b2", "b4", "b6"]
     assert len(proxy.bulk_requests()) == 3  # RETRY_MAX_ATTEMPTS
@@ -77,11 +76,13 @@ def test_what_never_succeeds_is_reported_by_the_earliest_failed_sequence_number(
 
 def test_earliest_is_compared_numerically_not_as_text(proxied: dict[str, str], proxy: FaultProxy) -> None:
     runtime = Runtime.from_env({**proxied, "RETRY_MAX_ATTEMPTS": "1"})
-    short, long = record("INSERT", {"id": {"S": "a"}}, 99, {"id": {"S": "a"}}), insert("b", 0)
+    # 21 digits (GetRecords example) against 23 (DescribeStream example): as text, "3..." sorts after "2...".
+    short = record("INSERT", {"id": {"S": "a"}}, 0, {"id": {"S": "a"}}, sequence="300000000000000499659")
+    long = insert("b", 0)
     proxy.fail_item_always("a", 503)
     proxy.fail_item_always("b", 503)
     response = process_batch(lambda_event([short, long]), LambdaContext(), runtime)
-    assert response == {"batchItemFailures": [{"itemIdentifier": "99"}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": "300000000000000499659"}]}
 
 
 def test_retries_stop_inside_the_lambda_time_budget(proxied: dict[str, str], proxy: FaultProxy) -> None:
@@ -98,7 +99,7 @@ def test_retries_stop_inside_the_lambda_time_budget(proxied: dict[str, str], pro
     started = time.monotonic()
     response = process_batch(lambda_event(books(3)), LambdaContext(seconds=2.5), runtime)
     elapsed = time.monotonic() - started
-    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 1)}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(1)}]}
     assert elapsed < 2.0  # gave up before the margin, leaving Lambda time to take the answer
     assert 2 < len(proxy.bulk_requests()) < 100
 
@@ -113,7 +114,7 @@ def test_a_poison_record_is_reported_without_failing_its_neighbours(
         insert("b2", 2, year={"N": "1970"}),
     ]
     response = process_batch(lambda_event(events), LambdaContext(), runtime)
-    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 1)}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(1)}]}
     assert sorted(docs(unique_name)) == ["b0", "b2"]
     output = capsys.readouterr().out
     assert "do-not-log-me" not in output
@@ -133,12 +134,12 @@ def test_an_undecodable_record_and_a_failing_hook_are_reported_like_poison(
     response = process_batch(
         lambda_event([insert("b0", 0), broken, insert("b2", 2)]), LambdaContext(), runtime
     )
-    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 1)}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(1)}]}
     assert sorted(docs(unique_name)) == ["b0", "b2"]
 
     exploding = Runtime.from_env({**env, "DOCUMENT_HOOK": "book_hooks:explode"})
     response = process_batch(lambda_event([insert("b3", 3)]), LambdaContext(), exploding)
-    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ + 3)}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(3)}]}
 
 
 @pytest.mark.parametrize(
@@ -166,9 +167,9 @@ def test_a_whole_request_404_is_not_mistaken_for_deleted_documents(
 ) -> None:
     runtime = Runtime.from_env({**proxied, "RETRY_MAX_ATTEMPTS": "2"})
     proxy.fail_requests(RequestFault("status", 404), RequestFault("status", 404))
-    remove = record("REMOVE", {"id": {"S": "b1"}}, BASE_SEQ)
+    remove = record("REMOVE", {"id": {"S": "b1"}}, 0)
     response = process_batch(lambda_event([remove]), LambdaContext(), runtime)
-    assert response == {"batchItemFailures": [{"itemIdentifier": str(BASE_SEQ)}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(0)}]}
     assert len(proxy.bulk_requests()) == 1  # a 404 for the whole request is permanent, not retried
 
 
@@ -357,7 +358,7 @@ def test_chunks_not_sent_before_the_deadline_are_reported_by_their_sequence_numb
     response = process_batch(lambda_event(books(6)), LambdaContext(seconds=2.45), runtime)
     assert [sorted(r.bulk_ids()) for r in proxy.bulk_requests()] == [["b0", "b1"], ["b2", "b3"]]
     (failure,) = response["batchItemFailures"]
-    assert int(failure["itemIdentifier"]) in (BASE_SEQ + 2, BASE_SEQ + 4)  # covers b4 and b5
+    assert failure["itemIdentifier"] in (sequence_number(2), sequence_number(4))  # covers b4 and b5
     failed = {
         line["key"]["id"]: line["reason"]
         for line in log_lines(capsys.readouterr().out)

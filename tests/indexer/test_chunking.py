@@ -6,7 +6,7 @@ from typing import Any
 
 from indexer.batch import Runtime, process_batch
 from support.fault_proxy import FaultProxy
-from support.streams import LambdaContext, lambda_event, record
+from support.stream_records import LambdaContext, lambda_event, record
 
 
 def batch_of(n: int, padding: int) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def batch_of(n: int, padding: int) -> dict[str, Any]:
             record(
                 "INSERT",
                 {"id": {"S": f"b{i:03}"}},
-                1000 + i,
+                i,
                 {"id": {"S": f"b{i:03}"}, "text": {"S": "x" * padding}},
             )
             for i in range(n)

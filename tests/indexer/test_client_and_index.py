@@ -19,7 +19,7 @@ from indexer.index_setup import ensure_index, index_body
 from indexer.settings import Settings
 from indexer.tombstones import ALIAS_FILTER
 from support.fault_proxy import FaultProxy
-from support.streams import LambdaContext, lambda_event, record
+from support.stream_records import LambdaContext, lambda_event, record
 
 
 class CredentialServer:

@@ -12,7 +12,7 @@ from indexer.changes import change_from_item, decode_record, plain_item
 from indexer.errors import RecordError
 from indexer.exact_json import ExactJSONSerializer
 from indexer.keys import RAW_ID_FIELD, KeySchema, document_id, is_hashed
-from support.streams import record
+from support.stream_records import record
 
 KEYS = KeySchema("id")
 
@@ -106,7 +106,7 @@ def test_insert_and_modify_index_the_new_image() -> None:
             record(
                 name,
                 {"id": {"S": "b1"}},
-                12345678901234567890123,
+                7,
                 {"id": {"S": "b1"}, "n": {"N": "2"}, "version": {"N": "3"}},
                 1.7e9,
             ),

@@ -11,7 +11,7 @@ from indexer.changes import Change
 from indexer.documents import build_action, load_hook, project
 from indexer.errors import HookError
 from indexer.settings import Settings
-from support.streams import LambdaContext, lambda_event, record
+from support.stream_records import LambdaContext, lambda_event, record
 
 IMAGE = {"id": "b1", "title": "Dune", "author": "Herbert", "ssn": "123", "notes": "internal"}
 

@@ -1,17 +1,23 @@
-"""The Lambda image: built from artifacts/update_indices on the stand-in base, run against OpenSearch."""
+"""The Lambda image: built from artifacts/update_indices on the stand-in base, run as Lambda runs it (its
+runtime interface client, fed by a Runtime API with real deadlines) against OpenSearch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from support.containers import Server
-from support.streams import lambda_event, record
+from support.lambda_runtime_api import RuntimeApi
+from support.stream_records import lambda_event, record
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -19,11 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 BASE_IMAGE = os.environ.get("LAMBDA_BASE_IMAGE", "local/lambda-python:3.11")
 TAG = "local/books-indexer:test"
-RUN_HANDLER = """
-import json, sys
-import function
-print("RESULT " + json.dumps(function.handler(json.loads(sys.argv[1]), None)))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +40,34 @@ def image() -> str:
     return TAG
 
 
-def run_handler(image: str, env: dict[str, str], event: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    command = [DOCKER, "run", "--rm", "--entrypoint", "/var/lang/bin/python"]
-    for name, value in env.items():
-        command += ["-e", f"{name}={value}"]
-    return subprocess.run(
-        [*command, image, "-c", RUN_HANDLER, json.dumps(event)], capture_output=True, text=True, timeout=120
-    )
+@contextlib.contextmanager
+def function_container(image: str, env: dict[str, str]) -> Iterator[RuntimeApi]:
+    """The image as Lambda runs it: its own entrypoint (the runtime interface client) and CMD, fed
+    invocations with real deadlines through a Runtime API on the host."""
+    name = f"books-indexer-test-{uuid.uuid4().hex[:8]}"
+    with RuntimeApi() as api:
+        command = [DOCKER, "run", "-d", "--rm", "--name", name, "--network", "host"]
+        for key, value in {**env, "AWS_LAMBDA_RUNTIME_API": api.address}.items():
+            command += ["-e", f"{key}={value}"]
+        subprocess.run([*command, image], check=True, capture_output=True, timeout=60)
+        try:
+            yield api
+        finally:
+            logs = subprocess.run([DOCKER, "logs", name], capture_output=True, text=True, timeout=30)
+            print(logs.stdout[-4000:], logs.stderr[-4000:])
+            subprocess.run([DOCKER, "kill", name], capture_output=True, timeout=60)
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[str]:
+    """An endpoint that accepts connections and never answers: every request runs into its timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
 
 
 def test_image_runs_the_handler_against_opensearch(
@@ -56,31 +78,49 @@ def test_image_runs_the_handler_against_opensearch(
             record(
                 "INSERT",
                 {"id": {"S": "b1"}},
-                1,
+                0,
                 {"id": {"S": "b1"}, "title": {"S": "Dune"}, "n": {"N": "9007199254740993"}},
             ),
-            record("INSERT", {"id": {"S": "b2"}}, 2, {"id": {"S": "b2"}, "title": {"S": "Emma"}}),
-            record("REMOVE", {"id": {"S": "b2"}}, 3),
+            record("INSERT", {"id": {"S": "b2"}}, 1, {"id": {"S": "b2"}, "title": {"S": "Emma"}}),
+            record("REMOVE", {"id": {"S": "b2"}}, 2),
         ]
     )
-    env = {
-        "OPENSEARCH_ENDPOINT": opensearch.internal_url,
-        "OPENSEARCH_AUTH": "none",
-        "OPENSEARCH_INDEX": unique_name,
-    }
-    result = run_handler(image, env, event)
-    assert result.returncode == 0, result.stderr
-    answer = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert answer == ['RESULT {"batchItemFailures": []}']
-    batch_line = next(json.loads(line) for line in result.stdout.splitlines() if '"message": "batch"' in line)
-    assert (batch_line["indexed"], batch_line["skipped"]) == (1, 1)
+    env = {"OPENSEARCH_ENDPOINT": opensearch.url, "OPENSEARCH_AUTH": "none", "OPENSEARCH_INDEX": unique_name}
+    with function_container(image, env) as api:
+        outcome = api.invoke(event, timeout_seconds=60)
+    assert outcome.error is None, outcome.error
+    assert outcome.response == {"batchItemFailures": []}
+    assert outcome.in_time
     assert docs(unique_name) == {"b1": {"id": "b1", "title": "Dune", "n": 9007199254740993}}
 
 
+def test_image_answers_before_a_real_deadline_when_opensearch_never_does(image: str) -> None:
+    """With a context whose remaining time is real, the handler stops writing in time and reports the
+    earliest record (ReportBatchItemFailures) instead of running into Lambda's timeout. The items carry
+    the API's write counter (``version``), as every book does."""
+    first = record("INSERT", {"id": {"S": "h1"}}, 0, {"id": {"S": "h1"}, "version": {"N": "1"}})
+    second = record("INSERT", {"id": {"S": "h2"}}, 1, {"id": {"S": "h2"}, "version": {"N": "1"}})
+    with silent_server() as endpoint:
+        env = {
+            "OPENSEARCH_ENDPOINT": endpoint,
+            "OPENSEARCH_AUTH": "none",
+            "OPENSEARCH_INDEX": "never-answered",
+            "CREATE_INDEX": "false",
+            "RETRY_DEADLINE_MARGIN_SECONDS": "1",
+        }
+        with function_container(image, env) as api:
+            outcome = api.invoke(lambda_event([first, second]), timeout_seconds=6)
+    assert outcome.error is None, outcome.error
+    assert outcome.in_time, f"answered {outcome.answered_at - outcome.deadline:.1f} s after the deadline"
+    earliest = first["dynamodb"]["SequenceNumber"]
+    assert outcome.response == {"batchItemFailures": [{"itemIdentifier": earliest}]}
+
+
 def test_image_fails_fast_with_a_named_setting(image: str) -> None:
-    result = run_handler(image, {"OPENSEARCH_AUTH": "none"}, lambda_event([]))
-    assert result.returncode != 0
-    assert "SettingsError: OPENSEARCH_ENDPOINT: required" in result.stderr
+    with function_container(image, {"OPENSEARCH_AUTH": "none"}) as api:
+        outcome = api.invoke(lambda_event([]), timeout_seconds=30)
+    errors = [outcome.error, *api.init_errors]
+    assert any("OPENSEARCH_ENDPOINT: required" in json.dumps(error) for error in errors if error), errors
 
 
 def test_image_is_a_lambda_image_without_build_leftovers(image: str) -> None:

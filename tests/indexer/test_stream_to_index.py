@@ -9,10 +9,13 @@ from typing import Any
 import function
 import pytest
 
+from books_local.sequence_numbers import STRIDE
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
 from indexer.tombstones import ALIAS_FILTER
-from support.streams import LambdaContext, StreamReader, create_streamed_table, lambda_event
+from support import stream_records
+from support.stream_records import LambdaContext, lambda_event
+from support.streams import StreamReader, create_streamed_table
 
 NO_FAILURES = {"batchItemFailures": []}
 
@@ -217,31 +220,17 @@ def test_batch_log_line_counts_what_happened(
     assert 0 <= line["stream_lag_seconds"] < 60
 
 
-# AWS-shaped streams (issue 9). A small local helper until the shared generator in tests/support lands:
-# sequence numbers shaped like those in AWS's DynamoDB Streams API reference (a shard starting at
-# 20500000000000000910398, consecutive records ~10**20 apart), whole-second ApproximateCreationDateTime.
-SHARD_START = 20500000000000000910398
-SAME_SECOND = 1_700_000_000.0
-
-
-def aws_sequence(position: int, gap: int = 10**20) -> str:
-    return str(SHARD_START + position * gap + position)
+# AWS-shaped streams (issue 9), from the tests' one record builder: a shard starting at the DescribeStream
+# example's 20500000000000000910398, consecutive records ~10**20 apart, whole-second creation times.
+SAME_SECOND = 1_700_000_000
 
 
 def aws_record(
-    name: str, position: int, book_id: str, new: dict | None, old: dict | None, gap: int = 10**20
+    name: str, position: int, book_id: str, new: dict | None, old: dict | None, gap: int = STRIDE
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "Keys": {"id": {"S": book_id}},
-        "SequenceNumber": aws_sequence(position, gap),
-        "ApproximateCreationDateTime": SAME_SECOND,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    if new is not None:
-        body["NewImage"] = new
-    if old is not None:
-        body["OldImage"] = old
-    return {"eventName": name, "eventSource": "aws:dynamodb", "dynamodb": body}
+    keys = {"id": {"S": book_id}}
+    number = stream_records.sequence_number(position, gap=gap)
+    return stream_records.record(name, keys, position, new, SAME_SECOND, old_image=old, sequence=number)
 
 
 def counted(book_id: str, title: str, counter: int | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from indexer.versions import (
     is_delete_version,
     upsert_version,
 )
+from support.stream_records import record
 
 KEYS = KeySchema("id")
 # Shaped like the sequence numbers in AWS's DynamoDB Streams API reference (GetRecords example): consecutive
@@ -25,12 +26,7 @@ FIRST_SEQ, NEXT_SEQ = "300000000000000499659", "400000000000000499660"
 
 def aws_record(name: str, seq: str, new: dict | None = None, old: dict | None = None) -> dict:
     """A Lambda DynamoDB Streams record (NEW_AND_OLD_IMAGES), whole-second creation time."""
-    body: dict = {"Keys": {"id": {"S": "b1"}}, "SequenceNumber": seq, "ApproximateCreationDateTime": 1.7e9}
-    if new is not None:
-        body["NewImage"] = new
-    if old is not None:
-        body["OldImage"] = old
-    return {"eventName": name, "dynamodb": body}
+    return record(name, {"id": {"S": "b1"}}, 0, new, 1_700_000_000, old_image=old, sequence=seq)
 
 
 def image(counter: int) -> dict:

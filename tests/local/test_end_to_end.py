@@ -23,7 +23,10 @@ import pytest
 from books_local import api_credentials, stack
 from books_local.api_credentials import ApiCredentials
 from books_local.config import StackConfig
+from books_local.sequence_numbers import ROOT_SHARD_START, STRIDE, is_aws_shaped
 from books_local.sigv4 import sign as signed_headers
+from support import index_oracle
+from support.index_oracle import Verdict
 
 # A write is searchable within this many seconds (the mapping's batching window plus a poll and a bulk).
 SEARCH_BOUND_SECONDS = 15.0
@@ -110,6 +113,28 @@ def table_items(local_stack: StackConfig) -> Callable[[], int]:
 
 
 @pytest.fixture(scope="module")
+def oracle(local_stack: StackConfig) -> Callable[[], Verdict]:
+    """The index judged against the table read directly (``support.index_oracle``), with the projection
+    the function is configured with, read from its own environment."""
+    recorded = local_stack.state.read_stack()
+    session = boto3.session.Session(region_name=recorded["region"])
+    dynamodb = session.client("dynamodb", endpoint_url=recorded["moto_endpoint"])
+    function = session.client("lambda", endpoint_url=recorded["moto_endpoint"]).get_function_configuration(
+        FunctionName=recorded["outputs"]["indexer"]["function_name"]
+    )
+    variables = function["Environment"]["Variables"]
+    assert not variables.get("DOCUMENT_HOOK"), "the oracle knows no hook"
+    return lambda: index_oracle.judge_table(
+        dynamodb,
+        recorded["outputs"]["table"]["table_name"],
+        recorded["opensearch_url"],
+        variables["OPENSEARCH_INDEX"],
+        include=variables.get("INDEX_INCLUDE_ATTRIBUTES", "").split(","),
+        exclude=variables.get("INDEX_EXCLUDE_ATTRIBUTES", "").split(","),
+    )
+
+
+@pytest.fixture(scope="module")
 def book_schema(local_stack: StackConfig) -> dict[str, Any]:
     """The BookInput schema of the document the API serves (limits are read, not restated)."""
     document = local_stack.state.read_stack()["outputs"]["api"]["openapi_document"]
@@ -169,6 +194,20 @@ def test_a_book_is_created_read_found_with_a_typo_changed_and_deleted(api):
     eventually(lambda: book_id not in api.search_ids(new_word), "the deleted book is gone from search")
 
 
+def test_same_second_updates_of_one_book_end_with_the_last_one_searchable(api, oracle):
+    """Many writes to one item within one second share ``ApproximateCreationDateTime`` (whole seconds, per
+    the StreamRecord reference); their AWS-shaped sequence numbers alone order them."""
+    status, created = api.call("POST", "/books", {"title": f"Burst {word()}", "author": "Quick Hands"})
+    assert status == 201, created
+    titles = [f"Burst {word()}" for _ in range(8)]
+    for title in titles:
+        status, body = api.call("PUT", f"/books/{created['id']}", {"title": title, "author": "Quick Hands"})
+        assert status == 200, body
+    last_word = titles[-1].split()[1]
+    eventually(lambda: api.search_ids(last_word) == [created["id"]], "the last title is searchable")
+    eventually(lambda: oracle().clean, "the index serves exactly the table")
+
+
 def _max_length(schema: dict[str, Any], field: str) -> int:
     return int(schema["properties"][field]["maxLength"])
 
@@ -219,7 +258,7 @@ def test_fifty_concurrent_creates_are_all_searchable_and_none_twice(api):
     eventually(all_found, "each of the 50 books is found once by its own word")
 
 
-def test_writes_made_while_the_indexer_is_down_are_indexed_when_it_resumes(api, local_stack):
+def test_writes_made_while_the_indexer_is_down_are_indexed_when_it_resumes(api, local_stack, oracle):
     """Kill the stream runner (SIGKILL, no chance to finish a batch) in the middle of a burst, keep writing,
     start it again: every create, update and delete ends up in the index."""
     words = {index: word() for index in range(60)}
@@ -256,3 +295,21 @@ def test_writes_made_while_the_indexer_is_down_are_indexed_when_it_resumes(api, 
         return all(api.search_ids(unique) == [ids[index]] for index, unique in renamed.items())
 
     eventually(converged, "every write made around the indexer's restart is in the index", bound=30)
+    verdict = oracle()
+    assert verdict.clean, str(verdict)
+
+
+def test_the_stack_reads_the_stream_in_aws_shaped_sequence_numbers(api, local_stack):
+    """``make up`` presents moto's records as AWS numbers them (21 to 40 digits, ~10^20 apart; the DynamoDB
+    Streams API reference): the runner's checkpoints hold the last number the function saw."""
+    status, created = api.call("POST", "/books", {"title": f"Numbered {word()}", "author": "Counter"})
+    assert status == 201, created
+
+    def checkpoints() -> list[str]:
+        files = sorted(local_stack.state.checkpoints.rglob("*.json"))
+        return [json.loads(path.read_text())["sequence_number"] or "" for path in files]
+
+    eventually(lambda: any(checkpoints()), "a checkpoint")
+    for number in filter(None, checkpoints()):
+        assert is_aws_shaped(number), number
+        assert (int(number) - ROOT_SHARD_START) % STRIDE == 0, f"{number} is moto's, not AWS-shaped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -14,7 +15,9 @@ import pytest
 
 from books_local.checkpoints import CheckpointStore
 from books_local.failure_destination import send_to_queue
+from books_local.lambda_events import LambdaContext
 from books_local.mapping import MappingSettings
+from books_local.sequence_numbers import STRIDE, is_aws_shaped
 from books_local.stream_runner import Function, StreamRunner
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:indexer"
@@ -108,7 +111,10 @@ def test_the_event_looks_like_lambdas(moto_endpoint, table, tmp_path):
     drain(make_runner(moto_endpoint, table, tmp_path, lambda event, context: events.append(event)))
     (record,) = events[0]["Records"]
     assert record["eventSourceARN"] == table[1]
-    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    # StreamRecord: "in UNIX epoch time format and rounded down to the closest second"
+    # (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_StreamRecord.html)
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+    assert record["eventVersion"] == "1.1"
     assert record["dynamodb"]["NewImage"]["blob"] == {"B": "AP8="}  # base64 text, as Lambda sends it
     json.dumps(events[0])  # the event is plain JSON, like Lambda's
 
@@ -217,3 +223,72 @@ def test_records_older_than_the_maximum_age_go_to_the_destination_unprocessed(mo
     (message,) = sent
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
     assert message["DDBStreamBatchInfo"]["batchSize"] == 2
+
+
+def test_moto_numbers_reach_the_function_shaped_like_aws_and_in_order(moto_endpoint, table, tmp_path):
+    """moto numbers records 1 apart; AWS's GetRecords example has 300000000000000499659 then
+    400000000000000499660 (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html)
+    and StreamRecord allows 21 to 40 digits: the function must see that shape, in stream order."""
+    put(table, *(f"s{i}" for i in range(6)))
+    handler = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, handler))
+    numbers = [number for batch in handler.batches for number in batch]
+    assert len(numbers) == 6
+    assert all(is_aws_shaped(number) for number in numbers), numbers
+    gaps = [int(later) - int(earlier) for earlier, later in itertools.pairwise(numbers)]
+    assert gaps == [STRIDE] * 5
+    assert min(gaps) > 2**31  # beyond what a 31-bit remainder of the number can order
+
+
+def test_checkpoints_keep_the_aws_shaped_number_and_a_restart_resumes_after_it(
+    moto_endpoint, table, tmp_path
+):
+    put(table, "c1", "c2")
+    first = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, first))
+    (saved,) = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    assert saved["sequence_number"] == first.batches[-1][-1]
+    put(table, "c3")
+    second = Recorder()
+    drain(make_runner(moto_endpoint, table, tmp_path, second))
+    assert second.ids == ["c3"]
+    assert int(second.batches[0][0]) - int(saved["sequence_number"]) == STRIDE
+
+
+def test_on_failure_messages_name_the_batch_in_the_numbers_of_the_stream_api_they_are_read_back_from(
+    moto_endpoint, table, tmp_path
+):
+    """The function reports AWS-shaped numbers; the on-failure message's range is read back through the
+    stream API (replay-dlq), which on the local stack is moto's: it must name moto's own records."""
+    put(table, "f0", "f1", "f2")
+
+    def answer(records: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+
+    handler = Recorder(answer)
+    sent: list[Mapping[str, Any]] = []
+    drain(make_runner(moto_endpoint, table, tmp_path, handler, sent, maximum_retry_attempts=0))
+    assert is_aws_shaped(handler.batches[0][1])
+    (message,) = sent
+    info = message["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 2  # f0 settled; f1 and f2 given up on after the failure reported at f1
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint)
+    iterator = streams.get_shard_iterator(
+        StreamArn=table[1],
+        ShardId=info["shardId"],
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=info["startSequenceNumber"],
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=2)["Records"]
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["f1", "f2"]
+    assert records[-1]["dynamodb"]["SequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_the_lambda_context_counts_down_the_function_timeout_on_its_clock():
+    now = [100.0]
+    context = LambdaContext("indexer", FUNCTION_ARN, 128, 5, clock=lambda: now[0])
+    assert context.get_remaining_time_in_millis() == 5000
+    now[0] += 4.25
+    assert context.get_remaining_time_in_millis() == 750
+    now[0] += 1
+    assert context.get_remaining_time_in_millis() == 0  # never negative, as Lambda's

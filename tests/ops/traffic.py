@@ -32,10 +32,11 @@ class Table:
     def book(doc_id: str, n: int, edition: int = 1) -> dict[str, Any]:
         return book(doc_id, n, edition)
 
-    def reader(self, skip_existing: bool = True) -> StreamReader:
+    def reader(self, skip_existing: bool = True, aws_shaped: bool = True) -> StreamReader:
         """A stream reader; with ``skip_existing`` the records written so far are consumed and dropped
-        (the seed plays the items that existed before the stream was enabled)."""
-        reader = StreamReader(self.streams, self.stream_arn)
+        (the seed plays the items that existed before the stream was enabled); ``aws_shaped=False`` keeps
+        moto's own sequence numbers, for records whose numbers go back to moto's stream API."""
+        reader = StreamReader(self.streams, self.stream_arn, aws_shaped=aws_shaped)
         if skip_existing:
             reader.read()
         return reader

@@ -12,21 +12,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
+from pathlib import Path
 from typing import Any
 
-
-class Context:
-    def __init__(self, remaining_ms: int) -> None:
-        self._deadline = time.monotonic() + remaining_ms / 1000
-        self.function_name = "books-indexer-storm"
-        self.aws_request_id = "storm"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "local")]  # the tests' one Lambda context
+    from support.stream_records import LambdaContext
+
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # the indexer logs JSON lines to stdout: send them to stderr instead
     sys.stdout = sys.stderr
@@ -36,7 +31,8 @@ def main() -> None:
     for line in sys.stdin:
         request: dict[str, Any] = json.loads(line)
         try:
-            answer = {"response": process_event(request["event"], Context(request["remaining_ms"]))}
+            context = LambdaContext(request["remaining_ms"] / 1000, function_name="books-indexer-storm")
+            answer = {"response": process_event(request["event"], context)}
         except Exception as exc:  # a failed invocation: Lambda retries the whole batch
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         protocol.write(json.dumps(answer) + "\n")

@@ -7,7 +7,9 @@ It listens on 127.0.0.1, forwards every request to the upstream URL and records 
   back in the original order (``fail_items``);
 - fails whole requests: an HTTP status with an OpenSearch-style error body, a slow answer, or a dropped
   connection (``fail_requests``);
-- does either at random with given rates and a seed, for fault storms (``storm``).
+- does either at random with given rates and a seed, for fault storms (``storm``);
+- cuts the upstream off (``outage``): requests in flight finish, new ones get a dropped connection, as
+  while an OpenSearch node restarts.
 
 Use it as a context manager::
 
@@ -108,6 +110,8 @@ class FaultProxy:
         self._request_faults: deque[RequestFault] = deque()
         self._storm: _Storm | None = None
         self._requests: list[Recorded] = []
+        self._down = False
+        self._in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.proxy = self  # type: ignore[attr-defined]
@@ -162,6 +166,19 @@ class FaultProxy:
         """From now on, fault each _bulk item / request at random with these rates (reproducible by seed)."""
         with self._lock:
             self._storm = _Storm(item_rate, request_rate, item_statuses, request_faults, random.Random(seed))
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """The upstream is unreachable inside the block: requests already forwarded finish first (their
+        answers are delivered), every other request gets a dropped connection until the block ends."""
+        with self._lock:
+            self._down = True
+        try:
+            wait_until(lambda: self._in_flight == 0, timeout=self.upstream_timeout + 5)
+            yield
+        finally:
+            with self._lock:
+                self._down = False
 
     def calm(self) -> None:
         """Remove every configured fault (recorded requests stay)."""
@@ -220,6 +237,10 @@ class FaultProxy:
     def _forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, str, bytes]:
+        with self._lock:
+            if self._down:
+                raise ConnectionResetError("the upstream is down (outage)")
+            self._in_flight += 1
         connection = http.client.HTTPConnection(
             self.upstream_host, self.upstream_port, timeout=self.upstream_timeout
         )
@@ -232,6 +253,8 @@ class FaultProxy:
             return response.status, response.getheader("Content-Type", "application/json"), response.read()
         finally:
             connection.close()
+            with self._lock:
+                self._in_flight -= 1
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -268,7 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status, content_type, answer = proxy._forward(self.command, self.path, recorded.headers, body)
             self._reply(status, content_type, answer, recorded)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True  # the client gave up (e.g. its timeout during a slow answer)
+            # the client gave up (e.g. its timeout during a slow answer), or the upstream is down: drop
+            self._drop()
 
     def _bulk(self, proxy: FaultProxy, recorded: Recorded) -> tuple[int, str, bytes]:
         entries = _parse_bulk(recorded.body)

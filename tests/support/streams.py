@@ -1,19 +1,31 @@
 """DynamoDB Streams for tests: a streamed table on moto, its real records, shaped as Lambda delivers them.
 
 Records read through the ``dynamodbstreams`` API differ from a Lambda event: they lack ``eventSourceARN``,
-boto3 parses ``ApproximateCreationDateTime`` into a datetime (Lambda sends epoch seconds) and binary values
-arrive as bytes (Lambda sends base64 text). ``as_lambda_record`` turns one into the other, nothing more.
+boto3 parses ``ApproximateCreationDateTime`` into a datetime (Lambda sends whole epoch seconds) and binary
+values arrive as bytes (Lambda sends base64 text). moto's sequence numbers grow by 1 where AWS's are about
+10^20 apart: ``StreamReader`` presents them as the local stack's stream runner does (the same conversion,
+``books_local``), so every test sees AWS-shaped numbers. Hand-made records come from ``stream_records``.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from books_local.lambda_events import lambda_record
+from books_local.sequence_numbers import ShardNumbering, numbering_of
+from support.stream_records import LambdaContext, lambda_event, record
+
+__all__ = [
+    "LambdaContext",
+    "StreamReader",
+    "clients",
+    "create_streamed_table",
+    "lambda_event",
+    "record",
+]
 
 REGION = "us-east-1"
 
@@ -54,7 +66,9 @@ class StreamReader:
     streams: Any
     stream_arn: str
     region: str = REGION
+    aws_shaped: bool = True  # False: moto's own numbers, for tests that feed them back to moto
     _iterators: dict[str, str] = field(default_factory=dict)
+    _numbering: dict[str, ShardNumbering] = field(default_factory=dict)
 
     def read(self) -> list[dict[str, Any]]:
         """New records of every shard, as Lambda records (shard by shard, in sequence order)."""
@@ -62,6 +76,7 @@ class StreamReader:
         records: list[dict[str, Any]] = []
         for shard in shards:
             shard_id = shard["ShardId"]
+            numbering = self._numbering_of(shard)
             iterator = (
                 self._iterators.get(shard_id)
                 or self.streams.get_shard_iterator(
@@ -72,59 +87,19 @@ class StreamReader:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
                 iterator = page.get("NextShardIterator")
                 self._iterators[shard_id] = iterator
-                records.extend(as_lambda_record(r, self.stream_arn, self.region) for r in page["Records"])
+                for raw in page["Records"]:
+                    number = raw["dynamodb"]["SequenceNumber"]
+                    shaped = numbering.to_aws(number) if self.aws_shaped else None
+                    records.append(lambda_record(raw, self.stream_arn, self.region, sequence_number=shaped))
                 if not page["Records"]:
                     break
         return records
 
+    def _numbering_of(self, shard: dict[str, Any]) -> ShardNumbering:
+        if shard["ShardId"] not in self._numbering:
+            self._numbering[shard["ShardId"]] = numbering_of(shard, self._numbering)
+        return self._numbering[shard["ShardId"]]
+
     def event(self) -> dict[str, Any]:
         """The new records as one Lambda event."""
         return lambda_event(self.read())
-
-
-def as_lambda_record(record: dict[str, Any], stream_arn: str, region: str = REGION) -> dict[str, Any]:
-    """A GetRecords record shaped as in a Lambda event (epoch seconds, eventSourceARN, base64 binary): the
-    local stack's own conversion, so the tests deliver records exactly as ``make up`` does."""
-    return lambda_record(record, stream_arn, region)
-
-
-def lambda_event(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Records": records}
-
-
-class LambdaContext:
-    """The part of Lambda's context the indexer uses: remaining time, counting down from a budget."""
-
-    def __init__(self, seconds: float = 60.0) -> None:
-        self._deadline = time.monotonic() + seconds
-        self.function_name = "books-indexer-test"
-        self.aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def record(
-    event_name: str,
-    keys: dict[str, Any],
-    sequence_number: int | str,
-    new_image: dict[str, Any] | None = None,
-    created_at: float | None = None,
-) -> dict[str, Any]:
-    """A hand-made Lambda record in DynamoDB JSON, for tests that need an exact order or a replay."""
-    body: dict[str, Any] = {
-        "Keys": keys,
-        "SequenceNumber": str(sequence_number),
-        "ApproximateCreationDateTime": time.time() if created_at is None else created_at,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    if new_image is not None:
-        body["NewImage"] = new_image
-    return {
-        "eventID": f"e{sequence_number}",
-        "eventName": event_name,
-        "eventSource": "aws:dynamodb",
-        "awsRegion": REGION,
-        "eventSourceARN": f"arn:aws:dynamodb:{REGION}:123456789012:table/test/stream/2026-01-01T00:00:00.000",
-        "dynamodb": body,
-    }
