@@ -1,6 +1,13 @@
 # The role API Gateway assumes for its integrations: exactly the five DynamoDB actions the templates use, on
 # this table only, and POST to this domain's _search on the configured index only.
 
+# Trust: API Gateway, with no condition. AWS documents the integration role's trust policy as the bare service
+# principal ("Control access to a REST API with IAM permissions",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html) and does not document
+# aws:SourceAccount or aws:SourceArn in the request context when API Gateway assumes an integration role: a
+# condition on a key the service does not send denies every AssumeRole, and every route answers 500 ("API Gateway
+# does not have permission to assume the provided role"). The confused-deputy guard is iam:PassRole: only
+# principals of this account allowed to pass this role can attach it to an API.
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -8,12 +15,6 @@ data "aws_iam_policy_document" "assume" {
     principals {
       type        = "Service"
       identifiers = ["apigateway.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
@@ -45,7 +46,10 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# Optional: API Gateway writes execution and access logs through one role per account and region.
+# Optional, off by default: API Gateway writes execution and access logs through ONE role per account and region
+# (aws_api_gateway_account). Creating it here replaces whatever role the account already uses, and destroying
+# this stack leaves the account's setting pointing at a deleted role, breaking every other API's logging. Make it
+# once per account and region, in its own stack, and keep it false everywhere else.
 data "aws_iam_policy_document" "cloudwatch_assume" {
   count = var.create_account_cloudwatch_role ? 1 : 0
 
