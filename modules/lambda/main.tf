@@ -7,7 +7,8 @@ locals {
   create_ecr_repository       = local.create && var.create_ecr_repository
   create_event_source_mapping = local.create && var.create_event_source_mapping
   create_alarms               = local.create && var.create_alarms
-  create_alarm_topic          = local.create_alarms && var.create_alarm_topic
+  # Every alarm notifies someone: the given actions, or a topic made here when none are given.
+  create_alarm_topic = local.create_alarms && length(var.alarm_actions) == 0
 
   # The stream ARN is "<table arn>/stream/<label>"; the table ARN scopes dynamodb:ListStreams.
   table_arn = split("/stream/", var.table_stream_arn)[0]
