@@ -1,13 +1,10 @@
 # The role API Gateway assumes for its integrations: exactly the five DynamoDB actions the templates use, on
 # this table only, and POST to this domain's _search on the configured index only.
 
-# Trust: API Gateway, with no condition. AWS documents the integration role's trust policy as the bare service
-# principal ("Control access to a REST API with IAM permissions",
-# https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html) and does not document
-# aws:SourceAccount or aws:SourceArn in the request context when API Gateway assumes an integration role: a
-# condition on a key the service does not send denies every AssumeRole, and every route answers 500 ("API Gateway
-# does not have permission to assume the provided role"). The confused-deputy guard is iam:PassRole: only
-# principals of this account allowed to pass this role can attach it to an API.
+# No aws:SourceAccount / aws:SourceArn condition: AWS documents no such key for apigateway.amazonaws.com when
+# it assumes an integration role (its guides show this trust policy with the service principal alone), and
+# with the condition every call fails with "API Gateway does not have permission to assume the provided role"
+# (issue 10). The role can only be passed by principals of this account with iam:PassRole.
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
