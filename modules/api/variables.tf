@@ -187,13 +187,13 @@ variable "alarm_actions" {
 }
 
 variable "alarm_topic_kms_key_id" {
-  description = "KMS key (ID, ARN or alias) encrypting the alarm topic made when alarm_actions is empty."
+  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
   type        = string
-  default     = "alias/aws/sns"
+  default     = null
 
   validation {
-    condition     = length(var.alarm_topic_kms_key_id) > 0
-    error_message = "alarm_topic_kms_key_id must name a KMS key: the alarm topic is always encrypted."
+    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
+    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
   }
 }
 

@@ -122,7 +122,30 @@ def test_every_alarm_notifies_someone_on_alarm_and_on_ok(plans: dict[str, Plan])
         assert alarm.is_set("alarm_actions"), f"{unit} {alarm.address} notifies nobody"
         assert alarm.is_set("ok_actions"), f"{unit} {alarm.address} never reports recovery"
     for unit, topic in all_resources(plans, "aws_sns_topic"):
-        assert topic.values.get("kms_master_key_id"), f"{unit} {topic.address} is not encrypted with KMS"
+        assert topic.is_set("kms_master_key_id"), f"{unit} {topic.address} is not encrypted with KMS"
+
+
+def test_alarm_topics_use_keys_cloudwatch_may_use(plans: dict[str, Plan]) -> None:
+    """CloudWatch publishes to an encrypted topic only with kms:Decrypt and kms:GenerateDataKey* on its key;
+    the AWS managed alias/aws/sns key never grants them, so alarms would deliver nothing ("Enable
+    compatibility between event sources from AWS services and encrypted topics",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services)."""
+    topics = list(all_resources(plans, "aws_sns_topic"))
+    keys = [key for _, key in all_resources(plans, "aws_kms_key")]
+    assert topics
+    for unit, topic in topics:
+        assert "alias/aws/" not in str(topic.values.get("kms_master_key_id") or ""), f"{unit} {topic.address}"
+    assert len(keys) >= len(topics)  # one customer managed key per topic made here
+    for key in keys:
+        assert key.values["enable_key_rotation"] is True
+        grants = [
+            s
+            for s in _statements(key.values["policy"])
+            if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+        ]
+        (grant,) = grants
+        actions = grant["Action"] if isinstance(grant["Action"], list) else [grant["Action"]]
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(actions), grant
 
 
 def _metrics(plans: dict[str, Plan]) -> dict[str, dict[str, Any]]:

@@ -160,9 +160,16 @@ def test_instance_types_not_shaped_like_opensearch_types_are_refused(
     )
 
 
-def test_the_alarm_topic_is_always_encrypted(modules: dict[str, Module]) -> None:
+@pytest.mark.parametrize("key", ["", "alias/aws/sns"])
+def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(
+    modules: dict[str, Module], key: str
+) -> None:
+    """CloudWatch needs kms:Decrypt and kms:GenerateDataKey* on an encrypted topic's key, which the AWS
+    managed alias/aws/sns never grants ("Enable compatibility between event sources from AWS services and
+    encrypted topics",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services)."""
     for name in REQUIRED:
-        modules[name].refuses("the alarm topic is always encrypted", alarm_topic_kms_key_id="")
+        modules[name].refuses("the alarm topic is always encrypted", alarm_topic_kms_key_id=key)
 
 
 # ---- Lambda: "Lambda parameters for Amazon DynamoDB event source mappings"
