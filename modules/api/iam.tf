@@ -43,7 +43,10 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# Optional: API Gateway writes execution and access logs through one role per account and region.
+# Optional, off by default: API Gateway writes execution and access logs through ONE role per account and region
+# (aws_api_gateway_account). Creating it here replaces whatever role the account already uses, and destroying
+# this stack leaves the account's setting pointing at a deleted role, breaking every other API's logging. Make it
+# once per account and region, in its own stack, and keep it false everywhere else.
 data "aws_iam_policy_document" "cloudwatch_assume" {
   count = var.create_account_cloudwatch_role ? 1 : 0
 

@@ -42,3 +42,18 @@ output "usage_plan_id" {
   description = "ID of the usage plan when authorization is API_KEY, else null."
   value       = try(aws_api_gateway_usage_plan.this[0].id, null)
 }
+
+output "alarm_topic_arn" {
+  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
+  value       = try(aws_sns_topic.alarms[0].arn, null)
+}
+
+output "alarm_actions" {
+  description = "List of ARNs every alarm of the API notifies."
+  value       = var.create_alarms ? local.alarm_actions : null
+}
+
+output "cloudwatch_metric_alarm_arns" {
+  description = "Map of alarm key (server-errors, latency) to alarm ARN."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}

@@ -140,7 +140,7 @@ variable "logging_level" {
 }
 
 variable "create_account_cloudwatch_role" {
-  description = "Whether to create the account-wide role API Gateway uses to write logs (one per account and region; leave false when it exists)."
+  description = "Whether to create the account-wide role API Gateway uses to write logs: one per account and region, so leave false where it exists (destroying it leaves the account pointing at a deleted role)."
   type        = bool
   default     = false
 }
@@ -172,4 +172,64 @@ variable "tags" {
   description = "Map of tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+################################################################################
+# Alarms (alarms.tf)
+################################################################################
+
+variable "create_alarms" {
+  description = "Whether to create the 5XX-rate and latency alarms of the stage."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_actions" {
+  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_topic_kms_key_id" {
+  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
+    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
+  }
+}
+
+variable "server_error_alarm_rate" {
+  description = "Share of requests answered 5XX (0-1) above which the server-errors alarm fires."
+  type        = number
+  default     = 0.01
+
+  validation {
+    condition     = var.server_error_alarm_rate > 0 && var.server_error_alarm_rate < 1
+    error_message = "server_error_alarm_rate must be between 0 and 1 (exclusive)."
+  }
+}
+
+variable "latency_alarm_threshold_ms" {
+  description = "99th-percentile latency in milliseconds above which the latency alarm fires."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.latency_alarm_threshold_ms > 0 && var.latency_alarm_threshold_ms <= 29000
+    error_message = "latency_alarm_threshold_ms must be between 1 and 29000 (API Gateway's integration timeout)."
+  }
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Number of consecutive one-minute periods over the threshold before an alarm fires."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alarm_evaluation_periods >= 1
+    error_message = "alarm_evaluation_periods must be at least 1."
+  }
 }

@@ -10,7 +10,9 @@ data "aws_iam_policy_document" "assume" {
       identifiers = ["lambda.amazonaws.com"]
     }
 
-    # Only functions of this account may assume the role (confused-deputy guard).
+    # Only functions of this account may assume the role (confused-deputy guard). Lambda documents both
+    # aws:SourceAccount and aws:SourceArn in execution-role trust policies ("Working with AWS managed policies
+    # in the execution role", https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html).
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"

@@ -321,7 +321,7 @@ variable "event_source_mapping" {
     parallelization_factor             = optional(number, 1)
     bisect_batch_on_function_error     = optional(bool, true)
     maximum_retry_attempts             = optional(number, 10)
-    maximum_record_age_in_seconds      = optional(number, 86400)
+    maximum_record_age_in_seconds      = optional(number, 43200)
   })
   default = {}
 
@@ -350,9 +350,14 @@ variable "event_source_mapping" {
     error_message = "event_source_mapping.maximum_retry_attempts must be between 0 and 10000 (-1, infinite, is not allowed)."
   }
 
+  # Strictly below the stream's 24-hour retention ("Lambda parameters for Amazon DynamoDB event source mappings",
+  # https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html): the on-failure destination receives
+  # only metadata about a discarded batch, not its records ("Retaining discarded records for a DynamoDB event
+  # source in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html), so they must
+  # still be in the stream when the message arrives for anyone to read and replay them.
   validation {
-    condition     = var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds <= 604800
-    error_message = "event_source_mapping.maximum_record_age_in_seconds must be between 60 and 604800 (-1, infinite, is not allowed)."
+    condition     = var.event_source_mapping.maximum_record_age_in_seconds >= 60 && var.event_source_mapping.maximum_record_age_in_seconds < 86400
+    error_message = "event_source_mapping.maximum_record_age_in_seconds must be at least 60 and below 86400, the stream's 24-hour retention: the on-failure queue gets only metadata, so dead-lettered records must still be readable from the stream (-1, infinite, is not allowed)."
   }
 }
 
@@ -372,20 +377,19 @@ variable "create_alarms" {
   default     = true
 }
 
-variable "create_alarm_topic" {
-  description = "Whether to create an SNS topic the alarms notify."
-  type        = bool
-  default     = false
-}
-
 variable "alarm_topic_kms_key_id" {
-  description = "KMS key (ID, ARN or alias) encrypting the alarm topic."
+  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
   type        = string
-  default     = "alias/aws/sns"
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
+    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
+  }
 }
 
 variable "alarm_actions" {
-  description = "List of extra ARNs (SNS topics) the alarms notify."
+  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
   type        = list(string)
   default     = []
 }

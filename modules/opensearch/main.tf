@@ -8,13 +8,16 @@ locals {
   domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
 
   fine_grained = var.fine_grained_access_control != null
-  log_types    = local.create ? var.log_types : toset([])
+
+  # Dedicated masters by default exactly on zone-aware (production) domains; see var.dedicated_master.
+  dedicated_master_enabled = coalesce(var.dedicated_master.enabled, var.zone_awareness_enabled)
+  log_types                = local.create ? var.log_types : toset([])
 }
 
 resource "aws_opensearch_domain" "this" {
   # checkov:skip=CKV_AWS_317:Audit logs require fine-grained access control, which is the fine_grained_access_control input; log_types then accepts AUDIT_LOGS.
-  # checkov:skip=CKV_AWS_318:Dedicated master nodes are the dedicated_master input; a one- or three-node domain does not need them.
-  # checkov:skip=CKV2_AWS_59:Same as CKV_AWS_318: dedicated masters are an input, off for small domains.
+  # checkov:skip=CKV_AWS_318:Dedicated masters follow the dedicated_master input: on by default for zone-aware (production) domains, which a validation enforces; off for single-zone development domains.
+  # checkov:skip=CKV2_AWS_59:Same as CKV_AWS_318: three dedicated masters on every zone-aware domain, none on single-zone development domains.
   count = local.create ? 1 : 0
 
   domain_name    = var.domain_name
@@ -32,9 +35,19 @@ resource "aws_opensearch_domain" "this" {
       }
     }
 
-    dedicated_master_enabled = var.dedicated_master != null
-    dedicated_master_type    = try(var.dedicated_master.instance_type, null)
-    dedicated_master_count   = try(var.dedicated_master.count, null)
+    dedicated_master_enabled = local.dedicated_master_enabled
+    dedicated_master_type    = local.dedicated_master_enabled ? var.dedicated_master.instance_type : null
+    dedicated_master_count   = local.dedicated_master_enabled ? var.dedicated_master.count : null
+  }
+
+  # Without this, an "_index" inside a _bulk or _mget body escapes the index-scoped resources of the IAM
+  # policies: AWS says it must be "false" to control access to sub-resources such as indices
+  # ("AdvancedOptionsStatus", https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_AdvancedOptionsStatus.html;
+  # "Identity and Access Management in Amazon OpenSearch Service", advanced options,
+  # https://docs.aws.amazon.com/opensearch-service/latest/developerguide/ac.html). Clients then name the index in
+  # the URL path (POST /<index>/_bulk) and never in the body.
+  advanced_options = {
+    "rest.action.multi.allow_explicit_index" = "false"
   }
 
   ebs_options {

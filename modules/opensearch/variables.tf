@@ -30,9 +30,11 @@ variable "instance_type" {
   type        = string
   default     = "t3.small.search"
 
+  # Instance types are <family>.<size>.search ("Supported instance types in Amazon OpenSearch Service",
+  # https://docs.aws.amazon.com/opensearch-service/latest/developerguide/supported-instance-types.html).
   validation {
-    condition     = can(regex("\\.search$", var.instance_type))
-    error_message = "instance_type must be an OpenSearch instance type ending in .search."
+    condition     = can(regex("^[a-z][a-z0-9]*\\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge)\\.search$", var.instance_type))
+    error_message = "instance_type must be an OpenSearch instance type such as t3.small.search or r7g.large.search."
   }
 }
 
@@ -45,6 +47,14 @@ variable "instance_count" {
     condition     = var.instance_count >= 1 && floor(var.instance_count) == var.instance_count
     error_message = "instance_count must be a whole number of at least 1."
   }
+
+  # CreateDomain rejects data nodes that cannot be spread evenly over the zones, e.g. 3 nodes over 2 zones
+  # ("Configuring a multi-AZ domain in Amazon OpenSearch Service",
+  # https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-multiaz.html).
+  validation {
+    condition     = !var.zone_awareness_enabled || var.instance_count % var.availability_zone_count == 0
+    error_message = "instance_count must be a multiple of availability_zone_count when zone awareness is on (CreateDomain rejects e.g. 3 data nodes over 2 zones)."
+  }
 }
 
 variable "zone_awareness_enabled" {
@@ -54,9 +64,9 @@ variable "zone_awareness_enabled" {
 }
 
 variable "availability_zone_count" {
-  description = "Number of availability zones when zone awareness is on: 2 or 3."
+  description = "Number of availability zones when zone awareness is on: 2 or 3 (3, as AWS recommends for production domains)."
   type        = number
-  default     = 2
+  default     = 3
 
   validation {
     condition     = contains([2, 3], var.availability_zone_count)
@@ -65,16 +75,32 @@ variable "availability_zone_count" {
 }
 
 variable "dedicated_master" {
-  description = "Dedicated master nodes ({instance_type, count}), or null for none."
+  description = "Dedicated master nodes: enabled (null: on exactly when zone awareness is on), instance_type and count (3 or 5)."
   type = object({
-    instance_type = string
+    enabled       = optional(bool)
+    instance_type = optional(string, "m7g.large.search")
     count         = optional(number, 3)
   })
-  default = null
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.dedicated_master == null || contains([3, 5], try(var.dedicated_master.count, 3))
-    error_message = "dedicated_master.count must be 3 or 5."
+    condition     = contains([3, 5], var.dedicated_master.count)
+    error_message = "dedicated_master.count must be 3 or 5 (an odd number that keeps a quorum when one node fails)."
+  }
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]*\\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge)\\.search$", var.dedicated_master.instance_type))
+    error_message = "dedicated_master.instance_type must be an OpenSearch instance type such as m7g.large.search."
+  }
+
+  # AWS recommends three dedicated master nodes for each production domain ("Dedicated master nodes in Amazon
+  # OpenSearch Service",
+  # https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-dedicatedmasternodes.html).
+  # A zone-aware domain is a production domain here.
+  validation {
+    condition     = !var.zone_awareness_enabled || var.dedicated_master.enabled != false
+    error_message = "dedicated_master.enabled must not be false on a zone-aware (production) domain: AWS recommends three dedicated master nodes for every production domain."
   }
 }
 
@@ -208,4 +234,27 @@ variable "tags" {
   description = "Map of tags to add to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "create_alarms" {
+  description = "Whether to create AWS's recommended alarms for the domain (cluster red/yellow, free storage, writes blocked, snapshot failure, JVM memory pressure)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_actions" {
+  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_topic_kms_key_id" {
+  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
+    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
+  }
 }

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,15 @@ def opensearch_full_path_job(request: pytest.FixtureRequest) -> tuple[subprocess
     if job is None:
         pytest.fail("the background OpenSearch full-path job was not started (CI is set?)")
     return job
+
+
+# ---- The AWS conformance suite: plans of live/dev and live/prod with mocks (tests/infra/live_plans.py) -----
+
+
+@pytest.fixture(scope="session")
+def live_plans(tmp_path_factory: pytest.TempPathFactory, infra_moto: str) -> dict[str, dict[str, Any]]:
+    """{environment: {unit: Plan}} for live/dev and live/prod, planned once per session."""
+    import live_plans as plans
+
+    workdir = tmp_path_factory.mktemp("live-plans")
+    return {env: plans.plan_environment(env, infra_moto, workdir / env) for env in ("dev", "prod")}

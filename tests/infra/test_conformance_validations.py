@@ -1,0 +1,207 @@
+"""AWS rules the modules enforce at plan time: `terraform plan` of a module with inputs AWS would refuse (or
+that break what AWS documents) fails with the validation's message, and the nearest valid input plans.
+
+moto creates the domain with three data nodes over two zones, and lets a mapping dead-letter records the
+stream has already trimmed: only these validations stand between such inputs and a failed or lossy deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from books_local.terragrunt import provider_config, terraform_env
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"  # moto's
+REQUIRED: dict[str, dict[str, Any]] = {
+    "opensearch": {"domain_name": "books-conformance"},
+    "lambda": {
+        "function_name": "books-conformance-indexer",
+        "image_uri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/books-conformance-indexer:1.0.0",
+        "table_stream_arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/books/stream/2026-01-01T00:00:00",
+        "opensearch_endpoint": "search-books.us-east-1.es.amazonaws.com",
+        "opensearch_domain_arn": f"arn:aws:es:us-east-1:{ACCOUNT}:domain/books-conformance",
+    },
+    "api": {
+        "name": "books-conformance",
+        "table_name": "books",
+        "table_arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/books",
+        "opensearch_domain_endpoint": "search-books.us-east-1.es.amazonaws.com",
+        "opensearch_domain_arn": f"arn:aws:es:us-east-1:{ACCOUNT}:domain/books-conformance",
+    },
+}
+
+
+class Module:
+    """A module copied into a directory of its own, initialised once, planned with varying inputs."""
+
+    def __init__(self, name: str, workdir: Path, endpoint: str) -> None:
+        self.name = name
+        self.workdir = workdir
+        shutil.copytree(ROOT / "modules" / name, workdir, ignore=shutil.ignore_patterns(".terraform*"))
+        (workdir / "provider.tf").write_text(provider_config("us-east-1", endpoint, {}))
+        init = self._terraform("init", "-input=false", "-no-color")
+        assert init.returncode == 0, init.stderr + init.stdout
+
+    def _terraform(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["terraform", *args],
+            cwd=self.workdir,
+            env=terraform_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def plan(self, **inputs: Any) -> subprocess.CompletedProcess[str]:
+        (self.workdir / "terraform.tfvars.json").write_text(json.dumps({**REQUIRED[self.name], **inputs}))
+        return self._terraform("plan", "-input=false", "-no-color", "-lock=false", "-out=plan.bin")
+
+    def planned(self, **inputs: Any) -> dict[str, Any]:
+        """The plan's JSON; the plan must succeed."""
+        result = self.plan(**inputs)
+        assert result.returncode == 0, result.stderr + result.stdout
+        return json.loads(self._terraform("show", "-json", "plan.bin").stdout)
+
+    def refuses(self, message: str, **inputs: Any) -> None:
+        result = self.plan(**inputs)
+        assert result.returncode != 0, f"{self.name} planned {inputs}:\n{result.stdout[-2000:]}"
+        text = " ".join((result.stderr + result.stdout).split())  # Terraform wraps long messages
+        assert "Invalid value for variable" in text, text
+        assert message in text, text
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory: pytest.TempPathFactory, infra_moto: str) -> dict[str, Module]:
+    workdir = tmp_path_factory.mktemp("conformance-modules")
+    return {name: Module(name, workdir / name, infra_moto) for name in REQUIRED}
+
+
+def _cluster(plan: dict[str, Any]) -> dict[str, Any]:
+    (domain,) = [r for r in plan["resource_changes"] if r["type"] == "aws_opensearch_domain"]
+    return domain["change"]["after"]["cluster_config"][0]
+
+
+# ---- OpenSearch: "Configuring a multi-AZ domain in Amazon OpenSearch Service"
+# (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-multiaz.html) ---------
+
+
+def test_three_data_nodes_over_two_zones_are_refused(modules: dict[str, Module]) -> None:
+    modules["opensearch"].refuses(
+        "instance_count must be a multiple of availability_zone_count",
+        instance_type="r7g.large.search",
+        instance_count=3,
+        zone_awareness_enabled=True,
+        availability_zone_count=2,
+    )
+
+
+def test_zone_counts_other_than_two_or_three_are_refused(modules: dict[str, Module]) -> None:
+    # AWS::OpenSearchService::Domain ZoneAwarenessConfig: "Valid values are 2 and 3."
+    modules["opensearch"].refuses(
+        "availability_zone_count must be 2 or 3",
+        instance_count=4,
+        zone_awareness_enabled=True,
+        availability_zone_count=4,
+    )
+
+
+def test_three_zone_aware_nodes_plan_over_three_zones_with_three_dedicated_masters(
+    modules: dict[str, Module],
+) -> None:
+    """What live/prod asks for (three zone-aware r7g nodes) plans with the defaults: three zones, and the
+    three dedicated masters AWS recommends for production ("Dedicated master nodes in Amazon OpenSearch
+    Service",
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-dedicatedmasternodes.html)."""
+    cluster = _cluster(
+        modules["opensearch"].planned(
+            instance_type="r7g.large.search", instance_count=3, zone_awareness_enabled=True
+        )
+    )
+    assert cluster["zone_awareness_config"] == [{"availability_zone_count": 3}]
+    assert (cluster["dedicated_master_enabled"], cluster["dedicated_master_count"]) == (True, 3)
+
+
+def test_a_single_zone_domain_has_no_dedicated_masters_by_default(modules: dict[str, Module]) -> None:
+    cluster = _cluster(modules["opensearch"].planned())
+    assert cluster["dedicated_master_enabled"] is False
+    assert cluster["dedicated_master_count"] is None
+
+
+def test_a_zone_aware_domain_without_dedicated_masters_is_refused(modules: dict[str, Module]) -> None:
+    modules["opensearch"].refuses(
+        "dedicated_master.enabled must not be false on a zone-aware (production) domain",
+        instance_type="r7g.large.search",
+        instance_count=3,
+        zone_awareness_enabled=True,
+        dedicated_master={"enabled": False},
+    )
+
+
+def test_an_even_number_of_dedicated_masters_is_refused(modules: dict[str, Module]) -> None:
+    modules["opensearch"].refuses("dedicated_master.count must be 3 or 5", dedicated_master={"count": 2})
+
+
+@pytest.mark.parametrize(
+    "instance_type", ["r7g.large", "r7g.large.elasticsearch", "large.search", "R7G.large.search"]
+)
+def test_instance_types_not_shaped_like_opensearch_types_are_refused(
+    modules: dict[str, Module], instance_type: str
+) -> None:
+    # "Supported instance types in Amazon OpenSearch Service": <family>.<size>.search
+    modules["opensearch"].refuses(
+        "instance_type must be an OpenSearch instance type", instance_type=instance_type
+    )
+
+
+@pytest.mark.parametrize("key", ["", "alias/aws/sns"])
+def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(
+    modules: dict[str, Module], key: str
+) -> None:
+    """CloudWatch needs kms:Decrypt and kms:GenerateDataKey* on an encrypted topic's key, which the AWS
+    managed alias/aws/sns never grants ("Enable compatibility between event sources from AWS services and
+    encrypted topics",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services)."""
+    for name in REQUIRED:
+        modules[name].refuses("the alarm topic is always encrypted", alarm_topic_kms_key_id=key)
+
+
+# ---- Lambda: "Lambda parameters for Amazon DynamoDB event source mappings"
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html): streams keep records 24 hours ----
+
+
+@pytest.mark.parametrize("age", [86400, 604800])
+def test_a_record_age_reaching_the_streams_retention_is_refused(modules: dict[str, Module], age: int) -> None:
+    modules["lambda"].refuses(
+        "must be at least 60 and below 86400", event_source_mapping={"maximum_record_age_in_seconds": age}
+    )
+
+
+def test_the_default_record_age_leaves_half_a_day_to_read_dead_lettered_records(
+    modules: dict[str, Module],
+) -> None:
+    plan = modules["lambda"].planned()
+    (mapping,) = [r for r in plan["resource_changes"] if r["type"] == "aws_lambda_event_source_mapping"]
+    assert mapping["change"]["after"]["maximum_record_age_in_seconds"] == 43200
+
+
+# ---- API Gateway: one CloudWatch logging role per account and region (aws_api_gateway_account) ------------
+
+
+def test_the_api_leaves_the_accounts_logging_role_alone_by_default(modules: dict[str, Module]) -> None:
+    """UpdateAccount sets the account's one cloudWatchRoleArn for the region ("Set up CloudWatch logging for
+    REST APIs in API Gateway",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html): a stack that makes it
+    replaces the account's role, and destroying the stack leaves the account pointing at a deleted role."""
+    plan = modules["api"].planned()
+    types = {r["type"] for r in plan["resource_changes"]}
+    assert "aws_api_gateway_stage" in types
+    assert "aws_api_gateway_account" not in types
+    opted_in = modules["api"].planned(create_account_cloudwatch_role=True)
+    assert "aws_api_gateway_account" in {r["type"] for r in opted_in["resource_changes"]}
