@@ -85,8 +85,9 @@ METHOD = """\
 ## How each number is measured
 
 - **Throughput**: the same generated stream records (real Lambda shape: `eventName`, `Keys`,
-  `NewImage`/`OldImage`, 21-digit `SequenceNumber`, epoch `ApproximateCreationDateTime`; books shaped
-  exactly as the API's POST stores them), mixed INSERT/MODIFY/REMOVE, against one OpenSearch server (an
+  `NewImage`/`OldImage`, AWS-shaped `SequenceNumber`s about 10^20 apart, whole-second
+  `ApproximateCreationDateTime`; books shaped exactly as the API's POST stores them), mixed
+  INSERT/MODIFY/REMOVE, against one OpenSearch server (an
   `osmem-server` process unless `BENCH_OPENSEARCH_URL` names another). Ours: `indexer.batch.process_event`
   over Lambda events of 100 records. Baseline: the public example's loop, one `index` of the raw DynamoDB
   JSON or one `delete` per record with `refresh=true`, given a keep-alive client (the example opens a new
