@@ -42,6 +42,8 @@ INPUTS = (
     "local/books_local/terragrunt.py",
     "local/books_local/terragrunt_config.py",
     "local/books_local/terragrunt_eval.py",
+    "local/books_local/terragrunt_moto.py",
+    "local/books_local/terraform_cli.py",
 )
 
 

@@ -1,28 +1,49 @@
 """Terragrunt's job for one environment folder, with plain ``terraform``, against a moto server.
 
 Terragrunt cannot be installed here, so this reads an environment's units (``live/<env>/*/terragrunt.hcl``)
-with python-hcl2, evaluates as much of Terragrunt's language as this repository's own configurations use
-(``include`` with ``expose``, ``locals``, ``read_terragrunt_config``, ``find_in_parent_folders``,
-``get_parent_terragrunt_dir``, ``path_relative_to_include``, ``get_env``, ``dependency`` outputs and mocks,
-``terraform.source`` with ``//``), sorts the units by their dependencies and runs ``terraform
-apply``/``plan``/``destroy`` in each, feeding real outputs into dependents' inputs as Terragrunt would.
+with python-hcl2 (``terragrunt_config``: parse), evaluates as much of Terragrunt's language as this
+repository's configurations use (``terragrunt_eval``: evaluate), sorts the units by their dependencies and
+runs ``terraform apply``/``plan``/``destroy`` in each (this module: run), feeding real outputs into
+dependents' inputs as Terragrunt would.
 
-Each unit gets its own working directory under ``state_dir/<unit>``: a copy of its module source, a generated
-``provider.tf`` aimed at the moto endpoint (fake keys, ``skip_*`` flags, one endpoint per service), a local
-backend, and its inputs as ``terraform.tfvars.json``.
+What it does as Terragrunt does:
 
-Emulator quirks are handled here, never in the modules (each is also noted where it is handled):
+* ``include`` blocks, any number, labelled, with ``expose`` and ``merge_strategy`` (``no_merge``,
+  ``shallow``, ``deep``): included files contribute ``inputs``, ``dependency``, ``generate``,
+  ``remote_state`` and ``terraform.source``; functions in them run as if written in the unit.
+* The ``generate`` blocks and the ``remote_state`` block (with ``generate``) of the unit and its includes are
+  executed: the files Terragrunt would write (the root's ``provider.tf`` and ``backend.tf``) are the ones
+  Terraform runs with. live/local's local backend keeps state under ``BOOKS_TF_STATE_DIR``, which is set to
+  ``state_dir/tfstate``; its endpoint is ``BOOKS_AWS_ENDPOINT``, set to the moto endpoint.
+* Inputs reach Terraform as ``TF_VAR_<name>`` environment variables, strings raw and other types
+  JSON-encoded; null inputs go to ``.terragrunt-null-vars.auto.tfvars.json``. Dependency mocks serve only
+  the commands their ``mock_outputs_allowed_terraform_commands`` name; ``destroy`` reads real outputs
+  (dependents are destroyed first, while their dependencies still exist).
+* The unit's committed ``.terraform.lock.hcl`` is copied into the working directory before ``init``.
+* ``terraform.source`` with ``//``: the part before it is copied, Terraform runs in the part after.
 
-* The AWS provider sleeps a fixed ten minutes after creating and after deleting an OpenSearch domain (a
-  ``timeouts`` block does not shorten it). With ``shortcuts=True`` (the default) a planned domain is first
-  created on moto with boto3 from the plan's values and then ``terraform import``-ed, so ``apply`` only
-  updates it; ``destroy`` deletes it with boto3 and drops it from the state first.
-* moto reports an empty ``image_config`` for image functions that Terraform never set, which shows as a diff
-  on every plan: a generated ``moto_override.tf`` ignores ``image_config`` on ``aws_lambda_function``
-  resources (a Terraform override file, so the module itself is unchanged for AWS).
-* moto answers 500 to every write on a table once an event source mapping targets an image function: that
-  one is handled in ``live/local/indexer`` (``create_event_source_mapping = false``; the local stack replays
-  the stream with the module's ``event_source_mapping`` output); callers may override it back on.
+Where it differs from Terragrunt (the complete list):
+
+* Only environments whose ``remote_state`` backend is ``local`` run (live/local); there is no S3/DynamoDB
+  backend bootstrap. Each unit's working directory is ``state_dir/<unit>/source`` (Terragrunt:
+  ``.terragrunt-cache``), and the lock file is not copied back after ``init``.
+* The language is the subset this repository uses: the functions in ``terragrunt_config._Context`` and the
+  expression and template syntax in ``terragrunt_eval`` (no ``for`` expressions, no splat, no nested
+  includes, no ``before_hook``/``after_hook``, no ``dependencies`` block, no ``run_cmd``, no ``sops``).
+* With several includes, each merges into the ones before it by its own strategy, and the unit's own file
+  merges last with the last include's strategy.
+* Emulator quirks, handled here and never in the modules (each is also noted where it is handled):
+
+  - The AWS provider sleeps a fixed ten minutes after creating and after deleting an OpenSearch domain (a
+    ``timeouts`` block does not shorten it). With ``shortcuts=True`` (the default) a planned domain is first
+    created on moto with boto3 from the plan's values and then ``terraform import``-ed, so ``apply`` only
+    updates it; ``destroy`` deletes it with boto3 and drops it from the state first.
+  - moto reports an empty ``image_config`` for image functions that Terraform never set, which shows as a
+    diff on every plan: a generated ``moto_override.tf`` ignores ``image_config`` on ``aws_lambda_function``
+    resources (a Terraform override file, so the module itself is unchanged for AWS).
+  - moto answers 500 to every write on a table once an event source mapping targets an image function: that
+    one is handled in ``live/local/indexer`` (``create_event_source_mapping = false``; the local stack replays
+    the stream with the module's ``event_source_mapping`` output); callers may override it back on.
 
 API::
 
@@ -49,6 +70,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from books_local.terraform_cli import (
+    EMULATED_SERVICES,
+    NULL_VARS_FILE,
+    cli_config,
+    input_variables,
+    null_inputs,
+    provider_config,
+    terraform_env,
+)
 from books_local.terragrunt_config import (
     MOCK_COMMANDS,
     ROOT_CONFIG,
@@ -62,8 +92,10 @@ from books_local.terragrunt_config import (
     read_terragrunt_config,
 )
 from books_local.terragrunt_eval import Lazy, Scope, TerragruntError
+from books_local.terragrunt_moto import create_domain_request, module_resources
 
 __all__ = [
+    "EMULATED_SERVICES",
     "MOCK_COMMANDS",
     "ROOT_CONFIG",
     "Dependency",
@@ -75,29 +107,17 @@ __all__ = [
     "TerragruntError",
     "Unit",
     "apply",
+    "cli_config",
     "destroy",
     "find_in_parent_folders",
+    "input_variables",
     "load_unit",
     "plan",
+    "provider_config",
     "read_terragrunt_config",
+    "terraform_env",
 ]
 
-EMULATED_SERVICES = (
-    "apigateway",
-    "cloudwatch",
-    "dynamodb",
-    "ec2",
-    "ecr",
-    "iam",
-    "kms",
-    "lambda",
-    "logs",
-    "opensearch",
-    "s3",
-    "sns",
-    "sqs",
-    "sts",
-)
 Log = Callable[[str], None]
 _INTERACTIVE_COMMANDS = frozenset({"init", "plan", "apply", "destroy", "import"})
 
@@ -105,88 +125,6 @@ _INTERACTIVE_COMMANDS = frozenset({"init", "plan", "apply", "destroy", "import"}
 # --------------------------------------------------------------------------------------------------------
 # Running terraform against moto
 # --------------------------------------------------------------------------------------------------------
-
-
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def cli_config(mirror: str | Path | None = None) -> Path | None:
-    """The Terraform CLI config pointing at the provider mirror (what ``make terraform-config`` writes), made
-    when missing; None when there is no mirror (Terraform then installs from the registry)."""
-    mirror = Path(mirror or os.environ.get("TF_PROVIDER_MIRROR") or "/opt/tf-plugins")
-    rc = _repo_root() / ".cache" / "terraform.rc"
-    if rc.is_file():
-        return rc
-    if not mirror.is_dir():
-        return None
-    rc.parent.mkdir(parents=True, exist_ok=True)
-    rc.write_text(
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
-        '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
-        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
-    )
-    return rc
-
-
-def terraform_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for terraform: the provider mirror config when present, fake credentials, no prompts."""
-    env = dict(os.environ)
-    if not Path(env.get("TF_CLI_CONFIG_FILE", "/nonexistent")).is_file():
-        rc = cli_config()
-        if rc is None:
-            env.pop("TF_CLI_CONFIG_FILE", None)
-        else:
-            env["TF_CLI_CONFIG_FILE"] = str(rc)
-    env.setdefault("TF_PLUGIN_CACHE_DIR", str(_repo_root() / ".cache" / "terraform-plugins"))
-    Path(env["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
-    env.update(
-        {
-            "TF_IN_AUTOMATION": "1",
-            "TF_INPUT": "0",
-            "CHECKPOINT_DISABLE": "1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.update(extra or {})
-    return env
-
-
-def provider_config(
-    region: str, endpoint: str, default_tags: Mapping[str, Any], state_path: str = "terraform.tfstate"
-) -> str:
-    """provider.tf for moto: the root terragrunt.hcl's provider aimed at ``endpoint``, and a local backend."""
-    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in EMULATED_SERVICES)
-    return f"""# Generated by books_local.terragrunt: the root terragrunt.hcl's provider, aimed at moto.
-provider "aws" {{
-  region                      = "{region}"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-
-  endpoints {{
-{endpoints}
-  }}
-
-  default_tags {{
-    tags = {json.dumps(default_tags)}
-  }}
-}}
-
-terraform {{
-  backend "local" {{
-    path = {json.dumps(state_path)}
-  }}
-}}
-"""
 
 
 # moto quirk: empty image_config lists on image functions (see the module docstring). Terraform merges
@@ -213,11 +151,25 @@ class Stack:
         shortcuts: bool = True,
         log: Log | None = None,
     ) -> None:
-        self.environment = (
-            environment if isinstance(environment, Environment) else Environment.load(environment)
-        )
         self.endpoint = endpoint.rstrip("/")
         self.state_dir = Path(state_dir).resolve()
+        # What the environment reads with get_env(), as under Terragrunt: live/local's emulator endpoint and
+        # where its local backend keeps state (the root's remote_state block).
+        path = environment.path if isinstance(environment, Environment) else Path(environment)
+        base = environment.environ if isinstance(environment, Environment) else os.environ
+        environ = {
+            **base,
+            "BOOKS_AWS_ENDPOINT": self.endpoint,
+            "BOOKS_TF_STATE_DIR": str(self.state_dir / "tfstate"),
+        }
+        self.environment = Environment.load(path, environ=environ)
+        for unit in self.environment.units.values():
+            if unit.remote_state().get("backend") != "local":
+                raise TerragruntError(
+                    f"{unit.path}: its remote_state backend is {unit.remote_state().get('backend')!r}; this "
+                    "emulator runs only environments aimed at an emulator (a local backend, like live/local)"
+                )
+        self._inputs: dict[str, dict[str, Any]] = {}
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
         unknown = set(self.overrides) - set(self.environment.units)
         if unknown:
@@ -260,7 +212,7 @@ class Stack:
         return changes
 
     def _has_state(self, name: str) -> bool:
-        return (self._unitdir(name) / "terraform.tfstate").is_file()
+        return Path(self.environment.units[name].remote_state()["config"]["path"]).is_file()
 
     def _plan_unit(self, name: str) -> bool:
         result = self._terraform(name, "plan", "-detailed-exitcode", "-lock=false", check=False)
@@ -323,17 +275,20 @@ class Stack:
             ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "__pycache__"),
         )
         workdir = self._workdir(name)
-        # backend path is relative to the work dir: keep state next to the copy, outside the source tree
-        backend_state = os.path.relpath(self._unitdir(name) / "terraform.tfstate", workdir)
-        default_tags = dict(unit.root_locals.get("default_tags", {}))
-        provider = provider_config(self.region, self.endpoint, default_tags, backend_state)
-        (workdir / "provider.tf").write_text(provider)
+        lock = unit.path.parent / ".terraform.lock.hcl"
+        if lock.is_file():  # as Terragrunt does: the unit's committed lock file pins the providers
+            shutil.copy2(lock, workdir / ".terraform.lock.hcl")
+        for file_name, contents in unit.generated_files().items():  # the root's provider.tf and backend.tf
+            (workdir / file_name).write_text(contents)
         for function in self._image_functions(workdir):
             (workdir / f"moto_{function}_override.tf").write_text(
                 _IMAGE_CONFIG_OVERRIDE.format(name=function)
             )
-        inputs = {**unit.inputs(outputs, command), **self.overrides.get(name, {})}
-        (workdir / "terraform.tfvars.json").write_text(json.dumps(inputs, indent=2, sort_keys=True))
+        inputs = self._inputs[name] = {**unit.inputs(outputs, command), **self.overrides.get(name, {})}
+        nulls = workdir / NULL_VARS_FILE
+        nulls.unlink(missing_ok=True)
+        if null_inputs(inputs):
+            nulls.write_text(json.dumps(null_inputs(inputs), indent=2, sort_keys=True))
         if first or not (workdir / ".terraform").is_dir():
             with self._lock:  # one init at a time: parallel inits race on the shared plugin cache
                 self._terraform(name, "init", "-backend=true", "-reconfigure")
@@ -368,7 +323,11 @@ class Stack:
         if args[0] in _INTERACTIVE_COMMANDS:
             command[2:2] = ["-input=false", "-no-color"]
         result = subprocess.run(
-            command, cwd=self._workdir(name), env=terraform_env(), capture_output=True, text=True
+            command,
+            cwd=self._workdir(name),
+            env=terraform_env(input_variables(self._inputs.get(name, {}))),
+            capture_output=True,
+            text=True,
         )
         if check and result.returncode != 0:
             raise TerragruntError(
@@ -407,14 +366,14 @@ class Stack:
             after = change["change"]["after"] or {}
             domain = after["domain_name"]
             self.log(f"{name}: pre-creating OpenSearch domain {domain} on moto, then importing it")
-            client.create_domain(**_create_domain_request(after))
+            client.create_domain(**create_domain_request(after))
             self._terraform(name, "import", change["address"], domain)
 
     def _delete_opensearch_domains(self, name: str) -> None:
         """Deletes each domain in the unit's state with boto3 and forgets it (skips the ten-minute wait
         after DeleteDomain)."""
         shown = json.loads(self._terraform(name, "show", "-json").stdout or "{}")
-        resources = _state_resources(shown.get("values", {}).get("root_module", {}))
+        resources = module_resources(shown.get("values", {}).get("root_module", {}))
         client = self.client("opensearch")
         for resource in resources:
             if resource.get("type") != "aws_opensearch_domain" or resource.get("mode") != "managed":
@@ -423,50 +382,6 @@ class Stack:
             self.log(f"{name}: deleting OpenSearch domain {domain} on moto directly")
             client.delete_domain(DomainName=domain)
             self._terraform(name, "state", "rm", resource["address"])
-
-
-def _state_resources(module: Mapping[str, Any]) -> list[dict[str, Any]]:
-    found = list(module.get("resources", []))
-    for child in module.get("child_modules", []):
-        found.extend(_state_resources(child))
-    return found
-
-
-def _first(blocks: Any) -> dict[str, Any]:
-    return (blocks or [{}])[0] or {}
-
-
-def _create_domain_request(after: Mapping[str, Any]) -> dict[str, Any]:
-    """CreateDomain arguments from an aws_opensearch_domain's planned values (what is known at plan time;
-    the apply after the import sets the rest)."""
-    cluster, ebs = _first(after.get("cluster_config")), _first(after.get("ebs_options"))
-    endpoint = _first(after.get("domain_endpoint_options"))
-    request: dict[str, Any] = {
-        "DomainName": after["domain_name"],
-        "EngineVersion": after.get("engine_version") or "OpenSearch_2.19",
-        "ClusterConfig": {
-            "InstanceType": cluster.get("instance_type") or "t3.small.search",
-            "InstanceCount": cluster.get("instance_count") or 1,
-            "ZoneAwarenessEnabled": bool(cluster.get("zone_awareness_enabled")),
-        },
-        "EBSOptions": {
-            "EBSEnabled": bool(ebs.get("ebs_enabled", True)),
-            "VolumeType": ebs.get("volume_type") or "gp3",
-            "VolumeSize": ebs.get("volume_size") or 10,
-        },
-        "EncryptionAtRestOptions": {"Enabled": bool(_first(after.get("encrypt_at_rest")).get("enabled"))},
-        "NodeToNodeEncryptionOptions": {
-            "Enabled": bool(_first(after.get("node_to_node_encryption")).get("enabled"))
-        },
-        "DomainEndpointOptions": {
-            "EnforceHTTPS": bool(endpoint.get("enforce_https")),
-            "TLSSecurityPolicy": endpoint.get("tls_security_policy") or "Policy-Min-TLS-1-2-2019-07",
-        },
-        "TagList": [{"Key": k, "Value": v} for k, v in sorted((after.get("tags_all") or {}).items())],
-    }
-    if isinstance(after.get("access_policies"), str):
-        request["AccessPolicies"] = after["access_policies"]
-    return request
 
 
 # --------------------------------------------------------------------------------------------------------

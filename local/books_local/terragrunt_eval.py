@@ -120,6 +120,46 @@ def _matching_brace(src: str, start: int) -> int:
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
+def _template_tokens(text: str, escaped: bool) -> list[tuple[str, str]]:
+    """Splits a template into ("lit", text), ("interp", expression) and ("dir", directive) tokens, applying
+    the ``~`` strip markers (they remove the whitespace, newlines included, on their side)."""
+    raw: list[list[Any]] = []  # [kind, body, strip_left, strip_right]
+    literal: list[str] = []
+    i = 0
+
+    def flush() -> None:
+        if literal:
+            raw.append(["lit", "".join(literal), False, False])
+            literal.clear()
+
+    while i < len(text):
+        if text.startswith(("$${", "%%{"), i):
+            literal.append(text[i + 1 : i + 3])
+            i += 3
+        elif text.startswith(("${", "%{"), i):
+            end = _matching_brace(text, i + 2)
+            inner = text[i + 2 : end]
+            flush()
+            kind = "interp" if text[i] == "$" else "dir"
+            raw.append([kind, inner.strip("~").strip(), inner.startswith("~"), inner.endswith("~")])
+            i = end + 1
+        elif escaped and text[i] == "\\" and i + 1 < len(text):
+            literal.append(_ESCAPES.get(text[i + 1], text[i + 1]))
+            i += 2
+        else:
+            literal.append(text[i])
+            i += 1
+    flush()
+    for index, (kind, _, strip_left, strip_right) in enumerate(raw):
+        if kind == "lit":
+            continue
+        if strip_left and index > 0 and raw[index - 1][0] == "lit":
+            raw[index - 1][1] = raw[index - 1][1].rstrip()
+        if strip_right and index + 1 < len(raw) and raw[index + 1][0] == "lit":
+            raw[index + 1][1] = raw[index + 1][1].lstrip()
+    return [(kind, body) for kind, body, _, _ in raw]
+
+
 class Scope:
     """Names (``local``, ``include``, ``dependency``) and functions an expression may use."""
 
@@ -137,31 +177,70 @@ class Scope:
         return value
 
     def template(self, text: str, escaped: bool = False) -> Any:
-        parts: list[Any] = []
-        i = 0
-        literal = []
-        while i < len(text):
-            if text.startswith("$${", i):
-                literal.append("${")
-                i += 3
-            elif text.startswith("${", i):
-                end = _matching_brace(text, i + 2)
-                if literal:
-                    parts.append("".join(literal))
-                    literal = []
-                parts.append(self.expression(text[i + 2 : end].strip("~ \n")))
-                i = end + 1
-            elif escaped and text[i] == "\\" and i + 1 < len(text):
-                literal.append(_ESCAPES.get(text[i + 1], text[i + 1]))
-                i += 2
+        """Renders a template: ``${...}`` interpolations and the ``%{if}``/``%{else}``/``%{endif}`` and
+        ``%{for x in xs}``/``%{endfor}`` directives, with ``~`` strip markers, as HCL's template language."""
+        tokens = _template_tokens(text, escaped)
+        if len(tokens) == 1 and tokens[0][0] == "interp":
+            return self.expression(tokens[0][1])  # "${x}" alone keeps x's type, as in HCL
+        rendered, end = self._render(tokens, 0, ())
+        if end != len(tokens):
+            raise TerragruntError(f"unexpected %{{{tokens[end][1]}}} in template {text!r}")
+        return rendered
+
+    def _render(self, tokens: list[tuple[str, str]], i: int, stop: tuple[str, ...]) -> tuple[str, int]:
+        """Renders tokens from ``i`` up to a directive whose keyword is in ``stop``; returns (text, index)."""
+        out: list[str] = []
+        while i < len(tokens):
+            kind, body = tokens[i]
+            if kind == "lit":
+                out.append(body)
+            elif kind == "interp":
+                out.append(_to_string(_plain(self.expression(body))))
             else:
-                literal.append(text[i])
-                i += 1
-        if literal:
-            parts.append("".join(literal))
-        if len(parts) == 1 and not isinstance(parts[0], str):
-            return parts[0]  # "${x}" alone keeps x's type, as in HCL
-        return "".join(_to_string(p) for p in parts)
+                keyword = body.split(None, 1)[0]
+                if keyword in stop:
+                    return "".join(out), i
+                if keyword == "if":
+                    yes, i = self._render(tokens, i + 1, ("else", "endif"))
+                    no = ""
+                    if tokens[i][1] == "else":
+                        no, i = self._render(tokens, i + 1, ("endif",))
+                    out.append(yes if self.expression(body[2:]) else no)
+                elif keyword == "for":
+                    match = re.fullmatch(r"for\s+(\w+)(?:\s*,\s*(\w+))?\s+in\s+(.+)", body, re.S)
+                    if not match:
+                        raise TerragruntError(f"cannot read %{{{body}}}")
+                    first, second, collection = match.groups()
+                    items = _plain(self.expression(collection))
+                    pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(items))
+                    end = self._skip(tokens, i + 1)
+                    for key, value in pairs:
+                        names = {**self.names, **({first: key, second: value} if second else {first: value})}
+                        text, _ = Scope(names, self.functions)._render(tokens, i + 1, ("endfor",))
+                        out.append(text)
+                    i = end
+                else:
+                    raise TerragruntError(f"unexpected %{{{body}}}")
+            i += 1
+        if stop:
+            raise TerragruntError(f"template directive not closed (expected one of {stop})")
+        return "".join(out), i
+
+    @staticmethod
+    def _skip(tokens: list[tuple[str, str]], i: int) -> int:
+        """Index of the %{endfor} closing the loop whose body starts at ``i`` (nested loops counted)."""
+        depth = 0
+        while i < len(tokens):
+            if tokens[i][0] == "dir":
+                keyword = tokens[i][1].split(None, 1)[0]
+                if keyword == "for":
+                    depth += 1
+                elif keyword == "endfor":
+                    if depth == 0:
+                        return i
+                    depth -= 1
+            i += 1
+        raise TerragruntError("%{for} without %{endfor}")
 
     def expression(self, src: str) -> Any:
         return _Parser(src, self).parse()()
