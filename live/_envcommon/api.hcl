@@ -7,6 +7,24 @@ terraform {
   source = "${dirname(find_in_parent_folders("terragrunt.hcl"))}/modules//api"
 }
 
+# What a platform team reads after the apply (`terragrunt output`): the books URL and a SigV4-signed request
+# with the caller's own credentials (curl >= 7.75). An output file next to the module, which keeps its own.
+generate "deploy_outputs" {
+  path      = "deploy_outputs.tf"
+  if_exists = "overwrite_terragrunt"
+  contents  = <<-EOF
+    output "books_url" {
+      description = "URL of the books collection."
+      value       = "$${aws_api_gateway_stage.this.invoke_url}/books"
+    }
+
+    output "example_request" {
+      description = "A signed request (the caller needs execute-api:Invoke on rest_api_execution_arn)."
+      value       = "curl --aws-sigv4 'aws:amz:${local.env.region}:execute-api' --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY -H x-amz-security-token:$AWS_SESSION_TOKEN '$${aws_api_gateway_stage.this.invoke_url}/books?limit=10'"
+    }
+  EOF
+}
+
 dependency "table" {
   config_path = "../table"
 

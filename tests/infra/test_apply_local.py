@@ -58,6 +58,10 @@ def test_every_unit_is_applied_with_its_outputs(applied: tuple[Stack, dict]) -> 
     assert outputs["table"]["table_name"] == "books-local"
     assert outputs["opensearch"]["domain_name"] == "books-local"
     assert outputs["indexer"]["function_name"] == "books-local-indexer"
+    # the api unit's generated deploy outputs: the URL and a signed request against it
+    assert outputs["api"]["books_url"] == f"{outputs['api']['invoke_url']}/books"
+    assert f"'{outputs['api']['books_url']}?limit=10'" in outputs["api"]["example_request"]
+    assert outputs["api"]["example_request"].startswith("curl --aws-sigv4 'aws:amz:us-east-1:execute-api'")
     assert outputs["api"]["rest_api_id"]
 
 

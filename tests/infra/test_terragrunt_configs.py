@@ -202,3 +202,13 @@ def test_every_unit_commits_a_lock_file_for_the_provider_its_module_admits(envir
         assert entry["hashes"], lock
         if mirror.is_dir():
             assert entry["version"] in {p.name for p in mirror.iterdir()}, lock
+
+
+def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: Environment) -> None:
+    generated = environment.units["api"].generated_files()["deploy_outputs.tf"]
+    outputs = hcl2.loads(generated)["output"]
+    names = {name for block in outputs for name in block}
+    assert names == {"books_url", "example_request"}
+    assert f"--aws-sigv4 'aws:amz:{environment.locals['region']}:execute-api'" in generated
+    assert "aws_api_gateway_stage.this.invoke_url" in generated
+    assert "$${" not in generated  # Terraform, not Terragrunt, interpolates the stage URL
