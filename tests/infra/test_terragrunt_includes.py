@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from books_local.terraform_cli import input_variables, null_inputs
-from books_local.terragrunt import Environment, TerragruntError
+from books_local.terragrunt import Environment, Scope, TerragruntError
 
 ROOT_HCL = 'inputs = {\n  tags = { Project = "books" }\n}\n'
 COMMON_HCL = """locals {
@@ -137,3 +137,24 @@ def test_inputs_reach_terraform_as_tf_var_environment_variables_and_nulls_as_a_t
         "TF_VAR_map": '{"a": [1]}',
     }
     assert null_inputs(inputs) == {"none": None}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("a %{if local.on}yes%{else}no%{endif} b", "a yes b"),
+        ("%{if !local.on}yes%{endif}", ""),
+        ("[\n  %{~for x in local.xs}\n  ${x},\n  %{~endfor}\n]", "[\n  1,\n  2,\n]"),
+        ("%{for k, v in local.m}${k}=${v};%{endfor}", "a=1;b=2;"),
+        ("%%{literal} $${literal}", "%{literal} ${literal}"),
+    ],
+)
+def test_template_directives_and_strip_markers(template: str, expected: str) -> None:
+    """HCL's template language as the root's generate "provider" block uses it (%{if}, %{for}, ~)."""
+    scope = Scope({"local": {"on": True, "xs": [1, 2], "m": {"a": 1, "b": 2}}}, {})
+    assert scope.template(template) == expected
+
+
+def test_an_unclosed_directive_is_an_error() -> None:
+    with pytest.raises(TerragruntError, match="not closed"):
+        Scope({"local": {"on": True}}, {}).template("%{if local.on}yes")
