@@ -12,6 +12,7 @@ terraform {
 inputs = {
   repository_name = "${local.env.name_prefix}-indexer"
   source_dir      = "${local.repo_root}/artifacts/update_indices"
+  source_excludes = ["(^|/)__pycache__/", "\\.pyc$", "(^|/)README\\.md$"] # docs do not change the image
   build_script    = "${local.repo_root}/artifacts/update_indices/build-image.sh"
   architecture    = local.env.indexer.architecture
   docker_command  = get_env("DOCKER", "docker")

@@ -13,10 +13,11 @@ locals {
   platform = { x86_64 = "linux/amd64", arm64 = "linux/arm64" }[var.architecture]
 
   # The tag is a digest of the sources (names and contents) and the platform: the same sources give the same
-  # tag (no build, empty plan), any change gives a new one. Interpreter caches are not sources.
+  # tag (no build, empty plan), any change gives a new one. source_excludes (interpreter caches, docs) are
+  # not sources.
   source_files = sort([
     for file in fileset(var.source_dir, "**") : file
-    if length(regexall("(^|/)__pycache__/|\\.pyc$", file)) == 0
+    if alltrue([for pattern in var.source_excludes : length(regexall(pattern, file)) == 0])
   ])
   source_hash = sha256(join("\n", concat(
     [local.platform, jsonencode(var.build_environment)],

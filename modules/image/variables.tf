@@ -68,6 +68,17 @@ variable "source_dir" {
   type        = string
 }
 
+variable "source_excludes" {
+  description = "List of regular expressions: files under source_dir whose relative path matches one are not part of the content tag."
+  type        = list(string)
+  default     = ["(^|/)__pycache__/", "\\.pyc$"]
+
+  validation {
+    condition     = alltrue([for pattern in var.source_excludes : can(regexall(pattern, ""))])
+    error_message = "source_excludes must hold valid regular expressions."
+  }
+}
+
 variable "build_script" {
   description = "Executable that builds the image: called with the image reference as its argument and PLATFORM (linux/amd64 or linux/arm64) plus build_environment in its environment."
   type        = string
