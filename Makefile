@@ -47,13 +47,15 @@ docker: ## Makes sure a Docker engine runs (installs Debian's docker.io when mis
 	@tests/images/engine.sh
 
 .PHONY: images
-images: docker venv ## Builds the local images: Debian/Python base, OpenSearch stand-in, moto, Lambda base
+images: docker venv ## Builds the local images (Debian/Python base, OpenSearch stand-in, moto, Lambda base); installs the registry
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH tests/images/build.sh
+	@tests/images/registry.sh >/dev/null
 
 IMAGE_TAG ?= books-indexer:latest
+PLATFORM  ?= linux/amd64
 .PHONY: image
-image: docker ## Builds the indexer's Lambda image as IMAGE_TAG (BASE_IMAGE=local/lambda-python:3.11 offline)
-	@DOCKER=$(DOCKER) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" "$(BASE_IMAGE)"
+image: docker ## Builds the indexer's image as IMAGE_TAG for PLATFORM (deploys build it in the apply: README, Deploy)
+	@DOCKER=$(DOCKER) PLATFORM=$(PLATFORM) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" "$(BASE_IMAGE)"
 
 .PHONY: docs
 docs: venv ## Regenerates the Inputs/Outputs tables of the modules' READMEs from their variables and outputs

@@ -4,7 +4,8 @@
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
 
-  # live/local aims at a local emulator: a local state file instead of S3, fake credentials, endpoints.
+  # live/local aims at a local emulator: a local state file instead of S3 (under BOOKS_TF_STATE_DIR when set),
+  # fake credentials, endpoints.
   emulated = local.env.emulator_endpoint != ""
 
   default_tags = {
@@ -23,7 +24,7 @@ locals {
       dynamodb_table = "books-terraform-locks"
     }
     local = {
-      path = "${get_parent_terragrunt_dir()}/.state/terragrunt/${path_relative_to_include()}/terraform.tfstate"
+      path = "${get_env("BOOKS_TF_STATE_DIR", "${get_parent_terragrunt_dir()}/.state/terragrunt")}/${path_relative_to_include()}/terraform.tfstate"
     }
   }
 
@@ -52,11 +53,12 @@ generate "provider" {
         tags = ${jsonencode(local.default_tags)}
       }
     %{~if local.emulated}
+      # The account id is requested (from the emulator's STS), so allowed_account_ids guards here too: with
+      # skip_requesting_account_id the provider knows no account and refuses every one.
 
       access_key                  = "testing"
       secret_key                  = "testing"
       skip_credentials_validation = true
-      skip_requesting_account_id  = true
       skip_metadata_api_check     = true
       skip_region_validation      = true
 

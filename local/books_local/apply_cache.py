@@ -6,8 +6,9 @@ first ``up`` runs the real apply with moto's request recorder on and keeps the r
 under ``.cache/local-stack/<key>``; a later ``up`` replays those recorded API calls into the fresh moto (the
 same calls in the same order, with moto's random ids seeded alike) and reuses the outputs.
 
-The key is a digest of everything the apply reads: ``live/local``, ``modules/``, the root ``terragrunt.hcl``,
-``books_local/terragrunt.py``, the Terraform and moto versions and the region. Change any of them and the
+The key is a digest of everything the apply reads: ``live/local`` and ``live/_envcommon``, ``modules/``,
+the root ``terragrunt.hcl``, the indexer's sources (the image step), the emulator
+(``books_local/terragrunt*.py``), the Terraform and moto versions and the region. Change any of them and the
 next ``up`` applies with Terraform again. ``BOOKS_APPLY_CACHE=off`` always applies (the tests do).
 A replay is checked (table, stream, function and queue exist on moto) and falls back to a real apply.
 """
@@ -32,7 +33,18 @@ from books_local.state import write_json_atomically
 
 SEED = 20240601
 CACHE = Path(".cache") / "local-stack"
-INPUTS = ("live/local", "modules", "terragrunt.hcl", "local/books_local/terragrunt.py")
+INPUTS = (
+    "live/local",
+    "live/_envcommon",
+    "modules",
+    "terragrunt.hcl",
+    "artifacts/update_indices",
+    "local/books_local/terragrunt.py",
+    "local/books_local/terragrunt_config.py",
+    "local/books_local/terragrunt_eval.py",
+    "local/books_local/terragrunt_moto.py",
+    "local/books_local/terraform_cli.py",
+)
 
 
 def _generated(path: Path) -> bool:

@@ -16,6 +16,7 @@ OFF = ("off", "0", "false", "no")
 DEFAULT_API_PORT = 8080
 DEFAULT_MOTO_PORT = 4566
 DEFAULT_OPENSEARCH_PORT = 9200
+DEFAULT_REGISTRY_PORT = 5001
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class StackConfig:
     opensearch_url: str | None  # OPENSEARCH_URL: use this OpenSearch, start none
     opensearch_image: str | None  # OPENSEARCH_IMAGE: run this image in Docker instead of the embedded one
     apply_cache: bool = True  # BOOKS_APPLY_CACHE=off: always apply with Terraform (apply_cache.py)
+    image_step: bool = False  # BOOKS_IMAGE_STEP=on: build and push the indexer's image (needs Docker)
+    registry_port: int = DEFAULT_REGISTRY_PORT  # BOOKS_REGISTRY_PORT: the registry standing in for ECR's
     region: str = "us-east-1"
     host: str = HOST
 
@@ -43,6 +46,8 @@ class StackConfig:
             opensearch_url=(environ.get("OPENSEARCH_URL") or "").rstrip("/") or None,
             opensearch_image=environ.get("OPENSEARCH_IMAGE") or None,
             apply_cache=environ.get("BOOKS_APPLY_CACHE", "on").strip().lower() not in OFF,
+            image_step=environ.get("BOOKS_IMAGE_STEP", "off").strip().lower() == "on",
+            registry_port=port_from_env(environ, "BOOKS_REGISTRY_PORT", DEFAULT_REGISTRY_PORT),
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         )
 
@@ -54,11 +59,17 @@ class StackConfig:
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
 
+    @property
+    def registry(self) -> str:
+        return f"{self.host}:{self.registry_port}"
+
     def ports_to_open(self) -> dict[str, int]:
         """The ports this configuration will listen on, by the variable that moves each."""
         ports = {"BOOKS_API_PORT": self.api_port, "MOTO_PORT": self.moto_port}
         if self.opensearch_url is None:
             ports["OPENSEARCH_PORT"] = self.opensearch_port
+        if self.image_step:
+            ports["BOOKS_REGISTRY_PORT"] = self.registry_port
         return ports
 
 

@@ -29,6 +29,9 @@ def use_provider_mirror(config: StackConfig) -> None:
 def apply(config: StackConfig, say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     environment = config.root / ENVIRONMENT
     use_provider_mirror(config)
+    if config.image_step:  # live/local/image reads both with get_env(), as under Terragrunt
+        os.environ["BOOKS_IMAGE_STEP"] = "on"
+        os.environ["BOOKS_IMAGE_REGISTRY"] = config.registry
     log = config.state.log("terraform")
 
     def note(message: str) -> None:

@@ -1,10 +1,12 @@
-"""The two servers under the stack: moto (every AWS control plane the modules touch) and an OpenSearch."""
+"""The servers under the stack: moto (every AWS control plane the modules touch), an OpenSearch, and with
+BOOKS_IMAGE_STEP=on the CNCF distribution registry that stands in for ECR's."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -131,3 +133,24 @@ def stop_opensearch_container(config: StackConfig) -> bool:
     subprocess.run([DOCKER, "stop", "--time", "5", container], capture_output=True)
     marker.unlink()
     return True
+
+
+def start_registry(config: StackConfig, timeout: float = 30) -> None:
+    """The CNCF distribution registry (Debian's docker-registry; `tests/images/registry.sh` installs it) on
+    loopback, plain HTTP (Docker pushes to 127.0.0.1 without TLS): ECR's stand-in for the image step."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        raise StackError("BOOKS_IMAGE_STEP=on needs docker-registry: run tests/images/registry.sh (root)")
+    settings = config.state.path / "registry.yml"
+    settings.write_text(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {config.state.path / 'registry'}\nhttp:\n  addr: {config.registry}\n"
+    )
+    processes.spawn(config.state, "registry", [binary, "serve", str(settings)])
+    processes.wait_until(
+        lambda: processes.http_answers(f"http://{config.registry}/v2/"),
+        what=f"the registry on {config.registry}",
+        timeout=timeout,
+        alive=lambda: processes.running(config.state, "registry") is not None,
+        log=config.state.log("registry"),
+    )

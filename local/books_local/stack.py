@@ -19,7 +19,7 @@ from books_local import apply_cache, infrastructure, processes, services
 from books_local.config import ROOT, StackConfig, aws_environment
 from books_local.errors import StackError
 
-PROCESSES = ("moto", "opensearch", "indexer", "api")
+PROCESSES = ("registry", "moto", "opensearch", "indexer", "api")
 INDEXER = "indexer"
 API = "api"
 
@@ -51,6 +51,7 @@ def up(config: StackConfig, say: Say = print) -> Started:
     alive = running(config)
     if alive:
         expected = {"moto", INDEXER, API} | ({"opensearch"} if _runs_own_opensearch(config) else set())
+        expected |= {"registry"} if config.image_step else set()
         if set(alive) >= expected and config.state.stack_file.exists():
             api_url = config.state.read_stack()["api_url"]
             say(f"already running: {api_url} (`make down` stops it)")
@@ -84,6 +85,9 @@ def _start(config: StackConfig, say: Say, started_at: float) -> None:
     services.wait_for_moto(config)
     services.wait_for_opensearch(config, opensearch_url)
     step(f"{which} answers on {opensearch_url}")
+    if config.image_step:
+        services.start_registry(config)
+        step(f"BOOKS_IMAGE_STEP=on: the registry on {config.registry} stands in for ECR's")
 
     outputs = _apply(config, step)
     config.state.write_stack(
@@ -105,7 +109,8 @@ def _start(config: StackConfig, say: Say, started_at: float) -> None:
 
 
 def _apply(config: StackConfig, step: Say) -> dict[str, Any]:
-    cache_key = apply_cache.key(config) if config.apply_cache else None
+    # a replayed apply builds and pushes nothing: the image step always applies
+    cache_key = apply_cache.key(config) if config.apply_cache and not config.image_step else None
     if cache_key is not None:
         outputs = apply_cache.replay(config, cache_key, say=step)
         if outputs is not None:

@@ -54,11 +54,34 @@ def client(endpoint: str, service: str) -> Any:
 
 def test_every_unit_is_applied_with_its_outputs(applied: tuple[Stack, dict]) -> None:
     _, outputs = applied
-    assert set(outputs) == {"table", "opensearch", "api", "indexer"}
+    assert set(outputs) == {"table", "opensearch", "api", "indexer", "image"}
     assert outputs["table"]["table_name"] == "books-local"
     assert outputs["opensearch"]["domain_name"] == "books-local"
     assert outputs["indexer"]["function_name"] == "books-local-indexer"
+    # the api unit's generated deploy outputs: the URL and a signed request against it
+    assert outputs["api"]["books_url"] == f"{outputs['api']['invoke_url']}/books"
+    assert f"'{outputs['api']['books_url']}?limit=10'" in outputs["api"]["example_request"]
+    assert outputs["api"]["example_request"].startswith("curl --aws-sigv4 'aws:amz:us-east-1:execute-api'")
     assert outputs["api"]["rest_api_id"]
+
+
+def test_terraform_ran_with_what_the_root_config_generates_and_inputs_as_tf_vars(
+    applied: tuple[Stack, dict],
+) -> None:
+    """The emulator executes the root's generate and remote_state blocks (provider.tf, backend.tf) and passes
+    inputs as TF_VAR_ variables, as Terragrunt does: no file of its own stands in for them."""
+    stack, _ = applied
+    for name, unit in stack.environment.units.items():
+        workdir = stack._workdir(name)
+        for file_name, contents in unit.generated_files().items():
+            assert (workdir / file_name).read_text() == contents, f"{name}: {file_name}"
+        state = Path(unit.remote_state()["config"]["path"])
+        assert state.is_file(), f"{name}: no state at the root's backend path {state}"
+        assert state.is_relative_to(stack.state_dir / "tfstate" / "live" / "local")
+        tfvars = [path.name for path in workdir.glob("*.tfvars*")]
+        assert set(tfvars) <= {".terragrunt-null-vars.auto.tfvars.json"}, f"{name}: inputs in {tfvars}"
+        for path in workdir.glob("*.tfvars*"):
+            assert set(json.loads(path.read_text()).values()) == {None}, f"{name}: {path} holds non-nulls"
 
 
 def test_dependency_outputs_are_fed_into_dependents(applied: tuple[Stack, dict], infra_moto: str) -> None:
@@ -88,7 +111,10 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
 
     function = client(infra_moto, "lambda").get_function(FunctionName="books-local-indexer")
     assert function["Configuration"]["PackageType"] == "Image"
-    assert function["Code"]["ImageUri"].endswith("/books-local-indexer:local")
+    # without BOOKS_IMAGE_STEP=on nothing is built: the function gets the content tag (test_image_step.py
+    # covers the build, the push and the digest)
+    assert function["Code"]["ImageUri"] == outputs["image"]["image_uri"]
+    assert function["Code"]["ImageUri"].startswith(f"{outputs['image']['repository_url']}:src-")
 
     mapping = client(infra_moto, "lambda").get_event_source_mapping(
         UUID=outputs["indexer"]["event_source_mapping_uuid"]
@@ -134,7 +160,7 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
 
 def test_second_plan_shows_no_changes(applied: tuple[Stack, dict]) -> None:
     stack, _ = applied
-    assert stack.plan() == {"table": False, "opensearch": False, "api": False, "indexer": False}
+    assert stack.plan() == dict.fromkeys(("table", "opensearch", "image", "api", "indexer"), False)
 
 
 def test_destroy_leaves_nothing_behind(applied: tuple[Stack, dict], infra_moto: str) -> None:

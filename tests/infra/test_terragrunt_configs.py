@@ -14,9 +14,9 @@ from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod", "local")
-UNITS = {"table", "opensearch", "api", "indexer"}
-# live/prod requires the image tag to deploy (get_env without a default); any value serves the checks here.
-ENVIRON = {"INDEXER_IMAGE_TAG": "1.2.3"}
+UNITS = {"table", "opensearch", "api", "indexer", "image"}
+# Every get_env has a default: plan and destroy of any unit work with an empty environment.
+ENVIRON: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module", params=ENVIRONMENTS)
@@ -30,13 +30,15 @@ def interface(unit_source: Path) -> ModuleInterface:
 
 def test_every_hcl_file_parses() -> None:
     files = [ROOT / "terragrunt.hcl", *sorted((ROOT / "live").rglob("*.hcl"))]
-    assert len(files) == 1 + len(ENVIRONMENTS) * (1 + len(UNITS))
+    locks = [file for file in files if file.name == ".terraform.lock.hcl"]
+    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) * (1 + 2 * len(UNITS))
+    assert len(locks) == len(ENVIRONMENTS) * len(UNITS)
     for file in files:
         with file.open() as handle:
             assert hcl2.load(handle), file
 
 
-def test_each_environment_has_the_four_units(environment: Environment) -> None:
+def test_each_environment_has_the_five_units(environment: Environment) -> None:
     assert set(environment.units) == UNITS
 
 
@@ -82,10 +84,12 @@ def test_mock_outputs_serve_only_init_validate_and_plan(environment: Environment
                 unit.inputs(command="apply")
 
 
-def test_graph_is_acyclic_with_api_and_indexer_after_table_and_opensearch(environment: Environment) -> None:
-    assert environment.waves() == [["opensearch", "table"], ["api", "indexer"]]
+def test_graph_is_acyclic_with_api_and_indexer_after_table_opensearch_and_image(
+    environment: Environment,
+) -> None:
+    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"]]
     assert environment.graph()["api"] == {"table", "opensearch"}
-    assert environment.graph()["indexer"] == {"table", "opensearch"}
+    assert environment.graph()["indexer"] == {"table", "opensearch", "image"}
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:
@@ -109,13 +113,42 @@ def test_unit_inputs_follow_the_environment_sizing() -> None:
     assert search["zone_awareness_enabled"] is True
     assert search["instance_count"] == 3
     indexer = prod.units["indexer"].inputs(command="plan")
-    assert indexer["image_uri"].endswith("/books-prod-indexer:1.2.3")
+    assert "/books-prod-indexer@sha256:" in indexer["image_uri"]
+    assert indexer["create_ecr_repository"] is False
     assert indexer.get("create_event_source_mapping", True) is True
+    assert prod.units["image"].inputs(command="plan")["repository_name"] == "books-prod-indexer"
 
 
-def test_prod_refuses_to_run_without_an_image_tag() -> None:
-    with pytest.raises(TerragruntError, match="INDEXER_IMAGE_TAG"):
-        Environment.load(ROOT / "live" / "prod", environ={})
+def test_prod_domain_spreads_an_even_split_over_three_zones_with_dedicated_masters() -> None:
+    """CreateDomain rejects a node count that is not a multiple of the zone count, and AWS recommends three
+    dedicated master nodes for production domains ("Configuring a multi-AZ domain in Amazon OpenSearch
+    Service"; "Dedicated master nodes in Amazon OpenSearch Service")."""
+    search = (
+        Environment.load(ROOT / "live" / "prod", environ=ENVIRON).units["opensearch"].inputs(command="plan")
+    )
+    assert search["zone_awareness_enabled"] is True
+    assert search["availability_zone_count"] == 3
+    assert search["instance_count"] % search["availability_zone_count"] == 0
+    assert search["dedicated_master"]["count"] == 3
+
+
+def test_prod_keeps_a_year_of_logs_as_its_env_hcl_says() -> None:
+    prod = Environment.load(ROOT / "live" / "prod", environ=ENVIRON)
+    assert "a year of logs" in (ROOT / "live" / "prod" / "env.hcl").read_text()
+    assert prod.units["opensearch"].inputs(command="plan")["log_retention_in_days"] == 365
+    assert prod.units["indexer"].inputs(command="plan")["log_retention_in_days"] == 365
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_no_environment_replaces_the_accounts_api_gateway_logging_role(name: str) -> None:
+    api = Environment.load(ROOT / "live" / name, environ=ENVIRON).units["api"]
+    assert api.inputs(command="plan")["create_account_cloudwatch_role"] is False
+
+
+def test_the_rollback_pin_replaces_the_built_image() -> None:
+    pinned = "222222222222.dkr.ecr.eu-west-1.amazonaws.com/books-prod-indexer@sha256:" + "a" * 64
+    prod = Environment.load(ROOT / "live" / "prod", environ={"BOOKS_INDEXER_IMAGE_URI": pinned})
+    assert prod.units["indexer"].inputs(command="plan")["image_uri"] == pinned
 
 
 def test_opensearch_admits_exactly_the_indexer_and_api_roles(environment: Environment) -> None:
@@ -153,4 +186,29 @@ def test_root_config_keeps_state_in_s3_with_locking_and_guards_the_account() -> 
 
 def test_units_stay_short() -> None:
     for file in (ROOT / "live").rglob("terragrunt.hcl"):
-        assert len(file.read_text().splitlines()) <= 60, f"{file} is long: move values to env.hcl"
+        assert len(file.read_text().splitlines()) <= 25, f"{file} is long: move what all share to _envcommon"
+
+
+def test_every_unit_commits_a_lock_file_for_the_provider_its_module_admits(environment: Environment) -> None:
+    """Reproducible builds: each unit pins hashicorp/aws in a committed .terraform.lock.hcl (Terraform's
+    "Dependency Lock File" documentation: commit it to version control), at the local mirror's version."""
+    mirror = Path("/opt/tf-plugins/registry.terraform.io/hashicorp/aws")
+    for unit in environment.units.values():
+        lock = unit.path.parent / ".terraform.lock.hcl"
+        assert lock.is_file(), f"{unit.path.parent}: no .terraform.lock.hcl"
+        with lock.open() as handle:
+            providers = hcl2.load(handle)["provider"]
+        (entry,) = [block["registry.terraform.io/hashicorp/aws"] for block in providers]
+        assert entry["hashes"], lock
+        if mirror.is_dir():
+            assert entry["version"] in {p.name for p in mirror.iterdir()}, lock
+
+
+def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: Environment) -> None:
+    generated = environment.units["api"].generated_files()["deploy_outputs.tf"]
+    outputs = hcl2.loads(generated)["output"]
+    names = {name for block in outputs for name in block}
+    assert names == {"books_url", "example_request"}
+    assert f"--aws-sigv4 'aws:amz:{environment.locals['region']}:execute-api'" in generated
+    assert "aws_api_gateway_stage.this.invoke_url" in generated
+    assert "$${" not in generated  # Terraform, not Terragrunt, interpolates the stage URL

@@ -106,3 +106,18 @@ def test_a_process_is_running_from_the_moment_it_is_spawned(tmp_path):
             assert processes.running(state, "sleeper") is not None
         finally:
             assert processes.stop(state, "sleeper", hard=True)
+
+
+def test_the_image_step_switch_starts_the_registry_and_down_stops_it(tmp_path):
+    subprocess.run([str(ROOT / "tests" / "images" / "registry.sh")], check=True, capture_output=True)
+    config = config_for(tmp_path / "state", BOOKS_IMAGE_STEP="on", BOOKS_REGISTRY_PORT=str(free_port()))
+    assert config.image_step
+    assert config.ports_to_open()["BOOKS_REGISTRY_PORT"] == config.registry_port
+    assert "BOOKS_REGISTRY_PORT" not in config_for(tmp_path / "other").ports_to_open()  # off by default
+    config.state.create()
+    services.start_registry(config)
+    assert processes.http_answers(f"http://{config.registry}/v2/")
+    alive = stack.running(config)
+    assert set(alive) == {"registry"}
+    stack.down(config, say=lambda line: None)
+    assert not processes.is_alive(alive["registry"])

@@ -1,15 +1,10 @@
-# The books table; its stream feeds the indexer.
+# The books table: live/_envcommon/table.hcl, sized by ../env.hcl.
 include "root" {
-  path   = find_in_parent_folders("terragrunt.hcl")
-  expose = true
+  path = find_in_parent_folders("terragrunt.hcl")
 }
 
-terraform {
-  source = "${get_parent_terragrunt_dir("root")}/modules//table"
-}
-
-inputs = {
-  name                        = include.root.locals.env.name_prefix
-  hash_key                    = "id"
-  deletion_protection_enabled = include.root.locals.env.table.deletion_protection_enabled
+include "envcommon" {
+  path           = "${dirname(find_in_parent_folders("terragrunt.hcl"))}/live/_envcommon/table.hcl"
+  expose         = true
+  merge_strategy = "deep"
 }

@@ -1,47 +1,10 @@
-# The books REST API: DynamoDB through direct integrations, GET /search through the domain.
+# The books REST API: live/_envcommon/api.hcl, sized by ../env.hcl.
 include "root" {
-  path   = find_in_parent_folders("terragrunt.hcl")
-  expose = true
+  path = find_in_parent_folders("terragrunt.hcl")
 }
 
-terraform {
-  source = "${get_parent_terragrunt_dir("root")}/modules//api"
-}
-
-locals {
-  env = include.root.locals.env
-}
-
-dependency "table" {
-  config_path = "../table"
-
-  mock_outputs = {
-    table_name = "mock"
-    table_arn  = "arn:aws:dynamodb:${local.env.region}:${local.env.account_id}:table/mock"
-  }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
-}
-
-dependency "opensearch" {
-  config_path = "../opensearch"
-
-  mock_outputs = {
-    domain_endpoint = "search-mock.${local.env.region}.es.amazonaws.com"
-    domain_arn      = "arn:aws:es:${local.env.region}:${local.env.account_id}:domain/mock"
-  }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
-}
-
-inputs = {
-  name                           = local.env.name_prefix
-  table_name                     = dependency.table.outputs.table_name
-  table_arn                      = dependency.table.outputs.table_arn
-  opensearch_domain_endpoint     = dependency.opensearch.outputs.domain_endpoint
-  opensearch_domain_arn          = dependency.opensearch.outputs.domain_arn
-  authorization                  = "AWS_IAM"
-  create_account_cloudwatch_role = true
-  throttling = {
-    rate_limit  = local.env.api.throttling_rate_limit
-    burst_limit = local.env.api.throttling_burst_limit
-  }
+include "envcommon" {
+  path           = "${dirname(find_in_parent_folders("terragrunt.hcl"))}/live/_envcommon/api.hcl"
+  expose         = true
+  merge_strategy = "deep"
 }

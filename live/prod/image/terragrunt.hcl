@@ -1,0 +1,10 @@
+# The indexer's repository and image: live/_envcommon/image.hcl, sized by ../env.hcl.
+include "root" {
+  path = find_in_parent_folders("terragrunt.hcl")
+}
+
+include "envcommon" {
+  path           = "${dirname(find_in_parent_folders("terragrunt.hcl"))}/live/_envcommon/image.hcl"
+  expose         = true
+  merge_strategy = "deep"
+}
