@@ -15,6 +15,7 @@ module "openapi" {
 
   title                      = var.name
   description                = var.description
+  partition                  = data.aws_partition.current.partition
   region                     = local.region
   table_name                 = var.table_name
   execution_role_arn         = aws_iam_role.this.arn

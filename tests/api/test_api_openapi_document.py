@@ -152,3 +152,13 @@ def test_module_readme_tables_are_generated_from_the_code() -> None:
     assert readme_tables.render(MODULE) == (MODULE / "README.md").read_text(), (
         "stale tables: run .venv/bin/python tests/infra/readme_tables.py modules/api"
     )
+
+
+def test_integration_uris_use_the_partition_of_the_account() -> None:
+    """Integration URIs are ARNs, ``arn:<partition>:apigateway:<region>:...`` (API Gateway's
+    x-amazon-apigateway-integration ``uri``; partitions: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html):
+    a hard-coded ``arn:aws`` breaks the API in aws-cn and aws-us-gov."""
+    document = render_openapi_document(table_name="books", partition="aws-cn", region="cn-north-1")
+    operations = [document["paths"][path][method] for path, method in OPERATIONS]
+    uris = [operation["x-amazon-apigateway-integration"]["uri"] for operation in operations]
+    assert all(uri.startswith("arn:aws-cn:apigateway:cn-north-1:") for uri in uris), uris

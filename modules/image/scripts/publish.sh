@@ -8,19 +8,31 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 registry=${IMAGE%%/*}
 
-PLATFORM=$PLATFORM DOCKER=$DOCKER "$BUILD_SCRIPT" "$IMAGE"
+# ECR's type of the pushed manifest, as stored (DescribeImages' imageManifestMediaType; BatchGetImage may
+# convert a manifest to the media types a caller accepts).
+ecr_media_type() {
+  aws ecr describe-images --region "$AWS_REGION" --repository-name "$REPOSITORY_NAME" \
+    --image-ids "imageTag=$IMAGE_TAG" --query 'imageDetails[0].imageManifestMediaType' --output text
+}
 
-if [ "$ECR_LOGIN" = on ]; then
-  aws ecr get-login-password --region "$AWS_REGION" \
-    | "$DOCKER" login --username AWS --password-stdin "$registry" >/dev/null
+# Tags are immutable and content-derived: a tag that exists already holds this source's image (an earlier
+# apply pushed it, then failed after the push). A rebuild is not byte-identical and ECR would refuse its push
+# (ImageTagAlreadyExistsException), so a retried apply only checks the stored image.
+if [ "$ECR_LOGIN" = on ] && ecr_media_type >/dev/null 2>&1; then
+  echo "publish.sh: $IMAGE exists already; checking it instead of rebuilding"
+else
+  PLATFORM=$PLATFORM DOCKER=$DOCKER "$BUILD_SCRIPT" "$IMAGE"
+  if [ "$ECR_LOGIN" = on ]; then
+    aws ecr get-login-password --region "$AWS_REGION" \
+      | "$DOCKER" login --username AWS --password-stdin "$registry" >/dev/null
+  fi
+  "$DOCKER" push --quiet "$IMAGE" >/dev/null 2>&1 || "$DOCKER" push "$IMAGE"
 fi
-"$DOCKER" push --quiet "$IMAGE" >/dev/null 2>&1 || "$DOCKER" push "$IMAGE"
 
 if [ -n "${ECR_API_ENDPOINT:-}" ]; then
   python3 "$here/record_stand_in.py" "$IMAGE" "$ECR_API_ENDPOINT" "$AWS_REGION"
 else
-  media_type=$(aws ecr batch-get-image --region "$AWS_REGION" --repository-name "$REPOSITORY_NAME" \
-    --image-ids "imageTag=$IMAGE_TAG" --query 'images[0].imageManifestMediaType' --output text)
+  media_type=$(ecr_media_type)
   case "$media_type" in
     application/vnd.docker.distribution.manifest.v2+json | application/vnd.oci.image.manifest.v1+json) ;;
     *) echo "publish.sh: $IMAGE is a $media_type, not a single-platform image manifest Lambda accepts" >&2

@@ -6,10 +6,10 @@ locals {
 
   # A domain endpoint is <prefix>.<region>.es.amazonaws.com; the AWS integration URI names it "<prefix>.es".
   opensearch_subdomain = split(".", var.opensearch_domain_endpoint)[0]
-  search_uri           = "arn:aws:apigateway:${var.region}:${local.opensearch_subdomain}.es:path/${var.opensearch_index}/_search"
+  search_uri           = "arn:${var.partition}:apigateway:${var.region}:${local.opensearch_subdomain}.es:path/${var.opensearch_index}/_search"
   dynamodb_uri = {
     for action in ["PutItem", "GetItem", "UpdateItem", "DeleteItem", "Scan"] :
-    action => "arn:aws:apigateway:${var.region}:dynamodb:action/${action}"
+    action => "arn:${var.partition}:apigateway:${var.region}:dynamodb:action/${action}"
   }
 
   # API Gateway has no #parse, so the plain-JSON form of a stored book is inlined where it is needed.

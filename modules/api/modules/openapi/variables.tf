@@ -9,6 +9,17 @@ variable "description" {
   default     = "Books REST API: DynamoDB through direct integrations, search through OpenSearch."
 }
 
+variable "partition" {
+  description = "AWS partition of the integrations' ARNs (aws, aws-cn, aws-us-gov)."
+  type        = string
+  default     = "aws"
+
+  validation {
+    condition     = can(regex("^aws(-[a-z]+)*$", var.partition))
+    error_message = "partition must be an AWS partition such as aws, aws-cn or aws-us-gov."
+  }
+}
+
 variable "region" {
   description = "AWS region of the table and the OpenSearch domain, used in the integration URIs."
   type        = string
