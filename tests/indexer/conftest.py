@@ -20,10 +20,10 @@ FAST_RETRIES = {
 
 
 @pytest.fixture
-def env(opensearch_url: str, unique_name: str) -> dict[str, str]:
+def env(strict_opensearch_url: str, unique_name: str) -> dict[str, str]:
     """Indexer settings for a fresh alias on the session OpenSearch, no auth, fast retries."""
     return {
-        "OPENSEARCH_ENDPOINT": opensearch_url,
+        "OPENSEARCH_ENDPOINT": strict_opensearch_url,  # refuses explicit indices, as the domain does
         "OPENSEARCH_AUTH": "none",
         "OPENSEARCH_INDEX": unique_name,
         "AWS_REGION": "us-east-1",

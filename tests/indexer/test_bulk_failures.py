@@ -180,7 +180,6 @@ def test_write_actions_returns_one_result_per_action_in_order(
     actions = [
         {
             "_op_type": "index",
-            "_index": unique_name,
             "_id": i,
             "version": 5,
             "version_type": "external_gte",
@@ -191,7 +190,6 @@ def test_write_actions_returns_one_result_per_action_in_order(
     actions.append(
         {
             "_op_type": "index",
-            "_index": unique_name,
             "_id": "a",
             "version": 4,
             "version_type": "external_gte",
@@ -201,7 +199,6 @@ def test_write_actions_returns_one_result_per_action_in_order(
     actions.append(
         {
             "_op_type": "delete",
-            "_index": unique_name,
             "_id": "zz",
             "version": 4,
             "version_type": "external_gte",
@@ -246,7 +243,6 @@ def test_a_malformed_sequence_number_is_reported_not_crashed_on(
 def index_action(alias: str, doc_id: str, n: int = 1) -> dict[str, Any]:
     return {
         "_op_type": "index",
-        "_index": alias,
         "_id": doc_id,
         "version": 5,
         "version_type": "external_gte",

@@ -96,7 +96,6 @@ def purge_tombstones(
         actions = [
             {
                 "_op_type": "delete",
-                "_index": name,
                 "_id": hit["_id"],
                 "if_seq_no": hit["_seq_no"],
                 "if_primary_term": hit["_primary_term"],
@@ -104,7 +103,12 @@ def purge_tombstones(
             for hit in hits
         ]
         for ok, item in helpers.streaming_bulk(
-            target.search, actions, raise_on_error=False, raise_on_exception=False, max_retries=3
+            target.search,
+            actions,
+            index=name,  # POST /<concrete index>/_bulk, no _index in the actions (explicit index refused)
+            raise_on_error=False,
+            raise_on_exception=False,
+            max_retries=3,
         ):
             info = item.get("delete", {})
             if ok:

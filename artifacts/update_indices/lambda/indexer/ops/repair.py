@@ -88,8 +88,9 @@ def repair(
         if action is None:
             counts.skipped += 1
             continue
-        planned.append((doc_id, {**action, "_index": index}))  # type: ignore[typeddict-item]
-    for (doc_id, _), result in zip(planned, send_actions(target, [a for _, a in planned]), strict=True):
+        planned.append((doc_id, action))
+    sent = send_actions(target, [a for _, a in planned], index)
+    for (doc_id, _), result in zip(planned, sent, strict=True):
         if result.outcome == "failed":
             counts.failed += 1
             reasons.append(f"{doc_id}: {result.reason}")
