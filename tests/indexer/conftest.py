@@ -59,11 +59,18 @@ def _fresh_container() -> Iterator[None]:
 
 @pytest.fixture
 def docs(search: OpenSearch) -> Callable[[str], dict[str, dict[str, Any]]]:
-    """docs(alias): every document behind the alias by id (refreshed first, as a real OpenSearch needs)."""
+    """docs(alias): every document behind the alias by id, as the API's search returns them (refreshed first,
+    as a real OpenSearch needs; the indexer's own ``indexer_*`` fields excluded, as search.request.vtl does).
+    """
 
     def read(alias: str) -> dict[str, dict[str, Any]]:
         search.indices.refresh(index=alias)
-        body = {"query": {"match_all": {}}, "size": 1000, "version": True}
+        body = {
+            "query": {"match_all": {}},
+            "size": 1000,
+            "version": True,
+            "_source": {"excludes": ["indexer_*"]},
+        }
         hits = search.search(index=alias, body=body)["hits"]["hits"]
         return {hit["_id"]: hit["_source"] for hit in hits}
 

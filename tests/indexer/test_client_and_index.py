@@ -17,7 +17,7 @@ from indexer import batch
 from indexer.batch import Runtime, process_batch
 from indexer.index_setup import ensure_index, index_body
 from indexer.settings import Settings
-from indexer.tombstones import ALIAS_FILTER
+from indexer.tombstones import ALIAS_FILTER, RESERVED_FIELDS
 from support.fault_proxy import FaultProxy
 from support.streams import LambdaContext, lambda_event, record
 
@@ -170,3 +170,19 @@ def test_a_concrete_index_named_like_the_alias_is_used_as_it_is(
     assert runtime.index == unique_name
     assert process_batch(one_insert("b1", 1), LambdaContext(), runtime) == {"batchItemFailures": []}
     assert list(docs(unique_name)) == ["b1"]
+
+
+def test_the_mapping_filters_no_source_so_decimals_stay_exact() -> None:
+    """Any ``_source`` includes/excludes in a mapping makes OpenSearch store a source rebuilt from a parsed
+    map (https://docs.opensearch.org/latest/mappings/metadata-fields/source/ : "includes"/"excludes" change
+    what is stored), and a parsed JSON number is a Java double: ``1.50`` would come back as ``1.5``. The
+    stand-in keeps the raw bytes either way, so the mapping itself is pinned: no source filter; the reserved
+    fields are mapped explicitly (a boolean, a date, a keyword that keeps 40 digits) and kept in
+    ``_source``."""
+    mappings = index_body()["mappings"]
+    assert not {"includes", "excludes"} & set(mappings.get("_source", {}))
+    assert {name: mappings["properties"][name]["type"] for name in RESERVED_FIELDS} == {
+        "indexer_tombstone": "boolean",
+        "indexer_deleted_at": "date",
+        "indexer_sequence": "keyword",
+    }

@@ -15,7 +15,7 @@ record as a permanent error (reported, never silently dropped).
 
 A delete is written as a tombstone document (``tombstones``), never as a delete request, so its version
 survives an OpenSearch restart. Every action built from a stream record also stores the record's sequence
-number (a stored field, not part of ``_source``) when it has no counter version; such a change gets its
+number (the reserved field ``indexer_sequence``) when it has no counter version; such a change gets its
 concurrency condition from ``sequence_guard`` before it is sent.
 """
 
