@@ -120,7 +120,7 @@ def test_cold_start_creates_a_versioned_index_behind_the_alias(
     index_settings = search.indices.get_settings(index=f"{unique_name}-v1")[f"{unique_name}-v1"]["settings"][
         "index"
     ]
-    assert index_settings["gc_deletes"] == index_body()["settings"]["index"]["gc_deletes"] == "48h"
+    assert index_settings["gc_deletes"] == index_body()["settings"]["index"]["gc_deletes"] == "1h"
     mapping = search.indices.get_mapping(index=f"{unique_name}-v1")[f"{unique_name}-v1"]["mappings"]
     assert mapping["properties"]["title"]["type"] == "text"
     assert ensure_index(runtime.client, runtime.settings) == f"{unique_name}-v1"  # idempotent

@@ -1,11 +1,13 @@
 """Bootstrap: the index behind its alias, created from ``index.json`` (shipped in the package) when missing.
 
 The alias (OPENSEARCH_INDEX) points at a versioned index, ``<alias>-v1`` at first, so a reindex can build
-``<alias>-v2`` and swap the alias without downtime. ``index.json`` sets ``index.gc_deletes`` to 48 h, longer
-than the stream's 24 h retention: delete tombstones outlive every record that could still arrive late, so a
-late older update never resurrects a deleted document. Deletes are tombstone documents (``tombstones``), kept
-on disk, so that holds across restarts too; the alias carries the filter that hides them from every search,
-and an existing alias without it gets it at the next cold start. Called once per cold start.
+``<alias>-v2`` and swap the alias without downtime. Deletes are tombstone documents (``tombstones``), kept
+on disk, so a late older update never resurrects a deleted document, across restarts too. The only real
+deletes are ``purge-tombstones``'s, of tombstones older than the stream's retention; ``index.json`` sets
+``index.gc_deletes`` to 1 h, which covers a record still in flight when it expired (see ``ops.purge``)
+without keeping every purged id in the version map for days. The alias carries the filter that hides
+tombstones from every search, and an existing alias without it gets it at the next cold start. Called once per
+cold start.
 
 An index created by an older release lacks the mappings of the reserved fields and the dynamic
 templates; every cold start adds them (``PUT /<index>/_mapping``: adding fields and templates is allowed on
