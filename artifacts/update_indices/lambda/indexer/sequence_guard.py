@@ -47,8 +47,8 @@ def read_current(
 ) -> dict[str, Current]:
     """id -> the document's version and stored sequence number (tombstones included), for the ids found.
 
-    ``timeout`` bounds each request (the Lambda's remaining time); a failure raises, and Lambda retries the
-    batch."""
+    ``timeout`` bounds each request (the Lambda's remaining time); a failure raises (``batch`` then fails the
+    records that needed the read)."""
     found: dict[str, Current] = {}
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), MGET_BATCH):
