@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from support.containers import Server, start_moto, start_opensearch
+from support.fault_proxy import FaultProxy
 
 # Fake credentials for moto; never real ones. Set before any boto3 client is made.
 for _name, _value in {
@@ -36,6 +37,15 @@ def opensearch() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def opensearch_url(opensearch: Server) -> str:
     return opensearch.url
+
+
+@pytest.fixture(scope="session")
+def strict_opensearch_url(opensearch_url: str) -> Iterator[str]:
+    """The stand-in behind a proxy that refuses what the production domain refuses: a ``_bulk``/``_mget``
+    naming an ``_index`` in its body (``rest.action.multi.allow_explicit_index=false``) or sent to the root
+    path (see ``support.fault_proxy``). The indexer's and the operations tool's tests write through it."""
+    with FaultProxy(opensearch_url, record=False) as proxy:
+        yield proxy.url
 
 
 @pytest.fixture(scope="session")

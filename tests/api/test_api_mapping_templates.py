@@ -267,6 +267,7 @@ def test_search_template_sends_hostile_queries_as_data(openapi_document: dict[st
     assert query["query"] == value
     assert query["fuzziness"] == ("AUTO:4,8" if len(value.encode("utf-16-le")) // 2 <= 64 else 0)
     assert set(request["highlight"]["fields"]) == {"title", "author", "description"}
+    assert request["_source"] == {"excludes": ["indexer_*"]}  # the indexer's own fields never leave
 
 
 # --- response templates ---------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ FAST_RETRIES = {
 
 
 @pytest.fixture
-def env(opensearch_url: str, unique_name: str) -> dict[str, str]:
+def env(strict_opensearch_url: str, unique_name: str) -> dict[str, str]:
     """Indexer settings for a fresh alias on the session OpenSearch, no auth, fast retries."""
     return {
-        "OPENSEARCH_ENDPOINT": opensearch_url,
+        "OPENSEARCH_ENDPOINT": strict_opensearch_url,  # refuses explicit indices, as the domain does
         "OPENSEARCH_AUTH": "none",
         "OPENSEARCH_INDEX": unique_name,
         "AWS_REGION": "us-east-1",
@@ -59,11 +59,18 @@ def _fresh_container() -> Iterator[None]:
 
 @pytest.fixture
 def docs(search: OpenSearch) -> Callable[[str], dict[str, dict[str, Any]]]:
-    """docs(alias): every document behind the alias by id (refreshed first, as a real OpenSearch needs)."""
+    """docs(alias): every document behind the alias by id, as the API's search returns them (refreshed first,
+    as a real OpenSearch needs; the indexer's own ``indexer_*`` fields excluded, as search.request.vtl does).
+    """
 
     def read(alias: str) -> dict[str, dict[str, Any]]:
         search.indices.refresh(index=alias)
-        body = {"query": {"match_all": {}}, "size": 1000, "version": True}
+        body = {
+            "query": {"match_all": {}},
+            "size": 1000,
+            "version": True,
+            "_source": {"excludes": ["indexer_*"]},
+        }
         hits = search.search(index=alias, body=body)["hits"]["hits"]
         return {hit["_id"]: hit["_source"] for hit in hits}
 

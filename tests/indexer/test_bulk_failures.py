@@ -181,7 +181,6 @@ def test_write_actions_returns_one_result_per_action_in_order(
     actions = [
         {
             "_op_type": "index",
-            "_index": unique_name,
             "_id": i,
             "version": 5,
             "version_type": "external_gte",
@@ -192,7 +191,6 @@ def test_write_actions_returns_one_result_per_action_in_order(
     actions.append(
         {
             "_op_type": "index",
-            "_index": unique_name,
             "_id": "a",
             "version": 4,
             "version_type": "external_gte",
@@ -202,7 +200,6 @@ def test_write_actions_returns_one_result_per_action_in_order(
     actions.append(
         {
             "_op_type": "delete",
-            "_index": unique_name,
             "_id": "zz",
             "version": 4,
             "version_type": "external_gte",
@@ -247,7 +244,6 @@ def test_a_malformed_sequence_number_is_reported_not_crashed_on(
 def index_action(alias: str, doc_id: str, n: int = 1) -> dict[str, Any]:
     return {
         "_op_type": "index",
-        "_index": alias,
         "_id": doc_id,
         "version": 5,
         "version_type": "external_gte",

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ from opensearchpy import OpenSearch
 
 from indexer import batch
 from indexer.batch import Runtime, process_batch
+from indexer.errors import SettingsError
 from indexer.index_setup import ensure_index, index_body
 from indexer.settings import Settings
-from indexer.tombstones import ALIAS_FILTER
+from indexer.tombstones import ALIAS_FILTER, RESERVED_FIELDS
 from support.fault_proxy import FaultProxy
 from support.stream_records import LambdaContext, lambda_event, record
 
@@ -118,7 +120,7 @@ def test_cold_start_creates_a_versioned_index_behind_the_alias(
     index_settings = search.indices.get_settings(index=f"{unique_name}-v1")[f"{unique_name}-v1"]["settings"][
         "index"
     ]
-    assert index_settings["gc_deletes"] == index_body()["settings"]["index"]["gc_deletes"] == "48h"
+    assert index_settings["gc_deletes"] == index_body()["settings"]["index"]["gc_deletes"] == "1h"
     mapping = search.indices.get_mapping(index=f"{unique_name}-v1")[f"{unique_name}-v1"]["mappings"]
     assert mapping["properties"]["title"]["type"] == "text"
     assert ensure_index(runtime.client, runtime.settings) == f"{unique_name}-v1"  # idempotent
@@ -140,10 +142,18 @@ def test_the_index_is_checked_once_per_container_not_per_batch(
     assert len(proxy.bulk_requests()) == 3
 
 
-def test_create_index_false_touches_nothing(env: dict[str, str], proxy: FaultProxy) -> None:
-    runtime = Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url, "CREATE_INDEX": "false"})
-    assert runtime.index == env["OPENSEARCH_INDEX"]
-    assert proxy.requests == []
+def test_create_index_false_only_checks_the_alias_and_its_filter(
+    env: dict[str, str], proxy: FaultProxy, search: OpenSearch, unique_name: str
+) -> None:
+    no_create = {**env, "OPENSEARCH_ENDPOINT": proxy.url, "CREATE_INDEX": "false"}
+    with pytest.raises(SettingsError, match="CREATE_INDEX=false"):  # no alias at all
+        Runtime.from_env(no_create)
+    search.indices.create(index=f"{unique_name}-v1", body={"aliases": {unique_name: {}}})  # no filter
+    with pytest.raises(SettingsError, match=r"CREATE_INDEX=false.*tombstone filter"):
+        Runtime.from_env(no_create)
+    search.indices.put_alias(index=f"{unique_name}-v1", name=unique_name, body={"filter": ALIAS_FILTER})
+    assert Runtime.from_env(no_create).index == f"{unique_name}-v1"
+    assert {r.method for r in proxy.requests} == {"GET"}  # checked, never changed
 
 
 def test_an_existing_alias_is_used_as_it_is(
@@ -162,11 +172,60 @@ def test_a_versioned_index_without_its_alias_gets_the_alias(
     assert list(search.indices.get_alias(name=unique_name)) == [f"{unique_name}-v1"]
 
 
-def test_a_concrete_index_named_like_the_alias_is_used_as_it_is(
-    env: dict[str, str], search: OpenSearch, docs: Any, unique_name: str
+def test_a_concrete_index_named_like_the_alias_fails_the_cold_start_naming_the_setting(
+    env: dict[str, str], search: OpenSearch, unique_name: str
 ) -> None:
+    """Without an alias there is no tombstone filter: deletes would show up in searches as empty hits."""
     search.indices.create(index=unique_name, body=index_body())
-    runtime = Runtime.from_env(env)
-    assert runtime.index == unique_name
-    assert process_batch(one_insert("b1", 1), LambdaContext(), runtime) == {"batchItemFailures": []}
-    assert list(docs(unique_name)) == ["b1"]
+    for create in ("true", "false"):
+        with pytest.raises(SettingsError, match="OPENSEARCH_INDEX"):
+            Runtime.from_env({**env, "CREATE_INDEX": create})
+
+
+PREVIOUS_INDEX = Path(__file__).with_name(
+    "index_of_the_previous_release.json"
+)  # git show fe7ee35:.../index.json
+
+
+def test_an_index_of_the_previous_release_is_upgraded_at_cold_start(
+    env: dict[str, str], proxy: FaultProxy, search: OpenSearch, docs: Any, unique_name: str
+) -> None:
+    index = f"{unique_name}-v1"
+    old = json.loads(PREVIOUS_INDEX.read_text())
+    search.indices.create(index=index, body={**old, "aliases": {unique_name: {"is_write_index": True}}})
+    runtime = Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url})
+    assert runtime.index == index
+    assert ("PUT", f"/{index}/_mapping") in [(r.method, r.path) for r in proxy.requests]  # within <alias>-*
+    mapping = search.indices.get_mapping(index=index)[index]["mappings"]
+    assert {name: mapping["properties"][name]["type"] for name in RESERVED_FIELDS} == {
+        "indexer_tombstone": "boolean",
+        "indexer_deleted_at": "date",
+        "indexer_sequence": "keyword",
+    }
+    templates = [next(iter(t)) for t in mapping["dynamic_templates"]]
+    assert templates == ["whole_numbers_as_double", "decimals_as_double"]
+    events = [
+        one_insert("b1", 1),
+        one_insert("b2", 2),
+        lambda_event([record("REMOVE", {"id": {"S": "b1"}}, 3)]),
+    ]
+    for event in events:
+        assert process_batch(event, LambdaContext(), runtime) == {"batchItemFailures": []}
+    assert list(docs(unique_name)) == ["b2"]  # the delete is a tombstone, hidden by the alias's new filter
+    assert Runtime.from_env(env).index == index  # a second cold start: the same additions, accepted again
+
+
+def test_the_mapping_filters_no_source_so_decimals_stay_exact() -> None:
+    """Any ``_source`` includes/excludes in a mapping makes OpenSearch store a source rebuilt from a parsed
+    map (https://docs.opensearch.org/latest/mappings/metadata-fields/source/ : "includes"/"excludes" change
+    what is stored), and a parsed JSON number is a Java double: ``1.50`` would come back as ``1.5``. The
+    stand-in keeps the raw bytes either way, so the mapping itself is pinned: no source filter; the reserved
+    fields are mapped explicitly (a boolean, a date, a keyword that keeps 40 digits) and kept in
+    ``_source``."""
+    mappings = index_body()["mappings"]
+    assert not {"includes", "excludes"} & set(mappings.get("_source", {}))
+    assert {name: mappings["properties"][name]["type"] for name in RESERVED_FIELDS} == {
+        "indexer_tombstone": "boolean",
+        "indexer_deleted_at": "date",
+        "indexer_sequence": "keyword",
+    }

@@ -41,7 +41,6 @@ def test_include_then_exclude() -> None:
 def test_actions_carry_the_external_version() -> None:
     assert build_action(change(image=IMAGE), settings(exclude_attributes=("ssn",)), None) == {
         "_op_type": "index",
-        "_index": "books",
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
@@ -54,7 +53,6 @@ def test_actions_carry_the_external_version() -> None:
     }
     assert build_action(change("delete"), settings(), None) == {  # a tombstone document (tombstones.py)
         "_op_type": "index",
-        "_index": "books",
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",
@@ -72,7 +70,6 @@ def test_hook_enriches_and_none_turns_into_a_versioned_delete() -> None:
     draft = build_action(change(image={**IMAGE, "status": "draft"}), settings(), hook)
     assert draft == {
         "_op_type": "index",
-        "_index": "books",
         "_id": "b1",
         "version": 42,
         "version_type": "external_gte",

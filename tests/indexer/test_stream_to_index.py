@@ -8,6 +8,7 @@ from typing import Any
 
 import function
 import pytest
+from opensearchpy.exceptions import TransportError
 
 from books_local.sequence_numbers import STRIDE
 from indexer.batch import Runtime, process_batch
@@ -321,9 +322,8 @@ def test_a_delete_survives_the_loss_of_opensearchs_in_memory_tombstones(
     assert process_batch(lambda_event([remove]), LambdaContext(), runtime) == NO_FAILURES
     assert process_batch(lambda_event([create]), LambdaContext(), runtime) == NO_FAILURES
     assert docs(unique_name) == {}
-    tombstone = search.get(index=runtime.index, id="b1", params={"stored_fields": "indexer_tombstone"})
-    assert tombstone["fields"]["indexer_tombstone"] == [True]
-    assert "indexer_tombstone" not in tombstone.get("_source", {})
+    tombstone = search.get(index=runtime.index, id="b1")
+    assert tombstone["_source"]["indexer_tombstone"] is True  # kept in _source: no source filter (index.json)
 
 
 def test_a_re_created_item_continues_its_counter_and_beats_the_tombstone(
@@ -399,3 +399,55 @@ def test_an_alias_made_without_the_tombstone_filter_gets_it_at_cold_start(
         unique_name
     ]
     assert alias == {"is_write_index": True, "filter": ALIAS_FILTER}
+
+
+class _MgetFails:
+    """The indexer's client with its ``_mget`` failing as a loaded node answers (503); counts the calls."""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self.calls = client, 0
+
+    def mget(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        raise TransportError(503, "unavailable_shards_exception", {"error": {}})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def guarded_and_counted() -> dict[str, Any]:
+    """b1 carries a counter (written at its version); b2 has none (needs the sequence guard's mget)."""
+    counted_image = {"id": {"S": "b1"}, "version": {"N": "1"}}
+    return lambda_event(
+        [
+            stream_records.record("INSERT", {"id": {"S": "b1"}}, 0, counted_image, sequence=str(SEQ_B1)),
+            stream_records.record(
+                "INSERT", {"id": {"S": "b2"}}, 1, {"id": {"S": "b2"}}, sequence=str(SEQ_B2)
+            ),
+        ]
+    )
+
+
+SEQ_B1, SEQ_B2 = 4_100_000_000_000_000_000_001, 4_200_000_000_000_000_000_002
+
+
+def test_a_failing_sequence_guard_mget_fails_its_records_not_the_batch(
+    env: dict[str, str], docs: Any, unique_name: str
+) -> None:
+    runtime = Runtime.from_env(env)
+    runtime.client = _MgetFails(runtime.client)  # type: ignore[assignment]
+    response = process_batch(guarded_and_counted(), LambdaContext(), runtime)
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(SEQ_B2)}]}
+    assert list(docs(unique_name)) == ["b1"]  # the counted record did not depend on the read
+
+
+def test_no_sequence_guard_mget_is_started_after_the_deadline(
+    env: dict[str, str], docs: Any, unique_name: str
+) -> None:
+    runtime = Runtime.from_env(env)  # RETRY_DEADLINE_MARGIN_SECONDS=0.5
+    failing = _MgetFails(runtime.client)
+    runtime.client = failing  # type: ignore[assignment]
+    response = process_batch(guarded_and_counted(), LambdaContext(seconds=0.6), runtime)
+    assert failing.calls == 0
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(SEQ_B1)}]}  # nothing was sent
+    assert docs(unique_name) == {}

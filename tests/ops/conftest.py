@@ -21,10 +21,12 @@ FAST_RETRIES = {
 
 
 @pytest.fixture
-def env(opensearch_url: str, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def env(
+    strict_opensearch_url: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
     """The indexer's settings for a fresh alias and table; also in os.environ, as the Lambda sees them."""
     values = {
-        "OPENSEARCH_ENDPOINT": opensearch_url,
+        "OPENSEARCH_ENDPOINT": strict_opensearch_url,  # refuses explicit indices, as the domain does
         "OPENSEARCH_AUTH": "none",
         "OPENSEARCH_INDEX": unique_name,
         "INDEX_EXCLUDE_ATTRIBUTES": "secret",

@@ -66,7 +66,8 @@ def after_call(target: Target, method: str, action: Callable[[], None]) -> list[
 
 def indexed(search: OpenSearch, alias: str) -> dict[str, dict[str, Any]]:
     search.indices.refresh(index=alias)
-    hits = search.search(index=alias, body={"query": {"match_all": {}}, "size": 1000})["hits"]["hits"]
+    body = {"query": {"match_all": {}}, "size": 1000, "_source": {"excludes": ["indexer_*"]}}  # as the API
+    hits = search.search(index=alias, body=body)["hits"]["hits"]
     return {hit["_id"]: hit["_source"] for hit in hits}
 
 

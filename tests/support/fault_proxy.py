@@ -11,6 +11,14 @@ It listens on 127.0.0.1, forwards every request to the upstream URL and records 
 - cuts the upstream off (``outage``): requests in flight finish, new ones get a dropped connection, as
   while an OpenSearch node restarts.
 
+It is strict where the stand-in is lenient (``strict=True``, the default): the production domain runs with
+``rest.action.multi.allow_explicit_index=false`` (an Amazon OpenSearch Service advanced option, so that
+index-scoped IAM policies cannot be bypassed, https://docs.aws.amazon.com/opensearch-service/latest/
+developerguide/ac.html#ac-advanced), and OpenSearch then refuses a WHOLE ``_bulk``/``_mget`` request with 400
+"explicit index in bulk is not allowed" when any body line names an ``_index``, even the URL's own. The
+stand-in accepts them, so the proxy answers such requests as the domain would (``explicit_index_refusals``),
+and it refuses a ``_bulk``/``_mget`` sent to the root path, which index-scoped IAM forbids.
+
 Use it as a context manager::
 
     with FaultProxy(opensearch_url) as proxy:
@@ -96,13 +104,18 @@ class _Storm:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, *, upstream_timeout: float = 60.0) -> None:
+    def __init__(
+        self, upstream: str, *, upstream_timeout: float = 60.0, strict: bool = True, record: bool = True
+    ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"upstream must be http://host:port, got {upstream!r}")
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port or 80
         self.upstream_timeout = upstream_timeout
+        self.strict = strict
+        self.record = record
+        self.explicit_index_refusals: list[Recorded] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._item_faults: dict[str, deque[int]] = defaultdict(deque)
@@ -203,8 +216,9 @@ class FaultProxy:
 
     # used by the handler ---------------------------------------------------------------------------------
     def _record(self, recorded: Recorded) -> None:
-        with self._lock:
-            self._requests.append(recorded)
+        if self.record:
+            with self._lock:
+                self._requests.append(recorded)
 
     def _request_fault(self, recorded: Recorded) -> RequestFault | None:
         if not recorded.is_bulk:
@@ -275,6 +289,11 @@ class _Handler(BaseHTTPRequestHandler):
         recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
         proxy._record(recorded)
         try:
+            if proxy.strict and (refusal := _strict_refusal(recorded)) is not None:
+                with proxy._lock:
+                    proxy.explicit_index_refusals.append(recorded)
+                self._reply(refusal[0], "application/json", refusal[1], recorded)
+                return
             fault = proxy._request_fault(recorded)
             recorded.fault = fault
             if fault is not None and fault.kind == "drop":
@@ -341,6 +360,37 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+EXPLICIT_INDEX_REFUSAL = {
+    "error": {"type": "illegal_argument_exception", "reason": "explicit index in bulk is not allowed"},
+    "status": 400,
+}
+ROOT_PATH_REFUSAL = {
+    "error": {
+        "type": "security_exception",
+        "reason": "a _bulk/_mget on the root path is outside an index-scoped IAM policy",
+    },
+    "status": 403,
+}
+
+
+def _strict_refusal(recorded: Recorded) -> tuple[int, bytes] | None:
+    """The domain's answer to a _bulk/_mget that names an index in its body or has none in its URL."""
+    path = urlsplit(recorded.path).path
+    if not (path.endswith("/_bulk") or path.endswith("/_mget")):
+        return None
+    if path in ("/_bulk", "/_mget"):
+        return 403, json.dumps(ROOT_PATH_REFUSAL).encode()
+    if path.endswith("/_bulk"):
+        explicit = any(
+            "_index" in meta for action, _ in _parse_bulk(recorded.body) for meta in action.values()
+        )
+    else:
+        body = json.loads(recorded.body or b"{}")
+        docs = body.get("docs") or []
+        explicit = set(body) - {"ids", "docs"} != set() or any("_index" in doc for doc in docs)
+    return (400, json.dumps(EXPLICIT_INDEX_REFUSAL).encode()) if explicit else None
 
 
 def _parse_bulk(body: bytes) -> list[tuple[dict[str, Any], list[bytes]]]:

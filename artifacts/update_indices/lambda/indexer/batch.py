@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError, TransportError
 
 from indexer import logs
-from indexer.bulk import MIN_REQUEST_SECONDS, ItemResult, WriteStats, write_actions
+from indexer.bulk import MIN_REQUEST_SECONDS, NOT_SENT_REASON, ItemResult, WriteStats, write_actions
 from indexer.changes import Change, decode_record
 from indexer.client import make_client
 from indexer.deadline import Deadline
@@ -138,8 +139,7 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
 
     stats = WriteStats()
     for round_number in range(1, GUARD_ROUNDS + 1):
-        timeout = max(MIN_REQUEST_SECONDS, min(settings.request_timeout_seconds, deadline.remaining()))
-        send, superseded = guard(runtime.client, settings.opensearch_index, planned, timeout)
+        send, superseded = _guard(runtime, planned, deadline, tally)
         tally.conflicts += len(superseded)
         results = write_actions(runtime.client, [a for _, a in send], settings, deadline, stats=stats)
         again: list[tuple[Change, BulkAction]] = []
@@ -190,6 +190,28 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
         duration_ms=round((time.monotonic() - started) * 1000),
     )
     return response
+
+
+def _guard(
+    runtime: Runtime, planned: list[tuple[Change, BulkAction]], deadline: Deadline, tally: _Tally
+) -> tuple[list[tuple[Change, BulkAction]], list[Change]]:
+    """``sequence_guard.guard`` within the deadline. Its mget is not started with less than
+    MIN_REQUEST_SECONDS left, and a failing mget fails the unversioned records (their sequence numbers are
+    reported, Lambda retries them) instead of the whole batch; versioned records are sent either way."""
+    unversioned = [(change, action) for change, action in planned if needs_guard(action)]
+    if not unversioned:
+        return planned, []
+    remaining = deadline.remaining()
+    reason = NOT_SENT_REASON
+    if remaining >= MIN_REQUEST_SECONDS:
+        timeout = min(runtime.settings.request_timeout_seconds, remaining)
+        try:
+            return guard(runtime.client, runtime.settings.opensearch_index, planned, timeout)
+        except (TransportError, ConnectionError) as exc:
+            reason = f"sequence guard mget failed: {type(exc).__name__} (status {exc.status_code})"
+    for change, _ in unversioned:
+        tally.failures.append(_Failure(change.sequence_number or "", reason, change.key, None, True))
+    return [(change, action) for change, action in planned if not needs_guard(action)], []
 
 
 def _latest_per_document(changes: list[Change], tally: _Tally) -> list[Change]:

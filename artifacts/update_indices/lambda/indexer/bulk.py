@@ -74,8 +74,11 @@ def write_actions(
     stats: WriteStats | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    index: str | None = None,
 ) -> list[ItemResult]:
-    """Write the actions; one ItemResult per action, in the same order."""
+    """Write the actions into ``index`` (default: the alias OPENSEARCH_INDEX), the index named only in the
+    URL (``POST /<index>/_bulk``); one ItemResult per action, in the same order."""
+    index = index or settings.opensearch_index
     stats = stats if stats is not None else WriteStats()
     rng = rng or random.Random()
     results: list[ItemResult | None] = [None] * len(actions)
@@ -87,7 +90,7 @@ def write_actions(
             for i in pending:
                 results[i] = _not_sent(actions[i], attempt - 1)
             break
-        sent = _send([actions[i] for i in pending], client, settings, deadline, stats)
+        sent = _send([actions[i] for i in pending], client, settings, deadline, stats, index)
         for i, result in zip(pending, sent, strict=True):
             results[i] = _with_attempts(result, attempt)
         pending = [i for i in pending if results[i].retryable]  # type: ignore[union-attr]
@@ -108,22 +111,32 @@ def write_actions(
 
 
 def _send(
-    actions: list[BulkAction], client: OpenSearch, settings: Settings, deadline: Deadline, stats: WriteStats
+    actions: list[BulkAction],
+    client: OpenSearch,
+    settings: Settings,
+    deadline: Deadline,
+    stats: WriteStats,
+    index: str,
 ) -> list[ItemResult]:
     """One pass over the actions, bisecting requests that failed as a whole with 400/413."""
-    results = _stream(actions, client, settings, deadline, stats)
+    results = _stream(actions, client, settings, deadline, stats, index)
     suspects = [i for i, r in enumerate(results) if r.whole_request and r.status in SPLIT_STATUSES]
     if len(suspects) > 1:
         half = len(suspects) // 2
         for part in (suspects[:half], suspects[half:]):
-            retried = _send([actions[i] for i in part], client, settings, deadline, stats)
+            retried = _send([actions[i] for i in part], client, settings, deadline, stats, index)
             for i, result in zip(part, retried, strict=True):
                 results[i] = result
     return results
 
 
 def _stream(
-    actions: list[BulkAction], client: OpenSearch, settings: Settings, deadline: Deadline, stats: WriteStats
+    actions: list[BulkAction],
+    client: OpenSearch,
+    settings: Settings,
+    deadline: Deadline,
+    stats: WriteStats,
+    index: str,
 ) -> list[ItemResult]:
     """One streaming_bulk over the actions; per-item results in input order."""
     guarded = _GuardedClient(client, settings, deadline, stats)
@@ -142,7 +155,7 @@ def _stream(
             max_backoff=settings.retry_max_backoff_seconds,
             yield_ok=True,  # one result per action, so results zip with actions
             ignore_status=(),
-            index=settings.opensearch_index,  # POST /<alias>/_bulk: allowed by IAM scoped to index paths
+            index=index,  # POST /<index>/_bulk, actions without _index: see BulkAction
         ),
         strict=True,
     ):

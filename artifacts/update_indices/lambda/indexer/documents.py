@@ -15,7 +15,7 @@ record as a permanent error (reported, never silently dropped).
 
 A delete is written as a tombstone document (``tombstones``), never as a delete request, so its version
 survives an OpenSearch restart. Every action built from a stream record also stores the record's sequence
-number (a stored field, not part of ``_source``) when it has no counter version; such a change gets its
+number (the reserved field ``indexer_sequence``) when it has no counter version; such a change gets its
 concurrency condition from ``sequence_guard`` before it is sent.
 """
 
@@ -45,10 +45,13 @@ _SERIALIZER = JSONSerializer()
 
 
 class BulkAction(TypedDict, total=False):
-    """An action for ``opensearchpy.helpers.streaming_bulk`` (its ``expand_action`` reads these names)."""
+    """An action for ``opensearchpy.helpers.streaming_bulk`` (its ``expand_action`` reads these names).
+
+    No ``_index``: the index is in the request's URL (``POST /<index>/_bulk``). A domain with
+    ``rest.action.multi.allow_explicit_index=false`` (so index-scoped IAM cannot be bypassed) refuses a whole
+    ``_bulk`` request when any action names an index, even the URL's own."""
 
     _op_type: Literal["index", "create", "delete"]
-    _index: str
     _id: str
     version: int
     version_type: Literal["external_gte", "external"]
@@ -114,7 +117,6 @@ def _versioned(change: Change, settings: Settings, source: dict[str, Any]) -> Bu
         source[SEQUENCE_FIELD] = sequence_text(change.sequence_number)
     action: BulkAction = {
         "_op_type": "index",
-        "_index": settings.opensearch_index,
         "_id": change.doc_id,
         "_source": source,
     }

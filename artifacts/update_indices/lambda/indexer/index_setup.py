@@ -1,11 +1,19 @@
 """Bootstrap: the index behind its alias, created from ``index.json`` (shipped in the package) when missing.
 
 The alias (OPENSEARCH_INDEX) points at a versioned index, ``<alias>-v1`` at first, so a reindex can build
-``<alias>-v2`` and swap the alias without downtime. ``index.json`` sets ``index.gc_deletes`` to 48 h, longer
-than the stream's 24 h retention: delete tombstones outlive every record that could still arrive late, so a
-late older update never resurrects a deleted document. Deletes are tombstone documents (``tombstones``), kept
-on disk, so that holds across restarts too; the alias carries the filter that hides them from every search,
-and an existing alias without it gets it at the next cold start. Called once per cold start.
+``<alias>-v2`` and swap the alias without downtime. Deletes are tombstone documents (``tombstones``), kept
+on disk, so a late older update never resurrects a deleted document, across restarts too. The only real
+deletes are ``purge-tombstones``'s, of tombstones older than the stream's retention; ``index.json`` sets
+``index.gc_deletes`` to 1 h, which covers a record still in flight when it expired (see ``ops.purge``)
+without keeping every purged id in the version map for days. The alias carries the filter that hides
+tombstones from every search, and an existing alias without it gets it at the next cold start. Called once per
+cold start.
+
+An index created by an older release lacks the mappings of the reserved fields and the dynamic
+templates; every cold start adds them (``PUT /<index>/_mapping``: adding fields and templates is allowed on
+a live index, and the path ``<alias>-*`` is within the Lambda's grant). Without the alias filter, tombstones
+would show up in searches as empty hits, so a concrete index named OPENSEARCH_INDEX, or CREATE_INDEX=false
+with an alias that lacks the filter, fails the cold start naming the setting.
 """
 
 from __future__ import annotations
@@ -20,9 +28,9 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError, RequestError
 
-from indexer.errors import IndexSetupError
+from indexer.errors import IndexSetupError, SettingsError
 from indexer.settings import Settings
-from indexer.tombstones import ALIAS_FILTER
+from indexer.tombstones import ALIAS_FILTER, RESERVED_FIELDS
 
 INDEX_FILE = Path(__file__).with_name("index.json")
 log = logging.getLogger("indexer")
@@ -45,6 +53,28 @@ def versioned_index_name(alias: str, version: int = 1) -> str:
 def alias_body(write_index: bool = True) -> dict[str, Any]:
     """The alias's definition: the write index, with the filter that hides tombstones from searches."""
     return {"is_write_index": write_index, "filter": copy.deepcopy(ALIAS_FILTER)}
+
+
+def mapping_upgrade() -> dict[str, Any]:
+    """What an existing index gets at each cold start: the reserved fields' mappings, dynamic templates."""
+    mappings = index_body()["mappings"]
+    return {
+        "properties": {name: mappings["properties"][name] for name in RESERVED_FIELDS},
+        "dynamic_templates": mappings["dynamic_templates"],
+    }
+
+
+def upgrade_mapping(client: OpenSearch, index: str) -> None:
+    """Add the shipped reserved fields and dynamic templates to an index an older release created."""
+    try:
+        client.indices.put_mapping(index=index, body=mapping_upgrade())
+    except RequestError as exc:
+        raise IndexSetupError(f"cannot add the indexer's mappings to index {index!r}: {exc.error}") from exc
+
+
+def has_alias_filter(client: OpenSearch, alias: str, index: str) -> bool:
+    answer = client.indices.get_alias(index=index, name=alias)
+    return answer.get(index, {}).get("aliases", {}).get(alias, {}).get("filter") == ALIAS_FILTER
 
 
 def ensure_alias_filter(client: OpenSearch, alias: str, index: str) -> None:
@@ -81,18 +111,29 @@ def alias_target(client: OpenSearch, alias: str) -> str | None:
 def ensure_index(client: OpenSearch, settings: Settings) -> str:
     """The name of the index the alias writes to, creating ``<alias>-v1`` behind the alias when missing.
 
-    With CREATE_INDEX=false nothing is checked and the alias name is returned. An existing concrete index
-    named like the alias is used as it is. Concurrent cold starts may race; the loser uses the winner's index.
+    An existing index gets the alias filter and the shipped mapping additions. With CREATE_INDEX=false nothing
+    is changed, only checked: the alias must exist with its filter. A concrete index named like the alias is
+    refused (SettingsError naming OPENSEARCH_INDEX). Concurrent cold starts may race; the loser uses the
+    winner's index.
     """
     alias = settings.opensearch_index
-    if not settings.create_index:
-        return alias
     target = alias_target(client, alias)
     if target == alias:
-        log.warning("OPENSEARCH_INDEX %r is a concrete index, not an alias; writing to it as it is", alias)
+        raise SettingsError(
+            f"OPENSEARCH_INDEX: {alias!r} is a concrete index, not an alias; the indexer needs an alias with "
+            "the tombstone filter (run `python -m indexer.ops reindex` from a new alias name, or point "
+            "OPENSEARCH_INDEX at an alias)"
+        )
+    if not settings.create_index:
+        if target is None or not has_alias_filter(client, alias, target):
+            raise SettingsError(
+                f"CREATE_INDEX=false: alias {alias!r} is missing or lacks the tombstone filter, so deletes "
+                "would show up in searches; set CREATE_INDEX=true for one cold start or add the filter"
+            )
+        return target
     if target is not None:
-        if target != alias:
-            ensure_alias_filter(client, alias, target)
+        ensure_alias_filter(client, alias, target)
+        upgrade_mapping(client, target)
         return target
     name = versioned_index_name(alias)
     body = index_body()

@@ -4,10 +4,10 @@ batch.
 A table whose writers keep no counter (``VERSION_ATTRIBUTE=none``, or an image without the attribute) has
 nothing in the item that orders its states. The stream does: DynamoDB Streams delivers each item's
 modifications exactly once and in order, with sequence numbers that increase within a shard. A sequence number
-(up to 40 digits) does not fit OpenSearch's 64-bit version, so it is stored with the document (the stored
-field ``indexer_sequence``, zero-padded) and compared here, as integers, with the record's:
+(up to 40 digits) does not fit OpenSearch's 64-bit version, so it is stored with the document (the reserved
+field ``indexer_sequence`` of ``_source``, zero-padded) and compared here, as integers, with the record's:
 
-- the batch reads every such document once (``_mget``, realtime, stored fields only);
+- the batch reads every such document once (``_mget``, realtime, only the reserved fields of ``_source``);
 - a record whose sequence number is not above the stored one is superseded (a replay or a late record);
 - otherwise the write is conditional on the document not having changed since the read: ``version_type=
   external`` with the read version + 1 (or ``create`` when there was no document). A concurrent writer makes
@@ -29,7 +29,7 @@ from opensearchpy import OpenSearch
 
 from indexer.changes import Change
 from indexer.documents import BulkAction
-from indexer.tombstones import STORED_FIELDS, stored_sequence
+from indexer.tombstones import RESERVED_SOURCE, stored_sequence
 
 MGET_BATCH = 1000
 
@@ -47,12 +47,12 @@ def read_current(
 ) -> dict[str, Current]:
     """id -> the document's version and stored sequence number (tombstones included), for the ids found.
 
-    ``timeout`` bounds each request (the Lambda's remaining time); a failure raises, and Lambda retries the
-    batch."""
+    ``timeout`` bounds each request (the Lambda's remaining time); a failure raises (``batch`` then fails the
+    records that needed the read)."""
     found: dict[str, Current] = {}
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), MGET_BATCH):
-        params: dict[str, Any] = {"realtime": "true", "stored_fields": STORED_FIELDS, "_source": "false"}
+        params: dict[str, Any] = {"realtime": "true", "_source": RESERVED_SOURCE}  # reserved fields only
         if timeout is not None:
             params["request_timeout"] = timeout
         answer = client.mget(index=index, body={"ids": unique[start : start + MGET_BATCH]}, params=params)

@@ -9,10 +9,14 @@ version keeps refusing older writes after any restart.
 
 Tombstones are hidden from searches by the alias's filter (``ALIAS_FILTER``, set on the alias the API and
 every search use). Filters apply to searches, counts and aggregations through the alias, never to GET/mget by
-id, which is what the indexer and the audit need to see them. The indexer's reserved fields are mapped
-``store: true`` and excluded from ``_source``, so no ``_source`` (search hit, GET, audit comparison) ever
-shows them; they are read back as stored fields. ``python -m indexer.ops purge-tombstones`` deletes tombstones
-older than the stream's retention, when no record that could be refused by them can still arrive.
+id, which is what the indexer and the audit need to see them. The indexer's reserved fields (``indexer_*``)
+are mapped explicitly and kept IN ``_source``: any ``_source`` includes/excludes in the mapping would make
+OpenSearch re-serialise every document's source from a parsed map, turning DynamoDB's exact decimals into
+doubles (``1.50`` -> ``1.5``; https://docs.opensearch.org/latest/mappings/metadata-fields/source/). They are
+read from ``_source`` (``reserved``) and stripped wherever a document leaves the system (``without_reserved``
+in the operations tool; the API's search asks ``"_source": {"excludes": ["indexer_*"]}``).
+``python -m indexer.ops purge-tombstones`` deletes tombstones older than the stream's retention, when no
+record that could be refused by them can still arrive.
 """
 
 from __future__ import annotations
@@ -24,14 +28,14 @@ TOMBSTONE_FIELD = "indexer_tombstone"
 DELETED_AT_FIELD = "indexer_deleted_at"
 SEQUENCE_FIELD = "indexer_sequence"
 RESERVED_FIELDS = (TOMBSTONE_FIELD, DELETED_AT_FIELD, SEQUENCE_FIELD)
-STORED_FIELDS = ",".join(RESERVED_FIELDS)  # the ``stored_fields`` parameter of every read of documents
+RESERVED_SOURCE = ",".join(RESERVED_FIELDS)  # ``_source`` filter of reads that need only these fields
 SEQUENCE_DIGITS = 40  # DynamoDB sequence numbers have 21 to 40 digits; zero-padded they sort as text
 
 ALIAS_FILTER: dict[str, Any] = {"bool": {"must_not": [{"term": {TOMBSTONE_FIELD: True}}]}}
 
 
 def tombstone_source(deleted_at: float | None) -> dict[str, Any]:
-    """The ``_source`` sent for a delete (the reserved fields are then kept as stored fields only)."""
+    """The ``_source`` sent for a delete: only reserved fields."""
     source: dict[str, Any] = {TOMBSTONE_FIELD: True}
     if deleted_at is not None:
         source[DELETED_AT_FIELD] = int(deleted_at)
@@ -43,21 +47,18 @@ def sequence_text(sequence_number: str) -> str:
     return sequence_number.zfill(SEQUENCE_DIGITS)
 
 
-def stored(hit: Mapping[str, Any], name: str) -> Any:
-    """A reserved field of an mget/search hit read with ``stored_fields=STORED_FIELDS``; None when absent."""
-    values = (hit.get("fields") or {}).get(name)
-    if isinstance(values, list):
-        return values[0] if values else None
-    return values
+def reserved(hit: Mapping[str, Any], name: str) -> Any:
+    """A reserved field of a GET/mget/search hit, from its ``_source``; None when absent."""
+    return (hit.get("_source") or {}).get(name)
 
 
 def is_tombstone(hit: Mapping[str, Any]) -> bool:
-    return stored(hit, TOMBSTONE_FIELD) in (True, "true")
+    return reserved(hit, TOMBSTONE_FIELD) in (True, "true")
 
 
 def stored_sequence(hit: Mapping[str, Any]) -> int | None:
     """The sequence number of the stream record a document was written from, when it was stored."""
-    value = stored(hit, SEQUENCE_FIELD)
+    value = reserved(hit, SEQUENCE_FIELD)
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 

@@ -49,7 +49,7 @@ from indexer.ops.reads import get_items
 from indexer.ops.repair import Document, read_documents, repair
 from indexer.ops.scan import scan_segment
 from indexer.ops.target import Target
-from indexer.tombstones import STORED_FIELDS, is_tombstone, without_reserved
+from indexer.tombstones import is_tombstone, without_reserved
 
 Kind = Literal["missing", "stale", "orphaned"]
 KINDS: tuple[Kind, ...] = ("missing", "stale", "orphaned")
@@ -191,7 +191,6 @@ class _Run:
             index=self.index,
             query={
                 "version": True,
-                "stored_fields": STORED_FIELDS.split(","),
                 "_source": True,
                 "query": {"match_all": {}},
             },
@@ -200,7 +199,8 @@ class _Run:
         ):
             if is_tombstone(hit):  # a delete: absent (only a concrete index, never the alias, shows them)
                 continue
-            documents[hit["_id"]] = (digest(hit.get("_source") or {}), int(hit.get("_version") or 0))
+            source = without_reserved(hit.get("_source") or {})  # e.g. a no-counter document's sequence
+            documents[hit["_id"]] = (digest(source), int(hit.get("_version") or 0))
         result.index_documents = len(documents)
 
         def check(items: list[dict[str, Any]]) -> None:

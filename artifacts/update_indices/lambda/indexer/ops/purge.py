@@ -8,13 +8,22 @@ is given back, never which write wins; ages under ``MIN_AGE_SECONDS`` (the strea
 
 Each tombstone is deleted conditionally (``if_seq_no``/``if_primary_term`` of the read): an item re-created
 and indexed meanwhile has replaced the tombstone, so that delete fails with 409 and the document stays.
-Tombstones are searched in the concrete indices behind the alias, because the alias's filter hides them.
+Tombstones are searched in the concrete indices behind the alias, because the alias's filter hides them; the
+scroll is streamed into the bulk deletes, so memory holds one page, not every tombstone.
+
+A purged id is a real delete, remembered by OpenSearch (its version) for ``index.gc_deletes`` only. A late
+stream record racing the purge is older than the tombstone, so more than 24 h old and beyond the stream's
+retention: only a record read just before it expired and still in flight (one Lambda invocation, at most
+15 minutes, https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html) can race it.
+``index.json`` keeps ``gc_deletes`` at 1 h to cover that with margin, instead of 48 h of purged ids held in
+every shard's version map.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,20 +100,13 @@ def purge_tombstones(
         },
     }
     for name in result.indices:
-        hits = list(helpers.scan(target.search, index=name, query=query, size=1000, scroll="5m"))
-        result.found += len(hits)
-        actions = [
-            {
-                "_op_type": "delete",
-                "_index": name,
-                "_id": hit["_id"],
-                "if_seq_no": hit["_seq_no"],
-                "if_primary_term": hit["_primary_term"],
-            }
-            for hit in hits
-        ]
         for ok, item in helpers.streaming_bulk(
-            target.search, actions, raise_on_error=False, raise_on_exception=False, max_retries=3
+            target.search,
+            _deletes(helpers.scan(target.search, index=name, query=query, size=1000, scroll="5m"), result),
+            index=name,  # POST /<concrete index>/_bulk, no _index in the actions (explicit index refused)
+            raise_on_error=False,
+            raise_on_exception=False,
+            max_retries=3,
         ):
             info = item.get("delete", {})
             if ok:
@@ -115,3 +117,15 @@ def purge_tombstones(
                 result.failed += 1
                 result.reasons.append(f"{info.get('_id')}: {info.get('error')}")
     return result
+
+
+def _deletes(hits: Iterable[dict[str, Any]], result: PurgeResult) -> Iterator[dict[str, Any]]:
+    """A conditional delete per scanned tombstone, as the scroll yields them (memory stays one page)."""
+    for hit in hits:
+        result.found += 1
+        yield {
+            "_op_type": "delete",
+            "_id": hit["_id"],
+            "if_seq_no": hit["_seq_no"],
+            "if_primary_term": hit["_primary_term"],
+        }

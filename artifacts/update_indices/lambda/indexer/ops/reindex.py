@@ -2,18 +2,18 @@
 reconciled with the table while the stream keeps writing through the alias.
 
 1. Create ``<alias>-v<N+1>`` from the shipped ``index.json`` (the mapping and settings in this artifact).
-2. Backfill it from a table scan (into the concrete index) at ``snapshot_version(t0)``. The stream still
+2. Backfill it from a table scan (into the concrete index, ``POST /<new>/_bulk``), each item at its own
+   counter version (or, without a counter, only creating documents the new index lacks). The stream still
    writes through the alias into the old index meanwhile, so writes during this phase reach only the old
    index, unless the scan happened to read the item after them.
 3. Swap: one ``POST _aliases`` with ``remove`` (old) and ``add`` (new, ``is_write_index``, the tombstone
-   filter): readers and the
-   stream see either the old or the new index, never none and never both.
+   filter): readers and the stream see either the old or the new index, never none and never both.
 4. Catch up: an audit of the new index against the table with ``repair``. Every write of phase 2 that the
    scan missed is now a missing (created), stale (updated) or orphaned (deleted) document there; the
-   audit's table scan starts after the swap, so it reads each item after any such write, and repairs with
-   ``max(snapshot_version(read), version in the index)``: newer than the phase-2 backfill, older than every
-   stream record written after the read, which the stream now delivers to the new index and which therefore
-   still wins. Deletes become tombstones, so a late record cannot resurrect them.
+   audit's table scan starts after the swap, so it reads each item after any such write, and repairs
+   conditionally (``ops.repair``: the document read first, the item second; the item's counter version, or
+   the read version + 1 with ``external``), so a stream record written after the read still wins. Deletes
+   become tombstones, so a late record cannot resurrect them.
 
 No write is lost: a write either reached the new index through the stream (after the swap), or happened
 before the catch-up read the item, in which case the catch-up reflects it. Between the swap and the end of

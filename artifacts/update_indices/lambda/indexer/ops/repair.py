@@ -31,10 +31,10 @@ from indexer.ops.target import Target
 from indexer.ops.writer import send_actions
 from indexer.tombstones import (
     SEQUENCE_FIELD,
-    STORED_FIELDS,
     is_tombstone,
     sequence_text,
     stored_sequence,
+    without_reserved,
 )
 
 BATCH = 100
@@ -42,7 +42,7 @@ BATCH = 100
 
 @dataclass(frozen=True)
 class Document:
-    """One document as a realtime mget saw it."""
+    """One document as a realtime mget saw it (``source`` without the reserved fields)."""
 
     version: int
     source: dict[str, Any]
@@ -58,12 +58,15 @@ def read_documents(target: Target, index: str, ids: list[str]) -> dict[str, Docu
         answer = target.search.mget(
             index=index,
             body={"ids": chunk},
-            params={"realtime": "true", "stored_fields": STORED_FIELDS, "_source": "true"},
+            params={"realtime": "true", "_source": "true"},
         )
         for doc in answer["docs"]:
             if doc.get("found"):
                 found[doc["_id"]] = Document(
-                    int(doc["_version"]), doc.get("_source") or {}, is_tombstone(doc), stored_sequence(doc)
+                    int(doc["_version"]),
+                    without_reserved(doc.get("_source") or {}),
+                    is_tombstone(doc),
+                    stored_sequence(doc),
                 )
     return found
 
@@ -88,8 +91,9 @@ def repair(
         if action is None:
             counts.skipped += 1
             continue
-        planned.append((doc_id, {**action, "_index": index}))  # type: ignore[typeddict-item]
-    for (doc_id, _), result in zip(planned, send_actions(target, [a for _, a in planned]), strict=True):
+        planned.append((doc_id, action))
+    sent = send_actions(target, [a for _, a in planned], index)
+    for (doc_id, _), result in zip(planned, sent, strict=True):
         if result.outcome == "failed":
             counts.failed += 1
             reasons.append(f"{doc_id}: {result.reason}")

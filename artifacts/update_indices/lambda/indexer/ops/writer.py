@@ -36,11 +36,14 @@ def item_changes(items: Iterable[Mapping[str, Any]], target: Target) -> list[Cha
     return [change_from_item(item, target.keys, target.settings.version_attribute) for item in items]
 
 
-def send_actions(target: Target, actions: list[BulkAction]) -> list[ItemResult]:
-    """Write prepared actions with the stream path's bulk writer (no deadline)."""
+def send_actions(target: Target, actions: list[BulkAction], index: str | None = None) -> list[ItemResult]:
+    """Write prepared actions into ``index`` (default: the alias) with the stream path's bulk writer (no
+    deadline); the index is in the URL only, never in an action."""
     if not actions:
         return []
-    return write_actions(target.search, actions, target.settings, Deadline.unbounded())
+    return write_actions(
+        target.search, actions, target.settings, Deadline.unbounded(), index=index or target.alias
+    )
 
 
 def as_delete(change: Change) -> Change:
@@ -63,8 +66,6 @@ def write_changes(target: Target, changes: list[Change], index: str | None = Non
         if action is None:
             report.counts.skipped += 1
             continue
-        if index is not None:
-            action = {**action, "_index": index}
         actions.append(action)
         sent.append(change)
     planned, superseded = guard(target.search, index or target.alias, list(zip(sent, actions, strict=True)))
@@ -72,7 +73,7 @@ def write_changes(target: Target, changes: list[Change], index: str | None = Non
     report.counts.conflicts += len(superseded)
     if planned:
         sent, actions = [c for c, _ in planned], [a for _, a in planned]
-        results = send_actions(target, actions)
+        results = send_actions(target, actions, index)
         report.results = results
         for change, action, result in zip(sent, actions, results, strict=True):
             if result.ok and change.kind == "upsert" and is_tombstone_action(action):
