@@ -4,10 +4,12 @@ runtime interface client, fed by a Runtime API with real deadlines) against Open
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
-import socket
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from indexer.tombstones import ALIAS_FILTER
 from support.containers import Server
 from support.lambda_runtime_api import RuntimeApi
 from support.stream_records import lambda_event, record
@@ -59,15 +62,43 @@ def function_container(image: str, env: dict[str, str]) -> Iterator[RuntimeApi]:
 
 
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """An endpoint that accepts connections and never answers: every request runs into its timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
+def silent_server(alias: str) -> Iterator[str]:
+    """An OpenSearch that answers the cold start's alias check (``GET .../_alias...``: the alias with its
+    tombstone filter) and never answers anything else: every write runs into its timeout."""
+    index = f"{alias}-v1"
+    answer = json.dumps({index: {"aliases": {alias: {"filter": ALIAS_FILTER, "is_write_index": True}}}})
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if "/_alias" not in self.path:
+                time.sleep(HOLD_SECONDS)
+                return
+            body = answer.encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            time.sleep(HOLD_SECONDS)
+
+        do_PUT = do_HEAD = do_POST
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        listener.close()
+        server.shutdown()
+        server.server_close()
+
+
+HOLD_SECONDS = 30
 
 
 def test_image_runs_the_handler_against_opensearch(
@@ -100,7 +131,7 @@ def test_image_answers_before_a_real_deadline_when_opensearch_never_does(image: 
     the API's write counter (``version``), as every book does."""
     first = record("INSERT", {"id": {"S": "h1"}}, 0, {"id": {"S": "h1"}, "version": {"N": "1"}})
     second = record("INSERT", {"id": {"S": "h2"}}, 1, {"id": {"S": "h2"}, "version": {"N": "1"}})
-    with silent_server() as endpoint:
+    with silent_server("never-answered") as endpoint:
         env = {
             "OPENSEARCH_ENDPOINT": endpoint,
             "OPENSEARCH_AUTH": "none",
