@@ -80,13 +80,18 @@ def table_items(dynamodb: Any, table: str, doc_id: Callable[[Item], str] | None 
 def served_documents(
     opensearch_url: str, alias: str, query: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Every document a search on ``alias`` serves (after a refresh), ``_source`` with exact numbers."""
+    """Every document a search on ``alias`` serves (after a refresh), ``_source`` with exact numbers, minus
+    the ``indexer_*`` bookkeeping fields that every consumer-facing search excludes (as the API does)."""
     _request(opensearch_url, "POST", f"/{alias}/_refresh")
     body = {"query": query or {"match_all": {}}, "size": MAX_DOCUMENTS}
     answer = _request(opensearch_url, "POST", f"/{alias}/_search", body)
     hits = answer["hits"]["hits"]
     assert len(hits) < MAX_DOCUMENTS, "the oracle reads at most 10,000 documents"
-    return {hit["_id"]: hit["_source"] for hit in hits}
+    return {hit["_id"]: _consumer_view(hit["_source"]) for hit in hits}
+
+
+def _consumer_view(source: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in source.items() if not name.startswith("indexer_")}
 
 
 def judge(
