@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +25,8 @@ from indexer.settings import Settings
 from indexer.tombstones import ALIAS_FILTER, RESERVED_FIELDS
 from support.fault_proxy import FaultProxy
 from support.stream_records import LambdaContext, lambda_event, record
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "artifacts" / "update_indices" / "lambda"
 
 
 class CredentialServer:
@@ -229,3 +234,56 @@ def test_the_mapping_filters_no_source_so_decimals_stay_exact() -> None:
         "indexer_deleted_at": "date",
         "indexer_sequence": "keyword",
     }
+
+
+LAMBDA_KEYS = {  # as Lambda sets them: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+    "AWS_ACCESS_KEY_ID": "ASIALAMBDAROLEKEY001",
+    "AWS_SECRET_ACCESS_KEY": "secret-of-the-role",
+    "AWS_SESSION_TOKEN": "token-of-the-role",
+}
+
+
+def test_sigv4_signs_with_the_keys_lambda_puts_in_the_environment(
+    env: dict[str, str],
+    proxy: FaultProxy,
+    credential_server: CredentialServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lambda's execution role reaches the function as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+    AWS_SESSION_TOKEN ("Defined runtime environment variables"); they come first in botocore's chain
+    too, so they win over the container endpoint that is also configured here."""
+    for name, value in LAMBDA_KEYS.items():
+        monkeypatch.setenv(name, value)  # the client reads them from the process environment, as in Lambda
+    runtime = Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url, "OPENSEARCH_AUTH": "sigv4"})
+    assert process_batch(one_insert("b1", 1), LambdaContext(), runtime) == {"batchItemFailures": []}
+    request = proxy.bulk_requests()[-1]
+    assert "Credential=ASIALAMBDAROLEKEY001/" in request.header("Authorization")
+    assert "/us-east-1/es/aws4_request" in request.header("Authorization")
+    assert request.header("X-Amz-Security-Token") == "token-of-the-role"
+
+
+def test_a_lambda_cold_start_imports_no_aws_sdk_for_its_credentials() -> None:
+    """Importing boto3 (s3transfer and all) or botocore's session costs a cold start 20-100 ms; with the
+    keys Lambda sets, the client needs neither."""
+    code = (
+        "import sys\n"
+        "from indexer.client import make_client\n"
+        "from indexer.settings import Settings\n"
+        "settings = Settings.from_env({'OPENSEARCH_ENDPOINT': 'https://search.example:443',"
+        " 'OPENSEARCH_AUTH': 'sigv4', 'OPENSEARCH_INDEX': 'books', 'AWS_REGION': 'eu-west-1'})\n"
+        "auth = make_client(settings).transport.connection_pool.connections[0].session.auth\n"
+        "keys = auth.refreshable_credentials.get_frozen_credentials()\n"
+        "assert (keys.access_key, keys.token) == ('ASIALAMBDAROLEKEY001', 'token-of-the-role')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 's3transfer')))\n"
+    )
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(LAMBDA_DIR),
+        "AWS_REGION": "eu-west-1",
+        **LAMBDA_KEYS,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
