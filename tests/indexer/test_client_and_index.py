@@ -140,7 +140,7 @@ def test_the_index_is_checked_once_per_container_not_per_batch(
         assert batch.process_event(one_insert(f"b{seq}", seq), LambdaContext()) == {"batchItemFailures": []}
     setup = [r for r in proxy.requests if not r.is_bulk and "/_mget" not in r.path]
     assert [(r.method, r.path) for r in setup] == [  # once per container, only under the alias's paths
-        ("GET", f"/{env['OPENSEARCH_INDEX']}/_alias"),
+        ("GET", f"/{env['OPENSEARCH_INDEX']}"),
         ("PUT", f"/{env['OPENSEARCH_INDEX']}-v1"),
     ]
     assert {r.path for r in proxy.bulk_requests()} == {f"/{env['OPENSEARCH_INDEX']}/_bulk"}
@@ -217,7 +217,25 @@ def test_an_index_of_the_previous_release_is_upgraded_at_cold_start(
     for event in events:
         assert process_batch(event, LambdaContext(), runtime) == {"batchItemFailures": []}
     assert list(docs(unique_name)) == ["b2"]  # the delete is a tombstone, hidden by the alias's new filter
-    assert Runtime.from_env(env).index == index  # a second cold start: the same additions, accepted again
+    before = len(proxy.requests)
+    assert Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url}).index == index  # a second cold start
+    assert [(r.method, r.path) for r in proxy.requests[before:]] == [("GET", f"/{unique_name}")]  # no upgrade
+
+
+def test_a_cold_start_against_an_index_that_is_up_to_date_makes_one_request(
+    env: dict[str, str], proxy: FaultProxy, unique_name: str
+) -> None:
+    """Every container pays its cold start's requests before the first batch: ``GET /<alias>`` tells the
+    write index, its alias filter and its mappings at once (Get index API:
+    https://docs.opensearch.org/latest/api-reference/index-apis/get-index/), so nothing else is asked
+    or re-sent when the index is as this release ships it."""
+    Runtime.from_env(env)  # the deployment's first cold start creates it
+    for create in ("true", "false"):
+        before = len(proxy.requests)
+        runtime = Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url, "CREATE_INDEX": create})
+        assert runtime.index == f"{unique_name}-v1"
+        path = f"/{unique_name}" if create == "true" else f"/{unique_name}/_alias"
+        assert [(r.method, r.path) for r in proxy.requests[before:]] == [("GET", path)]
 
 
 def test_the_mapping_filters_no_source_so_decimals_stay_exact() -> None:
