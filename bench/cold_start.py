@@ -143,6 +143,18 @@ def image_size_bytes(image: str) -> int:
     return int(done.stdout.strip())
 
 
+def image_packages_kb(image: str) -> dict[str, int]:
+    """What each top-level entry of the function's directory (/var/task) takes, in kB (``du -sk``)."""
+    done = subprocess.run(
+        [DOCKER, "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", "cd /var/task && du -sk *"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sizes = (line.split("\t", 1) for line in done.stdout.splitlines() if "\t" in line)
+    return dict(sorted(((name, int(kb)) for kb, name in sizes), key=lambda entry: -entry[1]))
+
+
 def image_import_ms(runs: int) -> list[float]:
     env_args = [arg for name, value in HANDLER_ENV.items() for arg in ("-e", f"{name}={value}")]
     timings = []
@@ -203,6 +215,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "image_size_mb": round(size / 1e6, 1),
         "base_image_size_mb": round(base_size / 1e6, 1),
         "added_by_indexer_mb": round((size - base_size) / 1e6, 1),
+        "image_packages_kb": image_packages_kb(IMAGE),
     }
     results.save(NAME, figures)
     return figures
