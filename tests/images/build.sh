@@ -4,7 +4,8 @@
 #   local/debian-python:bookworm   minimal Debian with python3 (mmdebstrap | docker import)
 #   local/osmem:<version>          the osmem-server binary from PyPI in a scratch image (OpenSearch stand-in)
 #   local/moto:<version>           moto[server] from PyPI (DynamoDB, Streams and AWS control planes)
-#   local/lambda-python:3.11       stand-in for public.ecr.aws/lambda/python (awslambdaric from PyPI)
+#   local/lambda-python:3.11       stand-in for public.ecr.aws/lambda/python (awslambdaric and the SDK for
+#                                  Python in /var/runtime from PyPI); rebuilt when its Dockerfile changes
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 docker=${DOCKER:-/usr/bin/docker}
@@ -42,9 +43,14 @@ if ! have "local/moto:$moto_version"; then
   rm -rf "$d"
 fi
 
-if ! have local/lambda-python:3.11; then
+# The indexer image relies on what this base carries (boto3/botocore in /var/runtime, as AWS's), so an image
+# built from an older Dockerfile is rebuilt: the label records the Dockerfile it came from.
+lambda_base_sum=$(sha256sum "$here/lambda-base/Dockerfile" | cut -c1-16)
+built_from=$("$docker" image inspect --format '{{index .Config.Labels "books.dockerfile-sha256"}}' \
+  local/lambda-python:3.11 2>/dev/null || true)
+if [ "$built_from" != "$lambda_base_sum" ]; then
   echo "building local/lambda-python:3.11"
   d=$(ctx lambda-base)
-  "$docker" build --quiet -t local/lambda-python:3.11 "$d" >/dev/null
+  "$docker" build --quiet --label "books.dockerfile-sha256=$lambda_base_sum" -t local/lambda-python:3.11 "$d" >/dev/null
   rm -rf "$d"
 fi

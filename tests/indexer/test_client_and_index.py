@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +25,8 @@ from indexer.settings import Settings
 from indexer.tombstones import ALIAS_FILTER, RESERVED_FIELDS
 from support.fault_proxy import FaultProxy
 from support.stream_records import LambdaContext, lambda_event, record
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "artifacts" / "update_indices" / "lambda"
 
 
 class CredentialServer:
@@ -135,7 +140,7 @@ def test_the_index_is_checked_once_per_container_not_per_batch(
         assert batch.process_event(one_insert(f"b{seq}", seq), LambdaContext()) == {"batchItemFailures": []}
     setup = [r for r in proxy.requests if not r.is_bulk and "/_mget" not in r.path]
     assert [(r.method, r.path) for r in setup] == [  # once per container, only under the alias's paths
-        ("GET", f"/{env['OPENSEARCH_INDEX']}/_alias"),
+        ("GET", f"/{env['OPENSEARCH_INDEX']}"),
         ("PUT", f"/{env['OPENSEARCH_INDEX']}-v1"),
     ]
     assert {r.path for r in proxy.bulk_requests()} == {f"/{env['OPENSEARCH_INDEX']}/_bulk"}
@@ -212,7 +217,25 @@ def test_an_index_of_the_previous_release_is_upgraded_at_cold_start(
     for event in events:
         assert process_batch(event, LambdaContext(), runtime) == {"batchItemFailures": []}
     assert list(docs(unique_name)) == ["b2"]  # the delete is a tombstone, hidden by the alias's new filter
-    assert Runtime.from_env(env).index == index  # a second cold start: the same additions, accepted again
+    before = len(proxy.requests)
+    assert Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url}).index == index  # a second cold start
+    assert [(r.method, r.path) for r in proxy.requests[before:]] == [("GET", f"/{unique_name}")]  # no upgrade
+
+
+def test_a_cold_start_against_an_index_that_is_up_to_date_makes_one_request(
+    env: dict[str, str], proxy: FaultProxy, unique_name: str
+) -> None:
+    """Every container pays its cold start's requests before the first batch: ``GET /<alias>`` tells the
+    write index, its alias filter and its mappings at once (Get index API:
+    https://docs.opensearch.org/latest/api-reference/index-apis/get-index/), so nothing else is asked
+    or re-sent when the index is as this release ships it."""
+    Runtime.from_env(env)  # the deployment's first cold start creates it
+    for create in ("true", "false"):
+        before = len(proxy.requests)
+        runtime = Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url, "CREATE_INDEX": create})
+        assert runtime.index == f"{unique_name}-v1"
+        path = f"/{unique_name}" if create == "true" else f"/{unique_name}/_alias"
+        assert [(r.method, r.path) for r in proxy.requests[before:]] == [("GET", path)]
 
 
 def test_the_mapping_filters_no_source_so_decimals_stay_exact() -> None:
@@ -229,3 +252,56 @@ def test_the_mapping_filters_no_source_so_decimals_stay_exact() -> None:
         "indexer_deleted_at": "date",
         "indexer_sequence": "keyword",
     }
+
+
+LAMBDA_KEYS = {  # as Lambda sets them: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+    "AWS_ACCESS_KEY_ID": "ASIALAMBDAROLEKEY001",
+    "AWS_SECRET_ACCESS_KEY": "secret-of-the-role",
+    "AWS_SESSION_TOKEN": "token-of-the-role",
+}
+
+
+def test_sigv4_signs_with_the_keys_lambda_puts_in_the_environment(
+    env: dict[str, str],
+    proxy: FaultProxy,
+    credential_server: CredentialServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lambda's execution role reaches the function as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+    AWS_SESSION_TOKEN ("Defined runtime environment variables"); they come first in botocore's chain
+    too, so they win over the container endpoint that is also configured here."""
+    for name, value in LAMBDA_KEYS.items():
+        monkeypatch.setenv(name, value)  # the client reads them from the process environment, as in Lambda
+    runtime = Runtime.from_env({**env, "OPENSEARCH_ENDPOINT": proxy.url, "OPENSEARCH_AUTH": "sigv4"})
+    assert process_batch(one_insert("b1", 1), LambdaContext(), runtime) == {"batchItemFailures": []}
+    request = proxy.bulk_requests()[-1]
+    assert "Credential=ASIALAMBDAROLEKEY001/" in request.header("Authorization")
+    assert "/us-east-1/es/aws4_request" in request.header("Authorization")
+    assert request.header("X-Amz-Security-Token") == "token-of-the-role"
+
+
+def test_a_lambda_cold_start_imports_no_aws_sdk_for_its_credentials() -> None:
+    """Importing boto3 (s3transfer and all) or botocore's session costs a cold start 20-100 ms; with the
+    keys Lambda sets, the client needs neither."""
+    code = (
+        "import sys\n"
+        "from indexer.client import make_client\n"
+        "from indexer.settings import Settings\n"
+        "settings = Settings.from_env({'OPENSEARCH_ENDPOINT': 'https://search.example:443',"
+        " 'OPENSEARCH_AUTH': 'sigv4', 'OPENSEARCH_INDEX': 'books', 'AWS_REGION': 'eu-west-1'})\n"
+        "auth = make_client(settings).transport.connection_pool.connections[0].session.auth\n"
+        "keys = auth.refreshable_credentials.get_frozen_credentials()\n"
+        "assert (keys.access_key, keys.token) == ('ASIALAMBDAROLEKEY001', 'token-of-the-role')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 's3transfer')))\n"
+    )
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(LAMBDA_DIR),
+        "AWS_REGION": "eu-west-1",
+        **LAMBDA_KEYS,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

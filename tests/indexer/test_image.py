@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 BASE_IMAGE = os.environ.get("LAMBDA_BASE_IMAGE", "local/lambda-python:3.11")
-TAG = "local/books-indexer:test"
+TAG = os.environ.get("INDEXER_TEST_IMAGE", "local/books-indexer:test")
+ADDED_MB_BUDGET = 30  # issue 12: the indexer adds at most 30 MB to the base image
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +174,41 @@ def test_image_is_a_lambda_image_without_build_leftovers(image: str) -> None:
     )
     assert "/var/task/function.py" in listing.stdout
     assert "No such file" in listing.stderr  # /tmp/build (requirements and CA bundle) is gone
+
+
+def _in_image(image: str, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DOCKER, "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_image_takes_the_aws_sdk_from_the_base_image(image: str) -> None:
+    """AWS's Python base image carries boto3/botocore in /var/runtime ("Your code runs in an environment that
+    includes the SDK for Python (Boto3)": https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html),
+    and an image locks that version (https://docs.aws.amazon.com/lambda/latest/operatorguide/sdks-functions.html),
+    so the indexer ships none (35 MB); nor opensearch-py's gRPC dependencies, which it never imports."""
+    done = _in_image(
+        image,
+        "cd /var/task && python -c 'import boto3, botocore, function;"
+        " print(boto3.__file__, botocore.__file__)' && ls /var/task",
+    )
+    assert done.returncode == 0, done.stderr
+    first, *listing = done.stdout.split()
+    assert (first, listing[0]) == ("/var/runtime/boto3/__init__.py", "/var/runtime/botocore/__init__.py")
+    shipped = set(listing[1:])
+    assert not shipped & {"boto3", "botocore", "s3transfer", "jmespath", "grpc", "google", "opensearch"}
+    assert {"opensearchpy", "requests_aws4auth", "indexer", "function.py"} <= shipped
+
+
+def test_image_adds_at_most_its_budget_to_the_base(image: str) -> None:
+    """What the indexer's layers add to the base image (docker image inspect), within the issue's budget."""
+
+    def size(name: str) -> int:
+        out = subprocess.check_output([DOCKER, "image", "inspect", "--format", "{{.Size}}", name], text=True)
+        return int(out.strip())
+
+    added_mb = (size(image) - size(BASE_IMAGE)) / 1e6
+    assert 0 < added_mb <= ADDED_MB_BUDGET, f"the indexer adds {added_mb:.1f} MB"

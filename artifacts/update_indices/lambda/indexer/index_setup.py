@@ -10,10 +10,11 @@ tombstones from every search, and an existing alias without it gets it at the ne
 cold start.
 
 An index created by an older release lacks the mappings of the reserved fields and the dynamic
-templates; every cold start adds them (``PUT /<index>/_mapping``: adding fields and templates is allowed on
-a live index, and the path ``<alias>-*`` is within the Lambda's grant). Without the alias filter, tombstones
-would show up in searches as empty hits, so a concrete index named OPENSEARCH_INDEX, or CREATE_INDEX=false
-with an alias that lacks the filter, fails the cold start naming the setting.
+templates; a cold start that finds them missing adds them (``PUT /<index>/_mapping``: adding fields and
+templates is allowed on a live index, and the path ``<alias>-*`` is within the Lambda's grant). Without the
+alias filter, tombstones would show up in searches as empty hits, so a concrete index named
+OPENSEARCH_INDEX, or CREATE_INDEX=false with an alias that lacks the filter, fails the cold start naming the
+setting.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ def mapping_upgrade() -> dict[str, Any]:
     }
 
 
+def lacks_mapping_upgrade(mappings: dict[str, Any]) -> bool:
+    """Whether an index's mappings (as ``GET /<index>`` shows them) lack what ``mapping_upgrade`` adds."""
+    upgrade = mapping_upgrade()
+    properties = mappings.get("properties", {})
+    return mappings.get("dynamic_templates") != upgrade["dynamic_templates"] or any(
+        properties.get(name) != mapping for name, mapping in upgrade["properties"].items()
+    )
+
+
 def upgrade_mapping(client: OpenSearch, index: str) -> None:
     """Add the shipped reserved fields and dynamic templates to an index an older release created."""
     try:
@@ -72,19 +82,22 @@ def upgrade_mapping(client: OpenSearch, index: str) -> None:
         raise IndexSetupError(f"cannot add the indexer's mappings to index {index!r}: {exc.error}") from exc
 
 
-def has_alias_filter(client: OpenSearch, alias: str, index: str) -> bool:
-    answer = client.indices.get_alias(index=index, name=alias)
-    return answer.get(index, {}).get("aliases", {}).get(alias, {}).get("filter") == ALIAS_FILTER
+def _alias_definition(answer: dict[str, Any], alias: str, index: str) -> dict[str, Any]:
+    return dict(answer.get(index, {}).get("aliases", {}).get(alias, {}))
 
 
-def ensure_alias_filter(client: OpenSearch, alias: str, index: str) -> None:
-    """Give the alias on ``index`` the tombstone filter when it lacks it (an alias made by older code)."""
-    answer = client.indices.get_alias(index=index, name=alias)
-    definition = answer.get(index, {}).get("aliases", {}).get(alias, {})
-    if definition.get("filter") != ALIAS_FILTER:
-        body = alias_body(bool(definition.get("is_write_index", True)))
-        client.indices.put_alias(index=index, name=alias, body=body)
-        log.info("added the tombstone filter to alias %s on %s", alias, index)
+def write_index_of(answer: dict[str, Any], alias: str) -> str | None:
+    """The index the alias writes to, from an answer keyed by index with each one's ``aliases`` (as both
+    ``GET /<alias>`` and ``GET /<alias>/_alias`` give it); the name itself when it is a concrete index."""
+    holders = sorted(name for name, info in answer.items() if alias in info.get("aliases", {}))
+    if not holders:
+        return alias if alias in answer else None
+    writers = [name for name in holders if answer[name]["aliases"][alias].get("is_write_index")]
+    if len(writers) == 1:
+        return writers[0]
+    if len(holders) == 1:
+        return holders[0]
+    raise IndexSetupError(f"alias {alias!r} points at {holders} with no single write index")
 
 
 def alias_target(client: OpenSearch, alias: str) -> str | None:
@@ -97,43 +110,56 @@ def alias_target(client: OpenSearch, alias: str) -> str | None:
         answer = client.indices.get_alias(index=alias)
     except NotFoundError:
         return None
-    holders = sorted(name for name, info in answer.items() if alias in info.get("aliases", {}))
-    if not holders:
-        return alias if alias in answer else None
-    writers = [name for name in holders if answer[name]["aliases"][alias].get("is_write_index")]
-    if len(writers) == 1:
-        return writers[0]
-    if len(holders) == 1:
-        return holders[0]
-    raise IndexSetupError(f"alias {alias!r} points at {holders} with no single write index")
+    return write_index_of(answer, alias)
+
+
+def _get(client: OpenSearch, alias: str, aliases_only: bool) -> dict[str, Any]:
+    """``GET /<alias>`` (every index the name resolves to, with its aliases, mappings and settings:
+    https://docs.opensearch.org/latest/api-reference/index-apis/get-index/) or, ``aliases_only``,
+    ``GET /<alias>/_alias``; {} when nothing answers to the name. One request, under the alias's own path."""
+    try:
+        if aliases_only:
+            return dict(client.indices.get_alias(index=alias))
+        return dict(client.indices.get(index=alias))
+    except NotFoundError:
+        return {}
 
 
 def ensure_index(client: OpenSearch, settings: Settings) -> str:
     """The name of the index the alias writes to, creating ``<alias>-v1`` behind the alias when missing.
 
-    An existing index gets the alias filter and the shipped mapping additions. With CREATE_INDEX=false nothing
-    is changed, only checked: the alias must exist with its filter. A concrete index named like the alias is
-    refused (SettingsError naming OPENSEARCH_INDEX). Concurrent cold starts may race; the loser uses the
-    winner's index.
+    An existing index gets the alias filter and the shipped mapping additions where it lacks them. With
+    CREATE_INDEX=false nothing is changed, only checked: the alias must exist with its filter. Requests: one
+    ``GET`` for an index that is up to date (the usual cold start), plus one ``PUT`` per missing part; two
+    (``GET`` 404, ``PUT`` the index with its alias) for a new deployment. A concrete index named like the
+    alias is refused (SettingsError naming OPENSEARCH_INDEX). Concurrent cold starts may race; the loser uses
+    the winner's index.
     """
     alias = settings.opensearch_index
-    target = alias_target(client, alias)
+    # One request tells all a cold start needs; CREATE_INDEX=false only reads the aliases it may check.
+    answer = _get(client, alias, aliases_only=not settings.create_index)
+    target = write_index_of(answer, alias)
     if target == alias:
         raise SettingsError(
             f"OPENSEARCH_INDEX: {alias!r} is a concrete index, not an alias; the indexer needs an alias with "
             "the tombstone filter (run `python -m indexer.ops reindex` from a new alias name, or point "
             "OPENSEARCH_INDEX at an alias)"
         )
+    definition = {} if target is None else _alias_definition(answer, alias, target)
     if not settings.create_index:
-        if target is None or not has_alias_filter(client, alias, target):
+        if target is None or definition.get("filter") != ALIAS_FILTER:
             raise SettingsError(
                 f"CREATE_INDEX=false: alias {alias!r} is missing or lacks the tombstone filter, so deletes "
                 "would show up in searches; set CREATE_INDEX=true for one cold start or add the filter"
             )
         return target
     if target is not None:
-        ensure_alias_filter(client, alias, target)
-        upgrade_mapping(client, target)
+        if definition.get("filter") != ALIAS_FILTER:  # an alias made by older code
+            body = alias_body(bool(definition.get("is_write_index", True)))
+            client.indices.put_alias(index=target, name=alias, body=body)
+            log.info("added the tombstone filter to alias %s on %s", alias, target)
+        if lacks_mapping_upgrade(answer[target].get("mappings", {})):  # an index of an older release
+            upgrade_mapping(client, target)
         return target
     name = versioned_index_name(alias)
     body = index_body()
