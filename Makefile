@@ -85,9 +85,13 @@ logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexe
 	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
 
 .PHONY: bench
-bench: venv images terraform-config ## Runs the benchmarks (not part of test) and writes docs/benchmarks.md
+bench: venv images terraform-config ## Runs the benchmarks (BENCH=name... for some) and writes docs/benchmarks.{json,md} and README's figures
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	@$(PY) -m bench $(BENCH)
+
+.PHONY: bench-report
+bench-report: venv ## Re-renders docs/benchmarks.md and README's figures from docs/benchmarks.json
+	@$(PY) -m bench.report --from-json
 
 .PHONY: clean
 clean: ## Removes the virtualenv and caches (not the Docker images)

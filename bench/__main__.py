@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         print(f"== bench {name}: {outcome} in {time.monotonic() - started:.0f} s", flush=True)
         if code != 0:
             failed.append(name)
-    report.main()
+    report.main([])
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -27,9 +27,12 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import ROOT, results
+
+if TYPE_CHECKING:
+    from books_local.api_credentials import ApiCredentials
 
 NAME = "latency"
 CHART = ROOT / "docs" / "benchmarks-latency.png"
@@ -37,14 +40,18 @@ SEARCHABLE_WITHIN_S = 30.0
 
 
 @contextlib.contextmanager
-def local_stack() -> Iterator[str]:
-    """The API URL of a running local stack: ``BENCH_API_URL``, or one started (and stopped) here."""
-    if os.environ.get("BENCH_API_URL"):
-        yield os.environ["BENCH_API_URL"].rstrip("/")
-        return
-    from books_local import stack
+def local_stack() -> Iterator[tuple[str, ApiCredentials]]:
+    """The API URL of a running local stack and the key it issued (requests are SigV4-signed, as on AWS):
+    ``BENCH_API_URL`` (state directory: ``BOOKS_STATE_DIR``), or a stack started (and stopped) here."""
+    from books_local import api_credentials, stack
     from books_local.config import StackConfig
     from books_local.ports import free_port
+
+    if os.environ.get("BENCH_API_URL"):
+        state = StackConfig.from_env(dict(os.environ)).state.path
+        credentials = api_credentials.load(api_credentials.credentials_file(state))
+        yield os.environ["BENCH_API_URL"].rstrip("/"), credentials
+        return
 
     terraform_rc = ROOT / ".cache" / "terraform.rc"
     if "TF_CLI_CONFIG_FILE" not in os.environ and terraform_rc.is_file():
@@ -61,16 +68,26 @@ def local_stack() -> Iterator[str]:
         config = StackConfig.from_env(environ)
         started = stack.up(config, say=lambda line: print(f"  stack: {line}", flush=True))
         try:
-            yield started.api_url.rstrip("/")
+            credentials = api_credentials.load(api_credentials.credentials_file(config.state.path))
+            yield started.api_url.rstrip("/"), credentials
         finally:
             stack.down(config, say=lambda line: None)
 
 
-def call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+def call(method: str, url: str, credentials: ApiCredentials, body: Any = None) -> tuple[int, Any]:
+    from books_local.sigv4 import sign
+
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    headers = sign(
+        method,
+        url,
+        data,
+        {"content-type": "application/json"} if data is not None else {},
+        access_key=credentials.access_key_id,
+        secret_key=credentials.secret_access_key,
+        region=credentials.region,
     )
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read() or b"null")
@@ -78,18 +95,22 @@ def call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
         return error.code, error.read().decode(errors="replace")
 
 
-def one_write(api: str, rng: random.Random, lock: threading.Lock, poll_s: float) -> float:
+def one_write(
+    api: tuple[str, ApiCredentials], rng: random.Random, lock: threading.Lock, poll_s: float
+) -> float:
     """Seconds from the 201 to the first search that finds the book."""
     with lock:
         word = "".join(rng.choice(string.ascii_lowercase) for _ in range(12))
-    status, created = call("POST", f"{api}/books", {"title": f"Latency {word}", "author": "Bench Mark"})
+    url, credentials = api
+    book = {"title": f"Latency {word}", "author": "Bench Mark"}
+    status, created = call("POST", f"{url}/books", credentials, book)
     acknowledged = time.perf_counter()
     if status != 201:
         raise RuntimeError(f"POST /books answered {status}: {created}")
     book_id = created["id"]
-    query = f"{api}/search?q={urllib.parse.quote(word)}"
+    query = f"{url}/search?q={urllib.parse.quote(word)}"
     while True:
-        status, found = call("GET", query)
+        status, found = call("GET", query, credentials)
         if status == 200 and any(item.get("id") == book_id for item in found.get("items", [])):
             return time.perf_counter() - acknowledged
         if time.perf_counter() - acknowledged > SEARCHABLE_WITHIN_S:

@@ -1,16 +1,25 @@
-"""Renders docs/benchmarks.md from the stored results: every number in it comes from a measurement file.
+"""Renders docs/benchmarks.md and README.md's figures from the stored results: no number is typed in.
 
-Run alone: ``.venv/bin/python -m bench.report`` (``make bench`` runs it after the benchmarks).
+``.venv/bin/python -m bench.report`` (``make bench`` runs it after the benchmarks) merges the result files of
+``.cache/bench/results`` into docs/benchmarks.json and renders docs/benchmarks.md and the block of README.md
+between ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` from that file alone; without results under
+``.cache`` it re-renders from docs/benchmarks.json. tests/test_bench_report.py checks that both are exactly
+what this renders from docs/benchmarks.json, so a figure edited by hand fails it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from bench import ROOT, results
+from bench import ROOT, goals, results
 
 REPORT = ROOT / "docs" / "benchmarks.md"
+RESULTS_JSON = ROOT / "docs" / "benchmarks.json"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 CHART = "benchmarks-latency.png"
 
 Row = tuple[str, str, str]
@@ -102,8 +111,10 @@ METHOD = """\
   after a warm-up. The second figure times `decode_record` + `build_action` alone.
 - **Local stack latency**: `make up`'s stack (started by the benchmark on free ports); concurrent clients
   each POST a book with a unique word in its title and poll `GET /search?q=<word>` until its id appears.
-  The figure includes up to one poll interval, the stream runner's shard polling and the event source
-  mapping's batching window (read from the Terraform configuration), which sets its floor.
+  The figure includes up to one poll interval of the client, the stream runner's shard polling (at most 4
+  GetRecords a second per shard, Lambda's documented base rate, so never fresher than AWS) and the event
+  source mapping's batching window (read from the Terraform configuration; 0 by default, Lambda's own
+  default for streams: invoke on the poll that read the records).
 - **Backfill**: `python -m indexer.ops backfill` (4 segments) against a naive script (sequential scan, one
   `index` request per item, no refresh), both reading one generated table from `bench.scan_responder`, an
   in-memory DynamoDB Scan endpoint: moto's Scan re-walks the table for every page (about 500 items/s at
@@ -120,8 +131,60 @@ METHOD = """\
 """
 
 
-def render() -> str:
-    stored = results.load_all()
+def provenance(stored: goals.Results) -> list[str]:
+    """One commit per report: say which commit and tree were measured, and loudly when not one clean one."""
+    commits = sorted({str(r["machine"].get("commit", "unknown")) for r in stored.values()})
+    dirty = [name for name, r in stored.items() if r.get("clean_tree") is not True]
+    if len(commits) == 1 and not dirty:
+        return [f"All figures come from one commit, `{commits[0]}`, measured with a clean working tree."]
+    per_run = "; ".join(
+        f"{name}: `{r['machine'].get('commit', 'unknown')}` "
+        + {True: "clean", False: "DIRTY"}.get(r.get("clean_tree"), "tree state not recorded")
+        for name, r in stored.items()
+    )
+    problems = []
+    if len(commits) > 1:
+        problems.append(f"the results come from {len(commits)} different commits")
+    if dirty:
+        problems.append("some were measured from a dirty or unrecorded working tree")
+    return [
+        f"> **WARNING: this is not one commit's report: {' and '.join(problems)}.** Figures measured at "
+        "different commits or from uncommitted code cannot be compared with each other; re-run `make bench` "
+        f"on a clean checkout. Per benchmark: {per_run}."
+    ]
+
+
+def goals_table(stored: goals.Results) -> list[str]:
+    lines = ["| Goal | Target | Measured | Result | Why |", "|---|---:|---:|---|---|"]
+    for verdict in goals.verdicts(stored):
+        goal = verdict.goal
+        if verdict.value is None:
+            measured = goals.NOT_MEASURED
+        else:
+            measured = goals.fmt(verdict.value, goal.unit) + f" (`{goal.benchmark}.{verdict.key}`)"
+        if verdict.extra:
+            measured += f"; {verdict.extra}"
+        result = "**met**" if verdict.met else f"**{verdict.status}**"
+        lines.append(
+            f"| {goal.name}: {goal.measures} | {goals.target_text(goal)} | {measured} | {result} | "
+            f"{verdict.why} |"
+        )
+    return lines
+
+
+def _section_rows(name: str, figures: Mapping[str, Any]) -> list[Row]:
+    """A benchmark's detail rows; figures a renderer does not know yet are listed as they are, never fatal."""
+    try:
+        return SECTIONS[name][1](dict(figures))
+    except (KeyError, TypeError, ValueError):
+        return [
+            (f"{SECTIONS[name][0]}: `{key}`", f"{value}", "figure as stored")
+            for key, value in figures.items()
+            if isinstance(value, int | float | str) and key != "why"
+        ]
+
+
+def render(stored: goals.Results) -> str:
     lines = ["# Benchmarks", ""]
     lines.append(
         "Generated by `make bench` (`bench/`); every figure below is read from a measurement made by a run "
@@ -132,6 +195,7 @@ def render() -> str:
     if not stored:
         lines.append("No results yet: run `make bench`.")
         return "\n".join(lines) + "\n"
+    lines += [*provenance(stored), "", "## Goals (issue 12)", "", *goals_table(stored), ""]
     any_result = next(iter(stored.values()))
     machine = any_result["machine"]
     versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
@@ -150,11 +214,11 @@ def render() -> str:
         "|---|---:|---|",
     ]
     missing = []
-    for name, (_title, rows, _module) in SECTIONS.items():
+    for name in SECTIONS:
         if name not in stored:
             missing.append(name)
             continue
-        for measurement, value, conditions in rows(stored[name]["figures"]):
+        for measurement, value, conditions in _section_rows(name, stored[name]["figures"]):
             lines.append(f"| {measurement} | {value} | {conditions} |")
     lines.append("")
     when = "; ".join(f"{name} {r['measured_at']}" for name, r in stored.items())
@@ -175,6 +239,10 @@ def render() -> str:
     if missing:
         lines.append("")
         lines.append("Not measured in this report: " + ", ".join(f"`{name}`" for name in missing) + ".")
+    profile_top = stored.get("cpu", {}).get("figures", {}).get("profile_top")
+    if profile_top:
+        text = profile_top if isinstance(profile_top, str) else "\n".join(map(str, profile_top))
+        lines += ["", "## Where the CPU goes (`cpu.profile_top`)", "", "```", text.rstrip(), "```"]
     if "latency" in stored:
         lines += ["", f"![Latency from the API's 201 to searchable]({CHART})"]
     notes = [note for r in stored.values() for note in r.get("notes", [])]
@@ -184,10 +252,53 @@ def render() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> None:
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(render())
-    print(f"wrote {REPORT.relative_to(ROOT)}")
+def readme_block(stored: goals.Results) -> str:
+    """README.md's figures: the goals table and where it comes from, between the markers."""
+    lines = [
+        BEGIN,
+        "<!-- Generated by `python -m bench.report` from docs/benchmarks.json; edits here are overwritten "
+        "and fail tests/test_bench_report.py. -->",
+    ]
+    if not stored:
+        lines += ["", "Not measured yet: run `make bench`.", "", END]
+        return "\n".join(lines)
+    when = sorted(r["measured_at"] for r in stored.values())
+    loads = ", ".join(f"{name} {r['load_average'][0]}" for name, r in stored.items() if "load_average" in r)
+    nproc = next(iter(stored.values()))["machine"]["nproc"]
+    lines += ["", *provenance(stored), ""]
+    lines += goals_table(stored)
+    lines += [
+        "",
+        f"Measured {when[0]} to {when[-1]} on {nproc} cores (1-minute load when each ended: {loads}). "
+        "Details, method and chart: [docs/benchmarks.md](docs/benchmarks.md).",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def with_readme_block(readme: str, stored: goals.Results) -> str:
+    start, stop = readme.find(BEGIN), readme.find(END)
+    if start < 0 or stop < start:
+        raise SystemExit(f"README.md lacks the {BEGIN} ... {END} block the report is written into")
+    return readme[:start] + readme_block(stored) + readme[stop + len(END) :]
+
+
+def load_committed() -> dict[str, dict[str, Any]]:
+    return json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.is_file() else {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Merge .cache's results into docs/benchmarks.json (when there are any), then render from that file."""
+    argv = sys.argv[1:] if argv is None else argv
+    fresh = {} if "--from-json" in argv else results.load_all()
+    if fresh:
+        RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS_JSON.write_text(json.dumps(fresh, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        print(f"wrote {RESULTS_JSON.relative_to(ROOT)} from {', '.join(sorted(fresh))}")
+    stored = load_committed()
+    REPORT.write_text(render(stored))
+    README.write_text(with_readme_block(README.read_text(), stored))
+    print(f"wrote {REPORT.relative_to(ROOT)} and README.md's {BEGIN} block")
 
 
 if __name__ == "__main__":

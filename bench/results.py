@@ -15,6 +15,10 @@ from typing import Any
 from bench import ROOT
 
 RESULTS_DIR = ROOT / ".cache" / "bench" / "results"
+# What the benchmarks and the report write themselves: changed, they do not make the measured code differ.
+GENERATED = frozenset(
+    {"docs/benchmarks.md", "docs/benchmarks.json", "docs/benchmarks-latency.png", "README.md"}
+)
 PACKAGES = ("opensearch-py", "boto3", "osmem-server", "moto", "schemathesis", "matplotlib")
 
 
@@ -54,15 +58,35 @@ def _git(*args: str) -> str:
         return "unknown"
 
 
+def uncommitted_paths() -> list[str] | None:
+    """``git status --porcelain``'s paths, without the report's own outputs; None when git cannot tell."""
+    try:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=normal"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    paths = [line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines() if line.strip()]
+    return [path for path in paths if path not in GENERATED]
+
+
 def save(name: str, figures: dict[str, Any], notes: list[str] | None = None) -> Path:
     """Store one benchmark's figures (with the machine and time) and print them."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    uncommitted = uncommitted_paths()
     result = {
         "name": name,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         # Other work on the machine skews every figure: the load (1 and 5 min) when the benchmark ended.
         "load_average": [round(value, 2) for value in os.getloadavg()[:2]],
         "machine": machine(),
+        # One commit per report: the code measured is the commit only when nothing else was changed.
+        "clean_tree": uncommitted == [] if uncommitted is not None else None,
+        "uncommitted": uncommitted if uncommitted is not None else [],
         "figures": figures,
         "notes": notes or [],
     }

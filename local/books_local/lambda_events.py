@@ -10,6 +10,7 @@ there is no ``eventSourceARN``. The event's shape is the example in "Using AWS L
 from __future__ import annotations
 
 import base64
+import json
 import math
 import time
 import uuid
@@ -18,6 +19,13 @@ from datetime import datetime
 from typing import Any
 
 LAMBDA_EVENT_VERSION = "1.1"
+# The synchronous invocation payload limit: a stream batch is cut before its event passes it ("Before invoking
+# the function, Lambda continues to read records from the event source until it has gathered a full batch, the
+# batching window expires, or the batch reaches the payload limit of 6 MB", "Using AWS Lambda with Amazon
+# DynamoDB", https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html).
+PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+_EVENT_ENVELOPE_BYTES = len(json.dumps({"Records": []}))
+SEPARATOR_BYTES = len(", ")
 
 Clock = Callable[[], float]
 
@@ -46,6 +54,17 @@ def lambda_record(
         "dynamodb": dynamodb,
         "eventSourceARN": stream_arn,
     }
+
+
+def record_bytes(record: Mapping[str, Any]) -> int:
+    """Bytes ``record`` adds to an event's JSON (without the separator between records)."""
+    return len(json.dumps(record).encode())
+
+
+def event_bytes(record_sizes: list[int]) -> int:
+    """Bytes of ``{"Records": [...]}`` holding records of these sizes, as ``json.dumps`` writes it."""
+    separators = SEPARATOR_BYTES * max(0, len(record_sizes) - 1)
+    return _EVENT_ENVELOPE_BYTES + sum(record_sizes) + separators
 
 
 def _attribute(value: Mapping[str, Any]) -> dict[str, Any]:

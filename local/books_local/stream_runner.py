@@ -1,8 +1,13 @@
 """The event source mapping, emulated: reads a table's stream shards and invokes the indexer in-process.
 
-Per shard, as Lambda's DynamoDB event source mapping does:
-- batches of at most ``batch_size`` records, invoked once the batch is full or the oldest buffered record has
-  waited ``maximum_batching_window_in_seconds``;
+Per shard, as Lambda's DynamoDB event source mapping does ("Polling and batching streams" in "Using AWS Lambda
+with Amazon DynamoDB", https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html):
+- GetRecords at most 4 times a second per shard ("Lambda polls shards in your DynamoDB stream for records at a
+  base rate of 4 times per second"), never faster, so the local stack is not fresher than AWS can be;
+- batches of at most ``batch_size`` records and of an event within the 6 MB payload limit, invoked once the
+  batch is full, reaches that limit, or the oldest buffered record has waited
+  ``maximum_batching_window_in_seconds``; with a window of 0 (Lambda's default for streams) on the poll that
+  read the records;
 - a Lambda-like context whose remaining time counts down from the function's timeout;
 - with ``ReportBatchItemFailures``: everything before the earliest reported sequence number is settled and the
   batch is retried from there; an identifier that is empty or not in the batch fails the whole batch;
@@ -31,18 +36,27 @@ from typing import Any
 
 from books_local.checkpoints import CheckpointStore
 from books_local.failure_destination import failure_message
-from books_local.lambda_events import LambdaContext, lambda_record
+from books_local.lambda_events import (
+    PAYLOAD_LIMIT_BYTES,
+    SEPARATOR_BYTES,
+    LambdaContext,
+    event_bytes,
+    lambda_record,
+    record_bytes,
+)
 from books_local.mapping import MappingSettings
 from books_local.sequence_numbers import ShardNumbering, numbering_of
 
 log = logging.getLogger("books_local.stream_runner")
 
-# Lambda polls each DynamoDB stream shard four times per second.
+# Lambda polls each stream shard four times per second (with-ddb.html, "Polling and batching streams").
 POLL_INTERVAL_SECONDS = 0.25
+IDLE_WAIT_SECONDS = 0.01  # the loop's least wait when nothing happened, so a blocked shard cannot spin it
 SHARD_REFRESH_SECONDS = 10.0
 RETRY_BACKOFF_SECONDS = (0.1, 0.5, 1.0, 2.0)
 
 Handler = Callable[[Mapping[str, Any], Any], Any]
+Clock = Callable[[], float]
 Record = dict[str, Any]
 
 
@@ -78,7 +92,9 @@ class _Shard:
     opened: bool = False
     ended: bool = False  # the shard is closed and fully read
     buffer: list[Record] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # each buffered record's bytes in the event's JSON
     buffered_since: float | None = None
+    next_poll_at: float = 0.0  # the clock's time before which GetRecords is not called again
 
     @property
     def finished(self) -> bool:
@@ -101,7 +117,9 @@ class StreamRunner:
         checkpoints: CheckpointStore,
         send_failure: Callable[[Mapping[str, Any]], None] | None,
         stop: threading.Event,
+        clock: Clock = time.monotonic,
     ) -> None:
+        """``clock`` (seconds, monotonic) paces the polls and the batching window; a test can move it."""
         self._streams = streams
         self._stream_arn = stream_arn
         self._region = region
@@ -110,6 +128,7 @@ class StreamRunner:
         self._checkpoints = checkpoints
         self._send_failure = send_failure
         self._stop = stop
+        self._clock = clock
         self._shards: dict[str, _Shard] = {}
         self._shards_seen_at = 0.0
         self.invocations = 0
@@ -119,22 +138,41 @@ class StreamRunner:
         """Poll until ``stop`` is set; an unsettled batch at that moment is read again on the next start."""
         try:
             while not self._stop.is_set():
-                if not self.poll_once():
-                    self._stop.wait(POLL_INTERVAL_SECONDS)
+                busy = self.poll_once()
+                self._stop.wait(max(self._seconds_to_next_due(), 0.0 if busy else IDLE_WAIT_SECONDS))
         except Stopped:
             log.info("stopped with a batch in flight; it resumes from the checkpoint")
 
     def poll_once(self) -> bool:
         """One pass over the shards; True when it read or delivered something."""
-        if time.monotonic() - self._shards_seen_at > SHARD_REFRESH_SECONDS or not self._shards:
+        if self._clock() - self._shards_seen_at > SHARD_REFRESH_SECONDS or not self._shards:
             self._refresh_shards()
         busy = False
+        for shard in self._readable_shards():
+            busy = self._step(shard) or busy
+        return busy
+
+    def _readable_shards(self) -> list[_Shard]:
+        readable = []
         for shard in list(self._shards.values()):
             parent = self._shards.get(shard.parent_id or "")
             if shard.finished or (parent is not None and not parent.finished):
                 continue  # a child shard waits for its parent, so records of one item stay in order
-            busy = self._step(shard) or busy
-        return busy
+            readable.append(shard)
+        return readable
+
+    def _seconds_to_next_due(self) -> float:
+        """How long the loop may wait before a shard may be polled again or its batching window ends."""
+        now = self._clock()
+        due = [now + POLL_INTERVAL_SECONDS]
+        for shard in self._readable_shards():
+            if shard.buffer and self._batch_ready(shard, now):
+                return 0.0
+            if shard.iterator is not None and not self._full(shard):
+                due.append(shard.next_poll_at)
+            if shard.buffered_since is not None:
+                due.append(shard.buffered_since + self._settings.maximum_batching_window_in_seconds)
+        return min(max(0.0, min(due) - now), POLL_INTERVAL_SECONDS)
 
     def _refresh_shards(self) -> None:
         description = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
@@ -144,34 +182,53 @@ class StreamRunner:
                 numbering = numbering_of(shard, known)
                 shard_id = shard["ShardId"]
                 self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"), numbering)
-        self._shards_seen_at = time.monotonic()
+        self._shards_seen_at = self._clock()
 
     def _step(self, shard: _Shard) -> bool:
         if not shard.opened:
             self._open(shard)
+        now = self._clock()
         read = 0
-        if shard.iterator is not None and len(shard.buffer) < self._settings.batch_size:
+        if shard.iterator is not None and not self._full(shard) and now >= shard.next_poll_at:
+            shard.next_poll_at = now + POLL_INTERVAL_SECONDS
             response = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
             records = [self._present(shard, record) for record in response.get("Records", [])]
             read = len(records)
             if records and not shard.buffer:
-                shard.buffered_since = time.monotonic()
+                shard.buffered_since = now
             shard.buffer.extend(records)
+            shard.sizes.extend(record_bytes(record) for record in records)
             shard.iterator = response.get("NextShardIterator")
             shard.ended = shard.iterator is None
-        if not shard.buffer or not self._batch_ready(shard):
+        if not shard.buffer or not self._batch_ready(shard, now):
             return read > 0
-        batch = shard.buffer[: self._settings.batch_size]
-        del shard.buffer[: self._settings.batch_size]
-        shard.buffered_since = time.monotonic() if shard.buffer else None
+        taken = self._batch_length(shard)
+        batch = shard.buffer[:taken]
+        del shard.buffer[:taken]
+        del shard.sizes[:taken]
+        shard.buffered_since = now if shard.buffer else None
         self._deliver(shard.shard_id, batch, attempts=0)
         return True
 
-    def _batch_ready(self, shard: _Shard) -> bool:
-        if len(shard.buffer) >= self._settings.batch_size or shard.ended:
+    def _full(self, shard: _Shard) -> bool:
+        """The buffer holds a full batch, by count or by the invocation payload limit."""
+        full = len(shard.buffer) >= self._settings.batch_size
+        return full or event_bytes(shard.sizes) >= PAYLOAD_LIMIT_BYTES
+
+    def _batch_ready(self, shard: _Shard, now: float) -> bool:
+        if self._full(shard) or shard.ended:
             return True
-        waited = time.monotonic() - (shard.buffered_since or time.monotonic())
+        waited = now - (shard.buffered_since if shard.buffered_since is not None else now)
         return waited >= self._settings.maximum_batching_window_in_seconds
+
+    def _batch_length(self, shard: _Shard) -> int:
+        """The leading records (at least one, at most ``batch_size``) whose event fits the payload limit."""
+        limit = min(self._settings.batch_size, len(shard.buffer))
+        length, size = 1, event_bytes(shard.sizes[:1])
+        while length < limit and size + SEPARATOR_BYTES + shard.sizes[length] <= PAYLOAD_LIMIT_BYTES:
+            size += SEPARATOR_BYTES + shard.sizes[length]
+            length += 1
+        return length
 
     def _open(self, shard: _Shard) -> None:
         checkpoint = self._checkpoints.load(shard.shard_id)

@@ -317,7 +317,7 @@ variable "event_source_mapping" {
   type = object({
     starting_position                  = optional(string, "TRIM_HORIZON")
     batch_size                         = optional(number, 100)
-    maximum_batching_window_in_seconds = optional(number, 1)
+    maximum_batching_window_in_seconds = optional(number, 0)
     parallelization_factor             = optional(number, 1)
     bisect_batch_on_function_error     = optional(bool, true)
     maximum_retry_attempts             = optional(number, 10)
@@ -335,9 +335,13 @@ variable "event_source_mapping" {
     error_message = "event_source_mapping.batch_size must be between 1 and 10000."
   }
 
+  # "any value from 0 seconds to 300 seconds in increments of seconds"; 0, Lambda's default for streams, invokes
+  # as soon as a poll (4 a second per shard) finds records ("Using AWS Lambda with Amazon DynamoDB",
+  # https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html; services-ddb-params.html). A window trades
+  # fewer invocations at low write rates for up to that many seconds of write->searchable latency.
   validation {
-    condition     = var.event_source_mapping.maximum_batching_window_in_seconds >= 0 && var.event_source_mapping.maximum_batching_window_in_seconds <= 300
-    error_message = "event_source_mapping.maximum_batching_window_in_seconds must be between 0 and 300."
+    condition     = var.event_source_mapping.maximum_batching_window_in_seconds >= 0 && var.event_source_mapping.maximum_batching_window_in_seconds <= 300 && floor(var.event_source_mapping.maximum_batching_window_in_seconds) == var.event_source_mapping.maximum_batching_window_in_seconds
+    error_message = "event_source_mapping.maximum_batching_window_in_seconds must be a whole number of seconds between 0 and 300."
   }
 
   validation {

@@ -191,6 +191,32 @@ def test_the_default_record_age_leaves_half_a_day_to_read_dead_lettered_records(
     assert mapping["change"]["after"]["maximum_record_age_in_seconds"] == 43200
 
 
+# ---- Lambda: MaximumBatchingWindowInSeconds, "any value from 0 seconds to 300 seconds in increments of
+# seconds", default 0 for DynamoDB streams ("Lambda parameters for Amazon DynamoDB event source mappings",
+# https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html; the CreateEventSourceMapping API
+# reference) ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", [-1, 301, 0.5])
+def test_a_batching_window_aws_would_refuse_is_refused(modules: dict[str, Module], window: float) -> None:
+    modules["lambda"].refuses(
+        "must be a whole number of seconds between 0 and 300",
+        event_source_mapping={"maximum_batching_window_in_seconds": window},
+    )
+
+
+def test_the_default_batching_window_is_lambdas_own_for_streams_and_300_plans(
+    modules: dict[str, Module],
+) -> None:
+    """0: invoke as soon as a poll finds records, so a write is searchable within a poll and a bulk."""
+    plan = modules["lambda"].planned()
+    (mapping,) = [r for r in plan["resource_changes"] if r["type"] == "aws_lambda_event_source_mapping"]
+    assert mapping["change"]["after"]["maximum_batching_window_in_seconds"] == 0
+    plan = modules["lambda"].planned(event_source_mapping={"maximum_batching_window_in_seconds": 300})
+    (mapping,) = [r for r in plan["resource_changes"] if r["type"] == "aws_lambda_event_source_mapping"]
+    assert mapping["change"]["after"]["maximum_batching_window_in_seconds"] == 300
+
+
 # ---- API Gateway: one CloudWatch logging role per account and region (aws_api_gateway_account) ------------
 
 

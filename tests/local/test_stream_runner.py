@@ -15,7 +15,7 @@ import pytest
 
 from books_local.checkpoints import CheckpointStore
 from books_local.failure_destination import send_to_queue
-from books_local.lambda_events import LambdaContext
+from books_local.lambda_events import PAYLOAD_LIMIT_BYTES, LambdaContext
 from books_local.mapping import MappingSettings
 from books_local.sequence_numbers import STRIDE, is_aws_shaped
 from books_local.stream_runner import Function, StreamRunner
@@ -69,16 +69,43 @@ def put(table: tuple[Any, str], *ids: str) -> None:
         dynamodb.put_item(TableName=name, Item={"id": {"S": item_id}, "blob": {"B": b"\x00\xff"}})
 
 
+class CountingStreams:
+    """moto's stream client, counting GetRecords calls per shard (the calls themselves go to moto)."""
+
+    def __init__(self, moto_endpoint: str) -> None:
+        self._client = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint)
+        self.get_records_calls = 0
+
+    def get_records(self, **arguments: Any) -> Any:
+        self.get_records_calls += 1
+        return self._client.get_records(**arguments)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class Clock:
+    """A monotonic clock a test moves by hand, so pacing is checked by counting, not by waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_runner(
     moto_endpoint: str,
     table: tuple[Any, str],
     checkpoints: Path,
     handler: Callable[..., Any],
     sent: list[Mapping[str, Any]] | None = None,
+    streams: Any = None,
+    clock: Callable[[], float] = time.monotonic,
     **mapping: Any,
 ) -> StreamRunner:
     return StreamRunner(
-        streams=boto3.client("dynamodbstreams", endpoint_url=moto_endpoint),
+        streams=streams or boto3.client("dynamodbstreams", endpoint_url=moto_endpoint),
         stream_arn=table[1],
         region="us-east-1",
         settings=MappingSettings.from_output({**MAPPING, **mapping}),
@@ -86,6 +113,7 @@ def make_runner(
         checkpoints=CheckpointStore(checkpoints, table[1]),
         send_failure=sent.append if sent is not None else None,
         stop=threading.Event(),
+        clock=clock,
     )
 
 
@@ -95,6 +123,8 @@ def drain(runner: StreamRunner, seconds: float = 0.5) -> None:
     while time.monotonic() - quiet_since < seconds:
         if runner.poll_once():
             quiet_since = time.monotonic()
+        else:
+            time.sleep(0.01)
 
 
 def test_records_arrive_in_order_in_batches_of_at_most_the_batch_size(moto_endpoint, table, tmp_path):
@@ -292,3 +322,98 @@ def test_the_lambda_context_counts_down_the_function_timeout_on_its_clock():
     assert context.get_remaining_time_in_millis() == 750
     now[0] += 1
     assert context.get_remaining_time_in_millis() == 0  # never negative, as Lambda's
+
+
+# ---- "Polling and batching streams", "Using AWS Lambda with Amazon DynamoDB"
+# (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html): Lambda "polls shards in your DynamoDB stream
+# for records at a base rate of 4 times per second"; "By default, Lambda invokes your function as soon as
+# records are available"; with a batching window, "Lambda continues to read records from the event source
+# until it has gathered a full batch, the batching window expires, or the batch reaches the payload limit of
+# 6 MB". ----------------------------------------------------------------------------------------------------
+
+
+def test_a_shard_is_polled_four_times_a_second_and_no_more_often(moto_endpoint, table, tmp_path):
+    """Two seconds of a runner asked to poll every 10 ms: 8 GetRecords, as Lambda's base rate gives, so the
+    local stack never looks fresher than AWS can be."""
+    streams, clock = CountingStreams(moto_endpoint), Clock()
+    runner = make_runner(moto_endpoint, table, tmp_path, Recorder(), streams=streams, clock=clock)
+    for _ in range(200):
+        runner.poll_once()
+        clock.now += 0.01
+    assert streams.get_records_calls == 8
+
+
+def test_with_window_zero_the_poll_that_reads_a_record_invokes_with_it(moto_endpoint, table, tmp_path):
+    clock = Clock()
+    handler = Recorder()
+    runner = make_runner(moto_endpoint, table, tmp_path, handler, batch_size=100, clock=clock)
+    runner.poll_once()  # the shard is open and read: nothing yet
+    put(table, "now")
+    clock.now += 0.25
+    runner.poll_once()
+    assert handler.ids == ["now"]
+
+
+def test_the_window_holds_records_until_it_expires_then_invokes_once(moto_endpoint, table, tmp_path):
+    clock = Clock()
+    handler = Recorder()
+    runner = make_runner(
+        moto_endpoint,
+        table,
+        tmp_path,
+        handler,
+        batch_size=100,
+        maximum_batching_window_in_seconds=2,
+        clock=clock,
+    )
+    put(table, "w1")
+    runner.poll_once()  # reads w1: the window starts
+    for _ in range(7):  # 1.75 s of polls, each reading one more record
+        clock.now += 0.25
+        put(table, f"w{len(handler.ids) + 2}")
+        runner.poll_once()
+    assert handler.batches == []
+    clock.now += 0.25  # 2 s after w1 was read
+    runner.poll_once()
+    assert [len(batch) for batch in handler.batches] == [8]
+
+
+def test_a_full_batch_does_not_wait_for_the_window(moto_endpoint, table, tmp_path):
+    clock = Clock()
+    handler = Recorder()
+    runner = make_runner(
+        moto_endpoint,
+        table,
+        tmp_path,
+        handler,
+        batch_size=3,
+        maximum_batching_window_in_seconds=300,
+        clock=clock,
+    )
+    put(table, "f1", "f2", "f3", "f4")
+    runner.poll_once()
+    assert handler.ids == ["f1", "f2", "f3"]
+
+
+def test_a_batch_of_400_kb_items_is_cut_at_the_6_mb_payload_limit(moto_endpoint, table, tmp_path):
+    """DynamoDB's item limit is 400 KB; 100 of them would be a 40 MB event, which Lambda never sends."""
+    dynamodb, stream_arn = table
+    name = stream_arn.split("/")[1]
+    for index in range(20):
+        item = {"id": {"S": f"big{index:02d}"}, "text": {"S": "x" * 395_000}}
+        dynamodb.put_item(TableName=name, Item=item)
+    events: list[str] = []
+    runner = make_runner(
+        moto_endpoint,
+        table,
+        tmp_path,
+        lambda event, context: events.append(json.dumps(event)),
+        batch_size=100,
+    )
+    drain(runner)
+    sizes = [len(event.encode()) for event in events]
+    counts = [len(json.loads(event)["Records"]) for event in events]
+    assert sum(counts) == 20
+    assert len(events) >= 2
+    assert all(size <= PAYLOAD_LIMIT_BYTES for size in sizes), sizes
+    assert sizes[0] > PAYLOAD_LIMIT_BYTES - 400 * 1024  # filled up to the limit, not cut early
