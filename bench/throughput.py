@@ -99,24 +99,26 @@ class CapturedWrites:
 
 
 def capture_writes(url: str, workload: records.Workload, alias: str, batch_size: int) -> CapturedWrites:
-    """Run ours once into ``alias`` and keep every ``_bulk`` body it sent, byte for byte."""
+    """Run ours once into ``alias`` and keep every ``_bulk`` body it sent, byte for byte (recorded on the
+    client's connection, where ``indexer.bulk`` sends them)."""
     configure_indexer(url, alias)
     from indexer.batch import get_runtime, process_event, reset_runtime
 
     reset_runtime()
-    transport = get_runtime().client.transport
+    connection = get_runtime().client.transport.get_connection()  # the only one: a single host
     bodies: list[bytes] = []
     statuses: list[list[int]] = []
-    send = transport.perform_request
+    send = connection.perform_request
 
     def recording(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-        answer = send(method, path, *args, **kwargs)
+        status, headers, raw = send(method, path, *args, **kwargs)
         if path.endswith("/_bulk"):
             bodies.append(bytes(kwargs["body"]))
+            answer = json.loads(raw)
             statuses.append([next(iter(item.values()))["status"] for item in answer["items"]])
-        return answer
+        return status, headers, raw
 
-    transport.perform_request = recording  # type: ignore[method-assign]
+    connection.perform_request = recording  # type: ignore[method-assign]
     try:
         context = records.FakeContext()
         for event in records.batches(workload.records, batch_size):
