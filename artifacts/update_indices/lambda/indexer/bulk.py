@@ -303,6 +303,9 @@ _UNDERSCORED = frozenset(
 )
 
 
+_PLAIN_KEYS = frozenset({"_op_type", "_id", "version", "version_type", "_source"})
+
+
 @dataclass(frozen=True, slots=True)
 class _Encoded:
     """An action as it goes on the wire: its NDJSON lines (action line, source line unless a delete)."""
@@ -314,17 +317,21 @@ class _Encoded:
     @classmethod
     def of(cls, action: BulkAction) -> _Encoded:
         op_type = action.get("_op_type", "index")
-        meta: dict[str, Any] = {}
-        rest: dict[str, Any] = {}
-        for key, value in action.items():
-            if key in _META_KEYS:
-                continue
-            if key != "_op_type":
-                rest[key] = value
-        for key in _META_KEYS:
-            if key in action:
-                meta[key[1:] if key in _UNDERSCORED else key] = action[key]  # type: ignore[literal-required]
+        if action.keys() <= _PLAIN_KEYS:  # what documents.py builds: the metadata needs no key scan
+            meta: dict[str, Any] = {"_id": action["_id"]}
+            if "version" in action:
+                meta["version"] = action["version"]
+            if "version_type" in action:
+                meta["version_type"] = action["version_type"]
+            source: Any = action.get("_source", {})
+        else:
+            meta = {}
+            for key in _META_KEYS:
+                if key in action:
+                    meta[key[1:] if key in _UNDERSCORED else key] = action[key]  # type: ignore[literal-required]
+            rest = {k: v for k, v in action.items() if k not in _META_KEYS and k != "_op_type"}
+            source = rest.get("_source", rest)
         lines = dumps_bytes({op_type: meta}) + b"\n"
         if op_type != "delete":
-            lines += dumps_bytes(rest.get("_source", rest)) + b"\n"
+            lines += dumps_bytes(source) + b"\n"
         return cls(action["_id"], op_type, lines)
