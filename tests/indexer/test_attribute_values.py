@@ -4,7 +4,9 @@
 Types and limits as AWS documents them (Supported data types, Number: 38 significant digits, positive 1E-130
 to 9.9999999999999999999999999999999999999E+125; Binary as base64 in the JSON wire format):
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
-and https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html.
+and the AttributeValue of DynamoDB Streams records ("B": base64-encoded binary, "N": a number sent as a
+string, "BS"/"NS"/"SS" sets, "L", "M", "NULL", "BOOL"):
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_AttributeValue.html.
 """
 
 from __future__ import annotations
