@@ -3,13 +3,20 @@
 The responder (``bench.instant_responder``) runs in its own process and acknowledges every ``_bulk`` action,
 so this process's CPU time is the indexer's own work: decoding stream records, projecting documents,
 serialising bulk bodies, the HTTP client and parsing the answers. A second figure times decode + project
-alone (no HTTP), from the same records. Run alone: ``.venv/bin/python -m bench.cpu``.
+alone (no HTTP), from the same records. ``profile_top`` is the top of a cProfile profile of one more pass of
+the whole path, timed in CPU seconds (``time.process_time``) and sorted by own time, so the report shows
+where the CPU goes (cProfile's own overhead inflates small, frequent functions). Run alone:
+``.venv/bin/python -m bench.cpu``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
+import re
 import time
 from typing import Any
 
@@ -27,6 +34,17 @@ def best_of(rounds: int, run: Any) -> tuple[float, float]:
         run()
         measured.append((time.process_time() - cpu, time.perf_counter() - wall))
     return min(measured)
+
+
+def profile_top(run: Any, lines: int = 8) -> str:
+    """The ``lines`` functions with the most own CPU time during ``run()``, as pstats prints them."""
+    profiler = cProfile.Profile(time.process_time)
+    profiler.runcall(run)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(lines)
+    text = out.getvalue()
+    table = text[text.index("   ncalls") :].rstrip()
+    return re.sub(r"\S*/(site-packages|lambda|lib/python3\.\d+)/", "", table)  # short module paths
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -64,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         whole_path()  # warm-up: cold start, index check, connection
         cpu_s, wall_s = best_of(args.rounds, whole_path)
         project_cpu_s, _ = best_of(args.rounds, decode_and_project)
+        top = profile_top(whole_path)
 
     figures = {
         "records": args.records,
@@ -73,6 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "wall_us_per_record": round(wall_s / args.records * 1e6, 1),
         "decode_project_cpu_us_per_record": round(project_cpu_s / args.records * 1e6, 1),
         "records_per_cpu_second": round(args.records / cpu_s),
+        "profile_top": top,
     }
     results.save(NAME, figures)
     return figures

@@ -1,5 +1,8 @@
 """An OpenSearch stand-in that answers at once: every ``_bulk`` action succeeds, every other call is a 200.
 
+``GET .../_alias...`` answers that the alias exists on ``<alias>-v1`` with the indexer's tombstone filter,
+so a runtime built with CREATE_INDEX=false (which checks the alias and changes nothing) starts against it.
+
 Run as ``python -m bench.instant_responder PORT``. It parses just enough of the NDJSON body to answer one
 item per action in order, as OpenSearch does, so the client sees a realistic response of the right size.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 ROOT_INFO = {
@@ -18,6 +22,17 @@ ROOT_INFO = {
     "tagline": "The OpenSearch Project: https://opensearch.org/",
 }
 ACKNOWLEDGED = {"acknowledged": True, "shards_acknowledged": True}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "artifacts" / "update_indices" / "lambda"))
+from indexer.tombstones import ALIAS_FILTER  # noqa: E402  (the filter ensure_index checks for)
+
+
+def alias_answer(path: str) -> dict[str, Any]:
+    """``GET /<alias>/_alias`` or ``GET /<index>/_alias/<alias>``: the alias on ``<alias>-v1``, filtered."""
+    segments = [s for s in path.split("?")[0].split("/") if s]
+    position = segments.index("_alias")
+    alias = segments[position + 1] if len(segments) > position + 1 else segments[0]
+    definition = {"is_write_index": True, "filter": ALIAS_FILTER}
+    return {f"{alias}-v1": {"aliases": {alias: definition}}}
 
 
 def bulk_items(body: bytes) -> list[dict[str, Any]]:
@@ -65,7 +80,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._body()
-        self._answer(ROOT_INFO if self.path in ("/", "") else {})
+        if "/_alias" in self.path:
+            self._answer(alias_answer(self.path))
+        else:
+            self._answer(ROOT_INFO if self.path in ("/", "") else {})
 
     def do_HEAD(self) -> None:
         self._answer({})

@@ -1,8 +1,9 @@
 """Decode: a DynamoDB stream record (or a scanned item) into a :class:`Change`.
 
-Values become plain JSON through boto3's ``TypeDeserializer``: integers stay exact Python ints (no float
-rounding of large integers), non-integral numbers stay exact ``Decimal`` (``exact_json`` writes their
-digits), sets become sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage;
+Values become plain JSON through ``attribute_values`` (what boto3's ``TypeDeserializer`` gives, proven equal
+by a property test, without importing boto3): integers stay exact Python ints (no float rounding of large
+integers), non-integral numbers stay exact ``Decimal`` (``exact_json`` writes their digits), sets become
+sorted lists, binary becomes base64 text. INSERT and MODIFY carry the NewImage;
 REMOVE carries only the record's ``Keys`` (the NewImage is never used for a delete); the OldImage only gives a
 delete its version.
 
@@ -13,15 +14,11 @@ ordered by its sequence number instead (``sequence_guard``).
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
-from boto3.dynamodb.types import Binary, TypeDeserializer
-
+from indexer.attribute_values import plain_value
 from indexer.errors import RecordError
 from indexer.keys import KeySchema
 from indexer.versions import counter_of, delete_version, upsert_version
@@ -41,36 +38,6 @@ class Change:
     version: int | None  # external version from the item's counter; None: ordered by sequence number
     sequence_number: str | None  # None for items read by a scan
     created_at: float | None  # ApproximateCreationDateTime, epoch seconds
-
-
-class PlainDeserializer(TypeDeserializer):
-    """boto3's TypeDeserializer, finishing the job: plain JSON-ready values instead of Decimal/set/Binary.
-
-    Binary arrives as bytes from boto3 clients and as base64 text in Lambda events; both are accepted.
-    """
-
-    def _deserialize_n(self, value: str) -> int | Decimal:
-        return _number(_decimal(value))
-
-    def _deserialize_ns(self, value: Iterable[str]) -> list[int | Decimal]:
-        return [_number(n) for n in sorted(_decimal(v) for v in value)]
-
-    def _deserialize_ss(self, value: Iterable[str]) -> list[str]:
-        return sorted(value)
-
-    def _deserialize_b(self, value: bytes | bytearray | str) -> str:
-        return base64.b64encode(_raw_bytes(value)).decode("ascii")
-
-    def _deserialize_bs(self, value: Iterable[bytes | bytearray | str]) -> list[str]:
-        return [base64.b64encode(b).decode("ascii") for b in sorted(_raw_bytes(v) for v in value)]
-
-
-_DESERIALIZER = PlainDeserializer()
-
-
-def plain_value(attribute: Mapping[str, Any]) -> Any:
-    """One DynamoDB-JSON attribute value (e.g. ``{"N": "7"}``) as plain JSON (``7``)."""
-    return _DESERIALIZER.deserialize(dict(attribute))
 
 
 def plain_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -141,27 +108,3 @@ def change_from_item(
         sequence_number=None,
         created_at=None,
     )
-
-
-def _decimal(text: str) -> Decimal:
-    """The exact number. Not boto3's 38-digit context: it raises ``Rounded`` on DynamoDB's own plain text of
-    a number like 1E+40 (a 1 and 40 zeros), although it has one significant digit."""
-    number = Decimal(text)
-    if not number.is_finite():
-        raise ValueError(f"number {text!r} is not finite")
-    return number
-
-
-def _number(value: Decimal) -> int | Decimal:
-    return int(value) if value == value.to_integral_value() else value
-
-
-def _raw_bytes(value: bytes | bytearray | str | Binary) -> bytes:
-    if isinstance(value, Binary):
-        return bytes(value.value)
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise RecordError("binary attribute is neither bytes nor base64 text") from exc

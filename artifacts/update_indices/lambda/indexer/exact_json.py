@@ -9,6 +9,11 @@ serializer writes them as JSON numbers in plain notation with exactly their digi
 
 Documents without a ``Decimal`` take the standard library's C encoder as before; only those with one take
 the small encoder below.
+
+``dumps_bytes`` is the bulk writer's fast path: orjson, whose ``default`` hook writes a ``Decimal`` as an
+``orjson.Fragment`` of the same exact text. orjson refuses integers outside 64 bits (DynamoDB's up to 38
+digits are beyond that) without calling ``default``; such a document takes ``dumps_exact`` instead, so every
+number keeps its digits either way.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C version when available
 from typing import Any
 
+import orjson
 from opensearchpy.exceptions import SerializationError
 from opensearchpy.serializer import JSONSerializer
 
@@ -37,7 +43,7 @@ class ExactJSONSerializer(JSONSerializer):
     """opensearch-py's JSON serializer, writing ``Decimal`` as its exact decimal text instead of a float."""
 
     def dumps(self, data: Any) -> Any:
-        if isinstance(data, str):
+        if isinstance(data, str | bytes):  # a pre-built body (the bulk writer's NDJSON) goes out as it is
             return data
         try:
             if isinstance(data, dict) and Decimal in map(type, data.values()):
@@ -53,6 +59,26 @@ class ExactJSONSerializer(JSONSerializer):
         if isinstance(data, Decimal):
             raise _HasDecimal
         return super().default(data)
+
+
+_OPENSEARCH_DEFAULT = JSONSerializer().default  # dates, UUIDs and the like, as opensearch-py writes them
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS  # like json.dumps: non-string keys become strings
+
+
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(decimal_text(value))
+    return _OPENSEARCH_DEFAULT(value)
+
+
+def dumps_bytes(data: Any) -> bytes:
+    """Compact UTF-8 JSON with exact Decimals and integers of any size; the same JSON as ``dumps_exact``.
+
+    ValueError or TypeError (opensearch-py's SerializationError for an unknown type) when it is not JSON."""
+    try:
+        return orjson.dumps(data, default=_orjson_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:  # an int beyond 64 bits, or not JSON at all: the exact encoder decides
+        return dumps_exact(data, default=_OPENSEARCH_DEFAULT).encode("utf-8", "surrogatepass")  # as before
 
 
 def dumps_exact(data: Any, *, default: Any = None, sort_keys: bool = False) -> str:
