@@ -305,3 +305,78 @@ def test_a_lambda_cold_start_imports_no_aws_sdk_for_its_credentials() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+class ForwardProxyRecorder:
+    """An HTTP forward proxy that forwards nothing: it records each request line and answers OpenSearch's
+    root document, so a test sees whether (and for which URL) the client went through a proxy."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.lines.append(self.requestline)
+                body = json.dumps({"version": {"number": "2.19.1", "distribution": "opensearch"}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def forward_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardProxyRecorder]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    recorder = ForwardProxyRecorder()
+    yield recorder
+    recorder.close()
+
+
+def test_the_proxy_in_the_environment_at_cold_start_is_used_for_every_request(
+    env: dict[str, str], forward_proxy: ForwardProxyRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment is read once, at cold start, as requests would read it (a Lambda function's
+    environment does not change under a running execution environment): the proxy it names is used, and a
+    later change of the process's variables changes nothing."""
+    from indexer.client import make_client
+
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    endpoint = "http://search.books.internal:9200"
+    client = make_client(Settings.from_env({**env, "OPENSEARCH_ENDPOINT": endpoint}))
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.setenv("NO_PROXY", "search.books.internal")
+    client.info()
+    client.info()
+    assert forward_proxy.lines == [f"GET {endpoint}/ HTTP/1.1"] * 2
+
+
+def test_no_proxy_in_the_environment_at_cold_start_bypasses_the_proxy(
+    env: dict[str, str], forward_proxy: ForwardProxyRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.client import make_client
+
+    endpoint = ForwardProxyRecorder()  # stands in for OpenSearch, reached directly
+    try:
+        monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        client = make_client(Settings.from_env({**env, "OPENSEARCH_ENDPOINT": endpoint.url}))
+        client.info()
+        assert forward_proxy.lines == []
+        assert endpoint.lines == ["GET / HTTP/1.1"]
+    finally:
+        endpoint.close()

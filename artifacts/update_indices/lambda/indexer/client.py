@@ -58,7 +58,7 @@ def make_client(
     """A client for OPENSEARCH_ENDPOINT; the transport never retries (the bulk writer does, in time) and
     writes Decimals exactly (``exact_json``). ``session``, when given (the ops commands), resolves the SigV4
     credentials; otherwise ``environ`` (default ``os.environ``) and then botocore's default chain."""
-    return OpenSearch(
+    client = OpenSearch(
         hosts=[settings.opensearch_endpoint],
         http_auth=_auth(settings, session, environ),
         connection_class=RequestsHttpConnection,
@@ -71,6 +71,29 @@ def make_client(
         pool_maxsize=4,
         serializer=ExactJSONSerializer(),  # DynamoDB's decimals go into _source digit for digit
     )
+    for connection in client.transport.connection_pool.connections:
+        resolve_environment_once(connection)
+    return client
+
+
+def resolve_environment_once(connection: Any) -> None:
+    """Read the proxy and CA-bundle variables (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...) once, when the
+    client is built, instead of on every request.
+
+    opensearch-py asks requests to merge the environment's settings into every request, and requests then
+    walks the whole environment twice (proxy lookup and bypass) per request: about 3 us per record in
+    ``bench.cpu``. A Lambda function's environment is fixed for the life of its execution environment, so
+    the settings are resolved here, exactly as requests would resolve them for the endpoint, stored on the
+    session, and the per-request lookup is turned off (``trust_env=False``). Not kept: a ``~/.netrc`` login
+    for an endpoint without auth, which requests would otherwise read from disk on every request.
+    """
+    session = getattr(connection, "session", None)
+    if session is None:
+        return
+    resolved = session.merge_environment_settings(connection.base_url, {}, None, None, None)
+    session.proxies = dict(resolved["proxies"])
+    session.verify = resolved["verify"]
+    session.trust_env = False
 
 
 def sigv4_credentials(
