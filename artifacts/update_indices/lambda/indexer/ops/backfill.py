@@ -10,10 +10,16 @@ Segments (``Segment``/``TotalSegments``) are scanned by a pool of threads; each 
 stream path's ``documents``/``bulk`` modules, then recorded in the checkpoint, so an interrupted backfill
 resumes where it stopped and never rescans a finished segment. ``--rate`` bounds the read capacity the scan
 consumes per second, measured from ``ReturnConsumedCapacity``.
+
+Sizing (``bench.backfill --sweep`` measures it, docs/operations.md records the choice): a backfill's bulk
+requests carry ``--bulk-actions`` actions (default ``DEFAULT_BULK_ACTIONS``), not the stream's
+``BULK_MAX_ACTIONS``, which is sized for a stream batch of a few hundred records; ``BULK_MAX_BYTES`` still
+caps every request's body. The segments' threads share the OpenSearch client's connection pool.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -32,11 +38,16 @@ from indexer.ops.writer import item_changes, write_changes
 
 # indexer.client.make_client keeps 4 pooled connections; more threads would open and drop extra ones.
 DEFAULT_WORKERS = 4
+DEFAULT_SEGMENTS = 4
+# Actions per _bulk request, chosen by `python -m bench.backfill --sweep` (docs/operations.md, "Sizing").
+DEFAULT_BULK_ACTIONS = 2000
+MAX_BULK_ACTIONS = 10_000  # the same bound as BULK_MAX_ACTIONS
 
 
 @dataclass(frozen=True)
 class BackfillOptions:
-    segments: int = 4
+    segments: int = DEFAULT_SEGMENTS
+    bulk_actions: int = DEFAULT_BULK_ACTIONS  # actions per _bulk request; BULK_MAX_BYTES still caps bytes
     workers: int | None = None  # threads; default min(segments, 4)
     rate: float | None = None  # read capacity units per second for the whole scan; None: unbounded
     page_size: int | None = None  # Scan Limit (items per page); None: DynamoDB's 1 MB pages
@@ -71,6 +82,9 @@ def backfill(
     """Scan the table and index every item; ``stop`` ends it cleanly after the pages in flight."""
     if options.segments < 1:
         raise ValueError(f"--segments must be at least 1, got {options.segments}")
+    if not 1 <= options.bulk_actions <= MAX_BULK_ACTIONS:
+        raise ValueError(f"--bulk-actions must be 1 to {MAX_BULK_ACTIONS}, got {options.bulk_actions}")
+    target = with_bulk_actions(target, options.bulk_actions)
     started_at = time.time()
     index = options.index or target.alias
     checkpoint = Checkpoint.open(
@@ -105,6 +119,14 @@ def backfill(
         interrupted=bool(checkpoint.pending_segments()) and stop.is_set(),
         reasons=reasons[:20],
     )
+
+
+def with_bulk_actions(target: Target, bulk_actions: int) -> Target:
+    """The target whose bulk writer puts ``bulk_actions`` actions in a request (bytes still capped)."""
+    if target.settings.bulk_max_actions == bulk_actions:
+        return target
+    settings = dataclasses.replace(target.settings, bulk_max_actions=bulk_actions)
+    return dataclasses.replace(target, settings=settings)
 
 
 @dataclass
