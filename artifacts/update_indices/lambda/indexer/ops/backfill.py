@@ -7,9 +7,10 @@ lacks (``sequence_guard``): whatever the stream wrote is at least as new, or is 
 records in order.
 
 Segments (``Segment``/``TotalSegments``) are scanned by a pool of threads; each page is written with the
-stream path's ``documents``/``bulk`` modules, then recorded in the checkpoint, so an interrupted backfill
-resumes where it stopped and never rescans a finished segment. ``--rate`` bounds the read capacity the scan
-consumes per second, measured from ``ReturnConsumedCapacity``.
+stream path's ``documents``/``bulk`` modules while the segment's next page is being read (``read_ahead``),
+then recorded in the checkpoint, so an interrupted backfill resumes where it stopped and never rescans a
+finished segment. ``--rate`` bounds the read capacity the scan consumes per second, measured from
+``ReturnConsumedCapacity``.
 
 Sizing (``bench.backfill --sweep`` measures it, docs/operations.md records the choice): a backfill's bulk
 requests carry ``--bulk-actions`` actions (default ``DEFAULT_BULK_ACTIONS``), not the stream's
@@ -32,7 +33,7 @@ from indexer.changes import plain_item
 from indexer.ops.checkpoint import Checkpoint
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
-from indexer.ops.scan import scan_segment
+from indexer.ops.scan import read_ahead, scan_segment
 from indexer.ops.target import Target
 from indexer.ops.writer import item_changes, write_changes
 
@@ -147,7 +148,7 @@ class _SegmentRun:
         if state.done:
             self.checkpoint.record_page(number, last_key=None, scanned=0, failed_keys=failed_keys)
             return
-        for page in scan_segment(
+        pages = scan_segment(
             self.target.dynamodb,
             self.target.table,
             segment=number,
@@ -157,7 +158,10 @@ class _SegmentRun:
             page_size=self.options.page_size,
             consistent_read=self.options.consistent_read,
             stop=self.stop,
-        ):
+        )
+        for page in read_ahead(pages):
+            if self.stop.is_set():
+                break  # the page read ahead is not written: the checkpoint resumes before it
             counts, failed = self._write(page.items)
             failed_keys.extend(failed)
             self.checkpoint.record_page(
