@@ -1,6 +1,6 @@
 """Backfill items/s: the ops ``backfill`` command against a naive scan that indexes one item per request.
 
-Both read the same generated table (100,000 books by default) from ``bench.scan_responder``, a fast
+Both read the same generated table (50,000 books by default) from ``bench.scan_responder``, a fast
 read-only DynamoDB endpoint (moto's Scan would be the bottleneck and both would measure moto), and write to
 the same OpenSearch server, each into its own index:
 
@@ -9,15 +9,27 @@ the same OpenSearch server, each into its own index:
 - naive: the one-off script public write-ups end with: one sequential scan, each item converted to plain
   JSON and written with its own ``index`` request (no refresh, the charitable variant).
 
-Each index must end with exactly the table's item count, or the benchmark fails.
-Run alone: ``.venv/bin/python -m bench.backfill [--items N] [--naive-items N]``.
+Each index must end with exactly the table's item count, or the benchmark fails. The two contenders run
+interleaved (ours, naive, ours, naive, ...) after a warm-up of each, and each figure is the median of
+``--rounds`` runs, so a burst of other work on the machine skews both alike.
+
+``--sweep`` first measures the backfill's sizing: every combination of ``--sweep-segments`` (parallel scan
+segments, one thread each up to the client's pool) and ``--sweep-bulk-actions`` (actions per ``_bulk``
+request), each point a short run of ``--sweep-items`` items, the points visited in a new shuffled order every
+round, each point's figure the median of its rounds. The result is stored under ``sweep`` in backfill.json
+(a later run without ``--sweep`` keeps the last sweep there); the CLI's defaults are what it showed best
+(docs/operations.md, "Sizing").
+Run alone: ``.venv/bin/python -m bench.backfill [--items N] [--naive-items N] [--rounds N] [--sweep]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import random
+import statistics
 import subprocess
 import sys
 import time
@@ -41,8 +53,14 @@ FAKE_AWS = {
 
 
 def run_ours(
-    dynamodb_url: str, opensearch_url: str, alias: str, segments: int
+    dynamodb_url: str,
+    opensearch_url: str,
+    alias: str,
+    segments: int | None = None,
+    bulk_actions: int | None = None,
 ) -> tuple[float, dict[str, Any]]:
+    """One ``python -m indexer.ops backfill`` process, timed from its start to its exit (imports,
+    DescribeTable and the index check included, as an operator waits for them); None: the CLI's default."""
     env = {
         **os.environ,
         **FAKE_AWS,
@@ -53,7 +71,11 @@ def run_ours(
         "PYTHONPATH": str(LAMBDA_DIR),
     }
     command = [sys.executable, "-m", "indexer.ops", "backfill", "--table", TABLE]
-    command += ["--dynamodb-endpoint", dynamodb_url, "--segments", str(segments)]
+    command += ["--dynamodb-endpoint", dynamodb_url]
+    if segments is not None:
+        command += ["--segments", str(segments)]
+    if bulk_actions is not None:
+        command += ["--bulk-actions", str(bulk_actions)]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -118,54 +140,154 @@ def count(opensearch_url: str, index: str) -> int:
     return int(search.count(index=index)["count"])
 
 
+def delete(opensearch_url: str, index: str) -> None:
+    """Frees the stand-in's memory between runs (each run writes into its own index)."""
+    OpenSearch(hosts=[opensearch_url], timeout=60).indices.delete(index=f"{index}*", ignore_unavailable=True)
+
+
+def checked_ours(
+    dynamodb_url: str, opensearch_url: str, name: str, items: int, **sizing: int | None
+) -> tuple[float, dict[str, Any]]:
+    """One backfill into a fresh alias, checked to hold exactly the table's items, then dropped."""
+    seconds, summary = run_ours(dynamodb_url, opensearch_url, name, **sizing)
+    indexed = count(opensearch_url, name)
+    if indexed != items or summary.get("failed"):
+        raise AssertionError(f"backfill indexed {indexed} of {items}: {summary}")
+    delete(opensearch_url, name)
+    return seconds, summary
+
+
+def checked_naive(dynamodb_url: str, opensearch_url: str, name: str, limit: int) -> float:
+    seconds, written = run_naive(dynamodb_url, opensearch_url, name, limit)
+    indexed = count(opensearch_url, name)
+    if indexed != written or written != limit:
+        raise AssertionError(f"naive: wrote {written}, index holds {indexed}, wanted {limit}")
+    delete(opensearch_url, name)
+    return seconds
+
+
+def sweep(
+    segments: list[int], bulk_actions: list[int], items: int, rounds: int, seed: int = 12
+) -> dict[str, Any]:
+    """items/s of the backfill for every (segments, bulk actions) point; median of ``rounds`` shuffled,
+    interleaved visits of all points, against one scan source and one OpenSearch."""
+    points = list(itertools.product(segments, bulk_actions))
+    runs: dict[tuple[int, int], list[float]] = {point: [] for point in points}
+    rng = random.Random(seed)
+    with servers.scan_responder(TABLE, items) as dynamodb_url, servers.opensearch() as opensearch_url:
+        checked_ours(dynamodb_url, opensearch_url, "sweep-warmup", items)
+        for round_number in range(rounds):
+            order = points[:]
+            rng.shuffle(order)
+            for n, (segs, actions) in enumerate(order):
+                name = f"sweep-{round_number}-{n}"
+                seconds, _ = checked_ours(
+                    dynamodb_url, opensearch_url, name, items, segments=segs, bulk_actions=actions
+                )
+                runs[(segs, actions)].append(items / seconds)
+                print(
+                    f"sweep: {segs} segments, {actions} actions: {items / seconds:.0f} items/s",
+                    file=sys.stderr,
+                )
+    table = [
+        {
+            "segments": segs,
+            "bulk_actions": actions,
+            "items_per_s": round(statistics.median(runs[(segs, actions)]), 1),
+            "runs": [round(rate, 1) for rate in runs[(segs, actions)]],
+        }
+        for segs, actions in points
+    ]
+    best = max(table, key=lambda point: point["items_per_s"])
+    return {
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": [round(value, 2) for value in os.getloadavg()[:2]],
+        "commit": results.machine()["commit"],
+        "items": items,
+        "rounds": rounds,
+        "points": table,
+        "best": {"segments": best["segments"], "bulk_actions": best["bulk_actions"]},
+    }
+
+
+def previous_sweep() -> dict[str, Any] | None:
+    """The sweep stored by an earlier ``--sweep`` run, kept when this run measures no new one."""
+    path = results.RESULTS_DIR / f"{NAME}.json"
+    try:
+        return json.loads(path.read_text())["figures"].get("sweep")
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument(
         "--naive-items",
         type=int,
-        default=5_000,
-        help="items the naive script is timed over (default 5,000: at one request per item the whole "
-        "table would take over ten minutes on the stand-in; its per-item rate does not improve with size)",
+        default=2_000,
+        help="items the naive script is timed over per round (default 2,000: at one request per item the "
+        "whole table would take over ten minutes on the stand-in; its per-item rate does not improve with "
+        "size)",
     )
-    parser.add_argument("--segments", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved runs of each contender (median)")
+    parser.add_argument("--segments", type=int, help="backfill --segments (default: the CLI's)")
+    parser.add_argument("--bulk-actions", type=int, help="backfill --bulk-actions (default: the CLI's)")
+    parser.add_argument("--sweep", action="store_true", help="measure segments x bulk actions first")
+    parser.add_argument("--sweep-items", type=int, default=20_000)
+    parser.add_argument("--sweep-rounds", type=int, default=3)
+    parser.add_argument("--sweep-segments", type=_numbers, default=[1, 2, 4, 8])
+    parser.add_argument("--sweep-bulk-actions", type=_numbers, default=[250, 500, 1000, 2000, 4000])
     args = parser.parse_args(argv)
     naive_limit = min(args.naive_items, args.items)
 
+    swept = (
+        sweep(args.sweep_segments, args.sweep_bulk_actions, args.sweep_items, args.sweep_rounds)
+        if args.sweep
+        else previous_sweep()
+    )
+    sizing = {"segments": args.segments, "bulk_actions": args.bulk_actions}
+    ours: list[float] = []
+    naive: list[float] = []
+    summary: dict[str, Any] = {}
     with servers.scan_responder(TABLE, args.items) as dynamodb_url, servers.opensearch() as opensearch_url:
-        suffix = time.strftime("%H%M%S")
-        alias, naive_index = f"bench-backfill-{suffix}", f"bench-naive-{suffix}"
-        ours_s, summary = run_ours(dynamodb_url, opensearch_url, alias, args.segments)
-        ours_count = count(opensearch_url, alias)
-        if ours_count != args.items or summary.get("failed"):
-            raise AssertionError(f"backfill indexed {ours_count} of {args.items}: {summary}")
-        naive_s, naive_written = run_naive(dynamodb_url, opensearch_url, naive_index, naive_limit)
-        naive_count = count(opensearch_url, naive_index)
-        if naive_count != naive_written or naive_written != naive_limit:
-            raise AssertionError(
-                f"naive: wrote {naive_written}, index holds {naive_count}, wanted {naive_limit}"
-            )
+        checked_ours(dynamodb_url, opensearch_url, "warmup-ours", args.items, **sizing)
+        checked_naive(dynamodb_url, opensearch_url, "warmup-naive", min(naive_limit, 200))
+        for n in range(args.rounds):
+            seconds, summary = checked_ours(dynamodb_url, opensearch_url, f"ours-{n}", args.items, **sizing)
+            ours.append(seconds)
+            naive.append(checked_naive(dynamodb_url, opensearch_url, f"naive-{n}", naive_limit))
 
+    ours_s, naive_s = statistics.median(ours), statistics.median(naive)
     ours_rate = args.items / ours_s
-    naive_rate = naive_written / naive_s
-    figures = {
+    naive_rate = naive_limit / naive_s
+    figures: dict[str, Any] = {
         "items": args.items,
-        "segments": args.segments,
+        "segments": summary.get("segments", args.segments),
+        "bulk_actions": summary.get("bulk_actions", args.bulk_actions),
+        "rounds": args.rounds,
         "scan_source": "bench.scan_responder (in-memory DynamoDB Scan endpoint)",
         "ours_seconds": round(ours_s, 2),
+        "ours_seconds_runs": [round(value, 2) for value in ours],
         "ours_items_per_s": round(ours_rate, 1),
         "ours_reported_items_per_s": summary.get("items_per_second"),
-        "naive_items": naive_written,
+        "naive_items": naive_limit,
         "naive_seconds": round(naive_s, 2),
+        "naive_seconds_runs": [round(value, 2) for value in naive],
         "naive_items_per_s": round(naive_rate, 1),
         "ratio": round(ours_rate / naive_rate, 2),
     }
-    notes = []
-    if naive_written < args.items:
-        notes.append(
-            f"Backfill: the naive script was timed over the first {naive_written:,} of {args.items:,} items "
-            "(its rate is per item and flat; the full run would only take longer)."
-        )
+    if swept is not None:
+        figures["sweep"] = swept
+    notes = [
+        f"Backfill: median of {args.rounds} interleaved runs of each contender after a warm-up of each; "
+        f"ours over all {args.items:,} items, the naive script over the first {naive_limit:,} per run "
+        "(its rate is per item and flat; the full table would only take longer)."
+    ]
     results.save(NAME, figures, notes)
     return figures
 

@@ -1,11 +1,12 @@
 """A read-only DynamoDB endpoint serving one generated table fast: DescribeTable, Scan and GetItem.
 
-Run as ``python -m bench.scan_responder PORT TABLE ITEMS``. The backfill benchmark reads its 100,000 items
-from here rather than from moto, because moto's Scan walks the whole table from the start for every page
-(about 500 items/s at 20,000 items, slower as the table grows): against moto both contenders would measure
-moto. Pages follow DynamoDB's rules (1 MB or ``Limit``, ``Segment``/``TotalSegments``,
-``ExclusiveStartKey`` → ``LastEvaluatedKey``, ``ConsumedCapacity`` at 4 KB per unit, halved for eventually
-consistent reads); item JSON is encoded once up front, so the responder costs little per page.
+Run as ``python -m bench.scan_responder PORT TABLE ITEMS``. The backfill benchmark reads its items from here
+rather than from moto, because moto's Scan walks the whole table from the start for every page (about 500
+items/s at 20,000 items, slower as the table grows): against moto both contenders would measure moto.
+Pages follow DynamoDB's rules: 1 MB or ``Limit``, ``Segment``/``TotalSegments``, ``ExclusiveStartKey`` →
+``LastEvaluatedKey`` (also on a page that Limit or 1 MB ended exactly at the end of a segment, as DynamoDB
+does and moto does not), ``ConsumedCapacity`` at 4 KB per unit, halved for eventually consistent reads.
+Item JSON is encoded once up front, so the responder costs little per page.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class Table:
             "ScannedCount": len(chunk),
             "ConsumedCapacity": {"TableName": self.name, "CapacityUnits": round(units, 1)},
         }
-        if number < self.count:
+        # As DynamoDB: a page ended by Limit or by 1 MB carries a LastEvaluatedKey even when nothing is left
+        # (the next page is then empty); only an empty LastEvaluatedKey ends the scan (API Reference, Scan).
+        full = size >= PAGE_BYTES or (limit is not None and len(chunk) == limit)
+        if number < self.count or (full and chunk):
             tail["LastEvaluatedKey"] = {"id": {"S": item_id(number - total)}}
         return ('{"Items":[' + ",".join(chunk) + "]," + json.dumps(tail)[1:]).encode()
 

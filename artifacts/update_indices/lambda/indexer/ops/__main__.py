@@ -129,6 +129,12 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         help="checkpoint file; an existing one is resumed (default: no checkpoint)",
     )
     backfill.add_argument("--into", help="write into this concrete index instead of the alias")
+    backfill.add_argument(
+        "--bulk-actions",
+        type=int,
+        default=None,
+        help="actions per _bulk request (default 2000, measured; BULK_MAX_BYTES still caps each request)",
+    )
     backfill.set_defaults(run=_run_backfill)
 
     replay = commands.add_parser(
@@ -228,13 +234,14 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
 
 def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
     from indexer.index_setup import ensure_index
-    from indexer.ops.backfill import BackfillOptions, backfill
+    from indexer.ops.backfill import DEFAULT_BULK_ACTIONS, BackfillOptions, backfill
 
     if not args.into:
         ensure_index(target.search, target.settings)  # as the Lambda does at a cold start
 
     options = BackfillOptions(
         segments=args.segments,
+        bulk_actions=DEFAULT_BULK_ACTIONS if args.bulk_actions is None else args.bulk_actions,
         workers=args.workers,
         rate=args.rate,
         page_size=args.page_size,
@@ -243,7 +250,8 @@ def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Even
         consistent_read=args.consistent_read,
     )
     result = backfill(target, options, stop=stop)
-    output = {"command": "backfill", **result.summary, "failures": result.reasons}
+    sizing = {"segments": options.segments, "bulk_actions": options.bulk_actions}
+    output = {"command": "backfill", **sizing, **result.summary, "failures": result.reasons}
     if result.interrupted:
         output["interrupted"] = True
         return output, EXIT_INTERRUPTED

@@ -7,13 +7,20 @@ lacks (``sequence_guard``): whatever the stream wrote is at least as new, or is 
 records in order.
 
 Segments (``Segment``/``TotalSegments``) are scanned by a pool of threads; each page is written with the
-stream path's ``documents``/``bulk`` modules, then recorded in the checkpoint, so an interrupted backfill
-resumes where it stopped and never rescans a finished segment. ``--rate`` bounds the read capacity the scan
-consumes per second, measured from ``ReturnConsumedCapacity``.
+stream path's ``documents``/``bulk`` modules while the segment's next page is being read (``read_ahead``),
+then recorded in the checkpoint, so an interrupted backfill resumes where it stopped and never rescans a
+finished segment. ``--rate`` bounds the read capacity the scan consumes per second, measured from
+``ReturnConsumedCapacity``.
+
+Sizing (``bench.backfill --sweep`` measures it, docs/operations.md records the choice): a backfill's bulk
+requests carry ``--bulk-actions`` actions (default ``DEFAULT_BULK_ACTIONS``), not the stream's
+``BULK_MAX_ACTIONS``, which is sized for a stream batch of a few hundred records; ``BULK_MAX_BYTES`` still
+caps every request's body. The segments' threads share the OpenSearch client's connection pool.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -26,17 +33,22 @@ from indexer.changes import plain_item
 from indexer.ops.checkpoint import Checkpoint
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
-from indexer.ops.scan import scan_segment
+from indexer.ops.scan import read_ahead, scan_segment
 from indexer.ops.target import Target
 from indexer.ops.writer import item_changes, write_changes
 
 # indexer.client.make_client keeps 4 pooled connections; more threads would open and drop extra ones.
 DEFAULT_WORKERS = 4
+DEFAULT_SEGMENTS = 4
+# Actions per _bulk request, chosen by `python -m bench.backfill --sweep` (docs/operations.md, "Sizing").
+DEFAULT_BULK_ACTIONS = 2000
+MAX_BULK_ACTIONS = 10_000  # the same bound as BULK_MAX_ACTIONS
 
 
 @dataclass(frozen=True)
 class BackfillOptions:
-    segments: int = 4
+    segments: int = DEFAULT_SEGMENTS
+    bulk_actions: int = DEFAULT_BULK_ACTIONS  # actions per _bulk request; BULK_MAX_BYTES still caps bytes
     workers: int | None = None  # threads; default min(segments, 4)
     rate: float | None = None  # read capacity units per second for the whole scan; None: unbounded
     page_size: int | None = None  # Scan Limit (items per page); None: DynamoDB's 1 MB pages
@@ -71,6 +83,9 @@ def backfill(
     """Scan the table and index every item; ``stop`` ends it cleanly after the pages in flight."""
     if options.segments < 1:
         raise ValueError(f"--segments must be at least 1, got {options.segments}")
+    if not 1 <= options.bulk_actions <= MAX_BULK_ACTIONS:
+        raise ValueError(f"--bulk-actions must be 1 to {MAX_BULK_ACTIONS}, got {options.bulk_actions}")
+    target = with_bulk_actions(target, options.bulk_actions)
     started_at = time.time()
     index = options.index or target.alias
     checkpoint = Checkpoint.open(
@@ -107,6 +122,14 @@ def backfill(
     )
 
 
+def with_bulk_actions(target: Target, bulk_actions: int) -> Target:
+    """The target whose bulk writer puts ``bulk_actions`` actions in a request (bytes still capped)."""
+    if target.settings.bulk_max_actions == bulk_actions:
+        return target
+    settings = dataclasses.replace(target.settings, bulk_max_actions=bulk_actions)
+    return dataclasses.replace(target, settings=settings)
+
+
 @dataclass
 class _SegmentRun:
     target: Target
@@ -125,7 +148,7 @@ class _SegmentRun:
         if state.done:
             self.checkpoint.record_page(number, last_key=None, scanned=0, failed_keys=failed_keys)
             return
-        for page in scan_segment(
+        pages = scan_segment(
             self.target.dynamodb,
             self.target.table,
             segment=number,
@@ -135,7 +158,10 @@ class _SegmentRun:
             page_size=self.options.page_size,
             consistent_read=self.options.consistent_read,
             stop=self.stop,
-        ):
+        )
+        for page in read_ahead(pages):
+            if self.stop.is_set():
+                break  # the page read ahead is not written: the checkpoint resumes before it
             counts, failed = self._write(page.items)
             failed_keys.extend(failed)
             self.checkpoint.record_page(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,3 +51,17 @@ def scan_segment(
         yield Page(answer.get("Items", []), start_key, consumed)
         if start_key is None:
             return
+
+
+def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
+    """``pages``, with the next page read in a helper thread while the caller works on the current one.
+
+    A backfill's segment otherwise waits for each Scan answer and then for each bulk write in turn; this
+    overlaps the two. At most one page is read ahead; a caller that stops early drops it (it was never
+    written, so a checkpoint never records it), and the helper finishes that one read before this returns.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-ahead") as reader:
+        upcoming = reader.submit(next, pages, None)
+        while (page := upcoming.result()) is not None:
+            upcoming = reader.submit(next, pages, None)
+            yield page
