@@ -17,6 +17,7 @@ import io
 import os
 import pstats
 import re
+import statistics
 import time
 from typing import Any
 
@@ -26,14 +27,21 @@ from bench.throughput import configure_indexer
 NAME = "cpu"
 
 
-def best_of(rounds: int, run: Any) -> tuple[float, float]:
-    """The lowest (cpu seconds, wall seconds) over ``rounds`` runs: the least disturbed measurement."""
-    measured = []
-    for _ in range(rounds):
-        cpu, wall = time.process_time(), time.perf_counter()
-        run()
-        measured.append((time.process_time() - cpu, time.perf_counter() - wall))
-    return min(measured)
+def interleaved(rounds: int, runs: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+    """(cpu seconds, wall seconds) of every run in ``runs``, ``rounds`` times, the runs taking turns in an
+    order that rotates from round to round, so drift in the machine's load falls on all of them alike."""
+    names = list(runs)
+    measured: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for turn in range(rounds):
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            cpu, wall = time.process_time(), time.perf_counter()
+            runs[name]()
+            measured[name].append((time.process_time() - cpu, time.perf_counter() - wall))
+    return measured
+
+
+def median_of(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(c for c, _ in samples), statistics.median(w for _, w in samples)
 
 
 def profile_top(run: Any, lines: int = 8) -> str:
@@ -67,8 +75,9 @@ def http_client_costs(connection: Any, url: str, body: bytes, requests_count: in
             bare.getresponse().read()
 
     through_client(), through_http_client()  # warm-up: connections open
-    client_cpu, _ = best_of(3, through_client)
-    bare_cpu, _ = best_of(3, through_http_client)
+    measured = interleaved(5, {"client": through_client, "bare": through_http_client})
+    client_cpu, _ = median_of(measured["client"])
+    bare_cpu, _ = median_of(measured["bare"])
     bare.close()
     return {
         "http_client_cpu_us_per_request": round(client_cpu / requests_count * 1e6, 1),
@@ -80,8 +89,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds after a warm-up (>= 5)")
     args = parser.parse_args(argv)
+    if args.rounds < 5:
+        parser.error("--rounds must be at least 5: figures are medians of at least 5 runs")
 
     workload = records.generate(args.records)
     events = list(records.batches(workload.records, args.batch_size))
@@ -109,8 +120,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     raise AssertionError("a book was projected to nothing")
 
         whole_path()  # warm-up: cold start, index check, connection
-        cpu_s, wall_s = best_of(args.rounds, whole_path)
-        project_cpu_s, _ = best_of(args.rounds, decode_and_project)
+        measured = interleaved(args.rounds, {"whole": whole_path, "project": decode_and_project})
+        cpu_s, wall_s = median_of(measured["whole"])
+        project_cpu_s, _ = median_of(measured["project"])
+        cpu_min_s = min(c for c, _ in measured["whole"])
         top = profile_top(whole_path)
         body = _first_body(events[0], settings)
         http_costs = http_client_costs(get_runtime().client.transport.get_connection(), url, body)
@@ -120,6 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "cpu_us_per_record": round(cpu_s / args.records * 1e6, 1),
+        "cpu_us_per_record_min": round(cpu_min_s / args.records * 1e6, 1),
         "wall_us_per_record": round(wall_s / args.records * 1e6, 1),
         "decode_project_cpu_us_per_record": round(project_cpu_s / args.records * 1e6, 1),
         "records_per_cpu_second": round(args.records / cpu_s),

@@ -50,7 +50,8 @@ def _throughput(f: dict[str, Any]) -> list[Row]:
 def _cpu(f: dict[str, Any]) -> list[Row]:
     return [
         ("Indexer CPU per record, whole path (instant responder)", f"{f['cpu_us_per_record']} µs",
-         f"{f['records_per_cpu_second']:,} records per CPU second; best of {f['rounds']}"),
+         f"{f['records_per_cpu_second']:,} records per CPU second; median of {f['rounds']} interleaved "
+         f"rounds after a warm-up (lowest {f.get('cpu_us_per_record_min', '?')} µs)"),
         ("Indexer CPU per record, decode + project only", f"{f['decode_project_cpu_us_per_record']} µs",
          "no serialisation, no HTTP"),
     ]  # fmt: skip
@@ -122,7 +123,7 @@ METHOD = """\
   rotating order, one warm-up round is discarded, and each figure is the median of the measured rounds
   (per-round figures are in the result file), so load that drifts during a run falls on all of them alike.
 - **CPU floor**: the same records through `process_event` against an HTTP responder in another process that
-  acknowledges every `_bulk` action at once; `time.process_time()` of the indexer process, best of 3 rounds
+  acknowledges every `_bulk` action at once; `time.process_time()` of the indexer process, median of 5 rounds
   after a warm-up. The second figure times `decode_record` + `build_action` alone.
 - **Local stack latency**: `make up`'s stack (started by the benchmark on free ports); concurrent clients
   each POST a book with a unique word in its title and poll `GET /search?q=<word>` until its id appears.
