@@ -52,13 +52,17 @@ def _plain_ceiling(figures: Mapping[str, Any]) -> str:
     if "plain_ceiling_docs_per_s" in figures:
         parts.append(f"plain `_bulk` ceiling {figures['plain_ceiling_docs_per_s']:,.0f} docs/s")
     if "share_of_plain_ceiling" in figures:
-        parts.append(f"{figures['share_of_plain_ceiling']:.0%} of it")
+        parts.append(
+            f"ours is {figures['share_of_plain_ceiling']:.0%} of it (ready documents, 500 a request, "
+            "dynamic mapping, no versions: less work than any correct writer of this stream does)"
+        )
     return ", ".join(parts)
 
 
 GOALS: tuple[Goal, ...] = (
     Goal("Throughput", "throughput", ("share_of_ceiling",), 0.90, True, "share",
-         "indexer records/s over the raw `_bulk` ceiling of the same run", extra=_plain_ceiling),
+         "indexer records/s over the same-writes ceiling of the same run (our own `_bulk` bodies replayed "
+         "as bytes: the server's time for these writes)", extra=_plain_ceiling),
     Goal("CPU per record", "cpu", ("cpu_us_per_record",), 25, False, "µs",
          "whole path (decode, project, version, serialise, send) against the instant responder"),
     Goal("Backfill", "backfill", ("ratio",), 10, True, "x", "ours over the naive scan-and-index script"),
