@@ -47,7 +47,7 @@ data "aws_iam_policy_document" "this" {
   }
 
   # The alias itself, the versioned indices behind it ("<alias>-v1") and their documents: every request the
-  # indexer makes lies under the alias's paths (GET /<alias>/_alias, PUT /<alias>-v1, POST /<alias>/_bulk).
+  # indexer makes lies under the alias's paths (GET /<alias>, PUT /<alias>-v1, POST /<alias>/_bulk).
   # The root /_bulk is deliberately absent: it would let the role write to any index named in the body.
   statement {
     sid     = "WriteIndex"

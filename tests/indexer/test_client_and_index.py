@@ -380,3 +380,15 @@ def test_no_proxy_in_the_environment_at_cold_start_bypasses_the_proxy(
         assert endpoint.lines == ["GET / HTTP/1.1"]
     finally:
         endpoint.close()
+
+
+def test_the_environment_credentials_never_show_their_secret_in_a_repr() -> None:
+    from indexer.client import EnvironmentCredentials
+
+    keys = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"}
+    credentials = EnvironmentCredentials.from_env({**keys, "AWS_SESSION_TOKEN": "tok3n"})
+    assert credentials is not None
+    assert credentials.secret_key == "s3cr3t-value"
+    assert "AKIDEXAMPLE" in repr(credentials)
+    assert "s3cr3t-value" not in repr(credentials)
+    assert "tok3n" not in repr(credentials)

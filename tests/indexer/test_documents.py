@@ -102,6 +102,13 @@ def test_a_hook_returning_unserializable_values_raises_hook_error() -> None:
         build_action(change(image=IMAGE), settings(), lambda doc, _c: {**doc, "bad": object()})
 
 
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_hook_returning_a_number_json_cannot_carry_fails_instead_of_writing_null(number: float) -> None:
+    """orjson writes NaN and infinities as null; the hook's document is refused before it gets that far."""
+    with pytest.raises(HookError, match="not JSON-serializable"):
+        build_action(change(image=IMAGE), settings(), lambda doc, _c: {**doc, "score": number})
+
+
 def test_projection_and_hook_end_to_end(env: dict[str, str], docs: Any, unique_name: str) -> None:
     runtime = Runtime.from_env(
         {**env, "INDEX_EXCLUDE_ATTRIBUTES": "ssn,notes", "DOCUMENT_HOOK": "book_hooks:enrich"}

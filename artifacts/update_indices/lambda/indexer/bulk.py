@@ -7,9 +7,8 @@ transport's per-request serializer pass and json.loads; the answer is parsed onc
 
 This replaces ``opensearchpy.helpers.streaming_bulk``, which serialised every action through the json module
 again on every retry and bisection pass and, with the client's transport, cost more CPU than decoding and
-projecting the records. bench/cpu.py against the instant responder, three runs each in turns on one (busy)
-machine: CPU per record of the whole path 54-56 µs with streaming_bulk and the boto3 decoder, 40-42 µs with
-this module and ``attribute_values`` (whose share is 13.6 -> 9.6 µs of decode + project).
+projecting the records (bench/cpu.py against the instant responder, compared in turns on one machine when this
+module replaced it; docs/benchmarks.md has the current figure).
 The behaviour is streaming_bulk's with ``raise_on_error=False, raise_on_exception=False,
 max_retries=0, yield_ok=True``: requests are chunked by count (BULK_MAX_ACTIONS) and by bytes
 (BULK_MAX_BYTES, each line counted with its newline, a chunk closed before the action that would overflow it),

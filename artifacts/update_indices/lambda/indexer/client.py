@@ -4,7 +4,7 @@ Nothing is resolved at import, and a Lambda cold start imports no AWS SDK at all
 role's keys to the function as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN ("Defined
 runtime environment variables", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html),
 the first source of botocore's own chain, so those are read directly (importing boto3 or botocore for it
-costs 20-60 ms of every cold start). Everywhere else (no keys in the environment: container or instance
+adds its import to every cold start). Everywhere else (no keys in the environment: container or instance
 credentials, profiles, SSO, or keys that carry AWS_CREDENTIAL_EXPIRATION) botocore's default chain resolves
 them, imported only then. Either way requests-aws4auth asks the credentials object for frozen credentials on
 every request (``refreshable_credentials``), so refreshable credentials (assumed roles, container and
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opensearchpy import OpenSearch, RequestsHttpConnection
@@ -34,8 +34,8 @@ class EnvironmentCredentials:
     """Keys from the environment, in the shape requests-aws4auth asks for (``get_frozen_credentials``)."""
 
     access_key: str
-    secret_key: str
-    token: str | None = None
+    secret_key: str = field(repr=False)  # never in a traceback or a log line
+    token: str | None = field(default=None, repr=False)
 
     def get_frozen_credentials(self) -> EnvironmentCredentials:
         return self
@@ -106,7 +106,7 @@ def sigv4_credentials(
     else:
         credentials = EnvironmentCredentials.from_env(os.environ if environ is None else environ)
         if credentials is None:
-            import botocore.session  # only outside Lambda's environment keys: 50-100 ms of imports
+            import botocore.session  # only outside Lambda's environment keys: a heavy import
 
             credentials = botocore.session.get_session().get_credentials()
     if credentials is None:

@@ -22,6 +22,7 @@ concurrency condition from ``sequence_guard`` before it is sent.
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
@@ -135,9 +136,9 @@ def _run_hook(hook: Hook, document: dict[str, Any], change: Change) -> dict[str,
         return None
     if not isinstance(result, dict):
         raise HookError(f"DOCUMENT_HOOK returned {type(result).__name__}, expected dict or None")
-    try:
-        _SERIALIZER.dumps(result)
-    except SerializationError as exc:
+    try:  # NaN and infinities too: JSON has no such numbers, and the bulk writer's orjson would write null
+        json.dumps(result, allow_nan=False, default=_SERIALIZER.default)
+    except (SerializationError, TypeError, ValueError) as exc:
         raise HookError(
             f"DOCUMENT_HOOK returned a document that is not JSON-serializable: {exc}"[:300]
         ) from exc
