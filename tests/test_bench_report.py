@@ -166,3 +166,22 @@ def test_a_saved_result_records_the_tree_state_and_the_load(tmp_path, monkeypatc
     assert saved["clean_tree"] is (not changed)
     assert len(saved["load_average"]) == 2
     assert saved["machine"]["commit"] not in ("", "unknown")
+
+
+MEASURED_CODE = ("artifacts/update_indices", "bench", "local/books_local", "modules/lambda")
+
+
+def test_the_committed_report_measured_the_code_at_head() -> None:
+    """One commit per report, and that commit's code is HEAD's: the indexer, the benchmarks, the local stack
+    and the Lambda module are unchanged since the commit the committed figures were measured on (the report's
+    own files may change after it). Changing any of them means running `make bench` again."""
+    stored = json.loads((ROOT / "docs" / "benchmarks.json").read_text())
+    commits = {str(r["machine"]["commit"]) for r in stored.values()}
+    assert len(commits) == 1, f"the report mixes commits: {sorted(commits)}"
+    (commit,) = commits
+    assert all(r.get("clean_tree") is True for r in stored.values()), "measured with uncommitted changes"
+    changed = subprocess.run(
+        ["git", "diff", "--name-only", commit, "HEAD", "--", *MEASURED_CODE],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert changed == [], f"changed since the measured commit {commit} (run `make bench`): {changed}"
