@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ops.traffic import ClientWith
+from ops.traffic import ClientWith, around_bulk_requests
 
 from indexer.index_setup import ensure_index
 from indexer.ops.backfill import BackfillOptions, backfill
@@ -28,7 +28,7 @@ def test_the_next_page_is_scanned_while_the_current_page_is_written(target: Targ
     scans: list[dict[str, Any]] = []
     second_scan = threading.Event()
     overlapped: list[bool] = []
-    scan, bulk = target.dynamodb.scan, target.search.bulk
+    scan = target.dynamodb.scan
 
     def recording_scan(**request: Any) -> Any:
         scans.append(request)
@@ -36,13 +36,12 @@ def test_the_next_page_is_scanned_while_the_current_page_is_written(target: Targ
             second_scan.set()
         return scan(**request)
 
-    def waiting_bulk(*args: Any, **kwargs: Any) -> Any:
+    def waiting_bulk(body: bytes) -> None:
         if not overlapped:  # the first page's write: is the second page being read meanwhile?
             overlapped.append(second_scan.wait(GIVE_UP_SECONDS))
-        return bulk(*args, **kwargs)
 
     object.__setattr__(target, "dynamodb", ClientWith(target.dynamodb, scan=recording_scan))
-    object.__setattr__(target, "search", ClientWith(target.search, bulk=waiting_bulk))
+    around_bulk_requests(target.search, before=waiting_bulk)
 
     result = backfill(target, BackfillOptions(segments=1, page_size=40))
 

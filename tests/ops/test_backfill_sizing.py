@@ -17,7 +17,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 import pytest
-from ops.traffic import ClientWith
+from ops.traffic import around_bulk_requests
 
 from indexer.index_setup import ensure_index
 from indexer.ops.__main__ import EXIT_USAGE, main
@@ -29,16 +29,11 @@ from support import index_oracle
 def _record_bulks(target: Target) -> list[dict[str, int]]:
     """Wraps the target's OpenSearch client: per _bulk request, its actions (answered) and body bytes."""
     requests: list[dict[str, int]] = []
-    bulk = target.search.bulk
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        answer = bulk(*args, **kwargs)
-        body = kwargs.get("body", args[0] if args else "")
-        size = len(body.encode() if isinstance(body, str) else body)
-        requests.append({"actions": len(answer["items"]), "bytes": size})
-        return answer
+    def recording(body: bytes, answer: dict[str, Any]) -> None:
+        requests.append({"actions": len(answer["items"]), "bytes": len(body)})
 
-    object.__setattr__(target, "search", ClientWith(target.search, bulk=recording))
+    around_bulk_requests(target.search, after=recording)
     return requests
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -176,3 +177,22 @@ class ClientWith:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+
+def around_bulk_requests(client: Any, before: Any = None, after: Any = None) -> None:
+    """Calls ``before(body)`` ahead of and ``after(body, answer)`` behind every ``_bulk`` request ``client``
+    sends, where the bulk writer sends them: on the transport's connection (one pre-built body a request)."""
+    connection = client.transport.get_connection()
+    perform = connection.perform_request
+
+    def perform_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        bulk = url.endswith("/_bulk")
+        body = kwargs.get("body", args[1] if len(args) > 1 else b"")
+        if bulk and before is not None:
+            before(body)
+        answer = perform(method, url, *args, **kwargs)
+        if bulk and after is not None:
+            after(body, json.loads(answer[2]))
+        return answer
+
+    connection.perform_request = perform_request
