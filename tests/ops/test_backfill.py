@@ -155,3 +155,32 @@ def test_failed_items_are_kept_in_the_checkpoint_and_retried_first_by_the_rerun(
     assert second.ok
     assert (second.summary["scanned"], second.summary["indexed"]) == (0, 1)  # nothing rescanned, one retried
     assert audit(hooked, AuditOptions(recheck_after=0)).clean
+
+
+def test_an_item_whose_counter_is_not_a_whole_number_fails_alone_and_the_backfill_finishes(
+    env: dict[str, str], table: Any, moto_endpoint: str, tmp_path: Path
+) -> None:
+    """A write counter that cannot be a version (here 1.5) fails its item only: before, the error stopped
+    every segment, and every resume stopped again on the same page."""
+    from decimal import Decimal
+
+    target = open_target(settings_from(os.environ), table.name, dynamodb_endpoint=moto_endpoint)
+    table.seed(30)
+    table.resource.put_item(Item={**table.book("b00007", 7), "version": Decimal("1.5")})
+    ensure_index(target.search, target.settings)
+    checkpoint = tmp_path / "ckpt.json"
+    options = BackfillOptions(segments=2, checkpoint=checkpoint)
+
+    first = backfill(target, options)
+
+    assert (first.summary["scanned"], first.summary["indexed"], first.summary["failed"]) == (30, 29, 1)
+    assert "b00007" in first.reasons[0]
+    kept = [k for s in json.loads(checkpoint.read_text())["segments"].values() for k in s["failed_keys"]]
+    assert kept == [{"id": {"S": "b00007"}}]
+
+    table.resource.put_item(Item=table.book("b00007", 7))  # fixed in the table
+    second = backfill(target, options)
+
+    assert second.ok
+    assert (second.summary["scanned"], second.summary["indexed"]) == (0, 1)
+    assert index_oracle.judge_target(target).clean

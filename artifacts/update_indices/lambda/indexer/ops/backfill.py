@@ -35,7 +35,7 @@ from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.scan import read_ahead, scan_segment
 from indexer.ops.target import Target
-from indexer.ops.writer import item_changes, write_changes
+from indexer.ops.writer import usable_changes, write_changes
 
 # indexer.client.make_client keeps 4 pooled connections; more threads would open and drop extra ones.
 DEFAULT_WORKERS = 4
@@ -172,14 +172,17 @@ class _SegmentRun:
                 self.on_page(number, counts)
 
     def _write(self, items: list[dict[str, Any]]) -> tuple[Counts, list[dict[str, Any]]]:
-        changes = item_changes(items, self.target)
+        changes, usable, unusable = usable_changes(items, self.target)
         report = write_changes(self.target, changes, self.index)
         report.counts.scanned = len(items)
-        self.reasons.extend(report.reasons[: max(0, 20 - len(self.reasons))])
+        report.counts.failed += len(unusable)
+        reasons = [reason for _, reason in unusable] + report.reasons
+        self.reasons.extend(reasons[: max(0, 20 - len(self.reasons))])
+        failed = [key for key, _ in unusable]
         if not report.failed:
-            return report.counts, []
-        raw = _raw_keys(items, self.target)
-        return report.counts, [raw[change.doc_id] for change in report.failed]
+            return report.counts, failed
+        raw = _raw_keys(usable, self.target)
+        return report.counts, failed + [raw[change.doc_id] for change in report.failed]
 
     def _retry_failed(self, number: int, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Re-read (consistently) and re-index the items that failed in an earlier run."""

@@ -36,6 +36,26 @@ def item_changes(items: Iterable[Mapping[str, Any]], target: Target) -> list[Cha
     return [change_from_item(item, target.keys, target.settings.version_attribute) for item in items]
 
 
+def usable_changes(
+    items: Iterable[Mapping[str, Any]], target: Target
+) -> tuple[list[Change], list[Mapping[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """Like ``item_changes``, one item at a time: (changes, the items they came from, and for every item that
+    cannot become a change, e.g. a counter that is not a whole number, its DynamoDB-JSON key and the reason).
+    One bad item fails alone instead of stopping a scan that would stop on it again at every resume."""
+    changes: list[Change] = []
+    usable: list[Mapping[str, Any]] = []
+    unusable: list[tuple[dict[str, Any], str]] = []
+    for item in items:
+        try:
+            changes.append(change_from_item(item, target.keys, target.settings.version_attribute))
+        except RecordError as exc:
+            key = {name: item[name] for name in target.keys.names if name in item}
+            unusable.append((key, f"{key}: {exc}"[:300]))
+            continue
+        usable.append(item)
+    return changes, usable, unusable
+
+
 def send_actions(target: Target, actions: list[BulkAction], index: str | None = None) -> list[ItemResult]:
     """Write prepared actions into ``index`` (default: the alias) with the stream path's bulk writer (no
     deadline); the index is in the URL only, never in an action."""
