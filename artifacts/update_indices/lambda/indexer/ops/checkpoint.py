@@ -95,7 +95,7 @@ class Checkpoint:
             segment.last_key = last_key
             segment.done = last_key is None
             segment.scanned += scanned
-            segment.failed_keys = failed_keys
+            segment.failed_keys = list(failed_keys)  # a copy: the segment thread goes on extending its own
             self._save_locked()
 
     def save(self) -> None:
