@@ -41,7 +41,7 @@ class Verdict:
 
 def fmt(value: float, unit: str) -> str:
     if unit == "share":
-        return f"{value:.0%}"
+        return f"{value:.1%}"
     if unit == "x":
         return f"{value:g}x"
     return f"{value:,.1f} {unit}".replace(".0 ", " ")
@@ -95,7 +95,7 @@ def judge(goal: Goal, stored: Results) -> Verdict:
     if ok:
         return Verdict(goal, key, value, "met by a partial figure", why, extra)
     gap = abs(value - goal.target)
-    short = f"short by {gap * 100:.0f} points" if goal.unit == "share" else f"short by {fmt(gap, goal.unit)}"
+    short = f"short by {gap * 100:.1f} points" if goal.unit == "share" else f"short by {fmt(gap, goal.unit)}"
     return Verdict(goal, key, value, short, why or "no reason recorded by the benchmark", extra)
 
 
