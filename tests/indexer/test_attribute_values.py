@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from indexer.attribute_values import plain_value
 from indexer.changes import plain_item
 from indexer.errors import RecordError
-from indexer.reference_decoder import PlainDeserializer
+from support.reference_decoder import PlainDeserializer
 
 ORACLE = PlainDeserializer()
 DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, ArithmeticError)

@@ -1,8 +1,7 @@
 """DynamoDB JSON (``{"N": "7"}``, ``{"M": {...}}``) to plain JSON-ready values, without boto3.
 
-The result is exactly what boto3's ``TypeDeserializer`` gives, finished for JSON
-(``reference_decoder.PlainDeserializer`` is that boto3-based decoder, kept as the oracle of a property test
-over every DynamoDB type): integers stay
+The result is exactly what boto3's ``TypeDeserializer`` gives, finished for JSON (the boto3-based decoder in
+tests/support/reference_decoder.py is the oracle of a property test over every DynamoDB type): integers stay
 exact Python ints (no float rounding of large integers), non-integral numbers stay exact ``Decimal``
 (``exact_json`` writes their digits), sets become sorted lists, binary becomes base64 text. Binary arrives as
 bytes from boto3 clients, as ``boto3.dynamodb.types.Binary`` from the resource API and as base64 text in

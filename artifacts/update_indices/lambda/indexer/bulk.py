@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, helpers
 from opensearchpy.client.utils import _make_path
 from opensearchpy.exceptions import TransportError
 
@@ -273,35 +273,6 @@ def _not_sent(action: _Encoded, attempts: int) -> ItemResult:
     return ItemResult(action.doc_id, action.op_type, "failed", None, NOT_SENT_REASON, True, attempts, True)
 
 
-# The metadata keys ``opensearchpy.helpers.expand_action`` moves into the action line, in its order; those
-# with a leading underscore lose it there.
-_META_KEYS = (
-    "_id",
-    "_index",
-    "_if_seq_no",
-    "_if_primary_term",
-    "_parent",
-    "_percolate",
-    "_retry_on_conflict",
-    "_routing",
-    "_timestamp",
-    "_version",
-    "_version_type",
-    "if_seq_no",
-    "if_primary_term",
-    "parent",
-    "pipeline",
-    "retry_on_conflict",
-    "routing",
-    "version",
-    "version_type",
-)
-_UNDERSCORED = frozenset(
-    {"_if_seq_no", "_if_primary_term", "_parent", "_retry_on_conflict", "_routing", "_version"}
-    | {"_version_type"}
-)
-
-
 _PLAIN_KEYS = frozenset({"_op_type", "_id", "version", "version_type", "_source"})
 
 
@@ -322,15 +293,11 @@ class _Encoded:
                 meta["version"] = action["version"]
             if "version_type" in action:
                 meta["version_type"] = action["version_type"]
+            header: dict[str, Any] = {op_type: meta}
             source: Any = action.get("_source", {})
-        else:
-            meta = {}
-            for key in _META_KEYS:
-                if key in action:
-                    meta[key[1:] if key in _UNDERSCORED else key] = action[key]  # type: ignore[literal-required]
-            rest = {k: v for k, v in action.items() if k not in _META_KEYS and k != "_op_type"}
-            source = rest.get("_source", rest)
-        lines = dumps_bytes({op_type: meta}) + b"\n"
+        else:  # any other action as streaming_bulk would send it
+            header, source = helpers.expand_action(action)
+        lines = dumps_bytes(header) + b"\n"
         if op_type != "delete":
             lines += dumps_bytes(source) + b"\n"
         return cls(action["_id"], op_type, lines)
