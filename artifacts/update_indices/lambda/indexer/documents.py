@@ -96,7 +96,7 @@ def build_action(change: Change, settings: Settings, hook: Hook | None) -> BulkA
         return None
     document = project(change.image, settings)
     if hook is not None:
-        document = _run_hook(hook, document, change)
+        document = run_hook(hook, document, change)
         if document is None:
             return delete_action(change, settings)
     if is_hashed(change.doc_id):  # the _id is a hash of a key over 512 bytes: keep the full id searchable
@@ -127,7 +127,7 @@ def _versioned(change: Change, settings: Settings, source: dict[str, Any]) -> Bu
     return action
 
 
-def _run_hook(hook: Hook, document: dict[str, Any], change: Change) -> dict[str, Any] | None:
+def run_hook(hook: Hook, document: dict[str, Any], change: Change) -> dict[str, Any] | None:
     try:
         result = hook(document, change)
     except Exception as exc:

@@ -64,7 +64,7 @@ class KeySchema:
         """The full, reversible id text of a decoded key (see the module docstring for the encoding)."""
         values = [key[name] for name in self.key_of(key)]
         if self.sort_key is None:
-            return _scalar_text(values[0])
+            return scalar_text(values[0])
         return "[" + ",".join(_json_part(value) for value in values) + "]"
 
     def doc_id(self, key: Mapping[str, Any]) -> str:
@@ -98,7 +98,8 @@ def number_text(value: int | Decimal) -> str:
     return format(value.normalize(exact), "f")
 
 
-def _scalar_text(value: Any) -> str:
+def scalar_text(value: Any) -> str:
+    """A key value's text: a string as it is, a number as its canonical decimal text, binary as base64."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
@@ -111,4 +112,4 @@ def _scalar_text(value: Any) -> str:
 def _json_part(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    return _scalar_text(value)
+    return scalar_text(value)

@@ -20,6 +20,7 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from indexer import logs
+from indexer.entities import EntityConfig, parse_entity_config
 from indexer.errors import SettingsError
 from indexer.keys import KeySchema
 
@@ -60,6 +61,8 @@ VARIABLES = frozenset(
         "CREATE_INDEX",
         "LOG_LEVEL",
         "VERSION_ATTRIBUTE",
+        "ENTITY_CONFIG",
+        "TABLE_NAME",
     }
 )
 """Every variable the indexer reads (besides AWS_REGION / AWS_DEFAULT_REGION)."""
@@ -72,6 +75,7 @@ PREFIXES = (
     "DOCUMENT_",
     "REQUEST_",
     "VERSION_",
+    "ENTITY_",
     "CREATE_INDEX",
     "LOG_LEVEL",
 )
@@ -103,6 +107,8 @@ class Settings:
     request_timeout_seconds: float = 20.0
     create_index: bool = True
     log_level: str = "INFO"
+    entity_config: EntityConfig | None = None  # ENTITY_CONFIG: single-table routing and folding (entities.py)
+    table_name: str | None = None  # TABLE_NAME: the table folded documents are rebuilt from
     unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # e.g. ("BULK_MAX_BYTE",)
 
     @property
@@ -125,6 +131,13 @@ class Settings:
         sort_key = env.optional("TABLE_SORT_KEY")
         if sort_key == partition_key:
             raise SettingsError(f"TABLE_SORT_KEY: must differ from TABLE_PARTITION_KEY ({partition_key!r})")
+        entity_config = parse_entity_config(env.optional("ENTITY_CONFIG"), has_sort_key=sort_key is not None)
+        table_name = env.optional("TABLE_NAME")
+        if entity_config is not None and entity_config.folds and table_name is None:
+            raise SettingsError(
+                "TABLE_NAME: required when ENTITY_CONFIG folds documents (document_id: partition_key): the "
+                "table whose partitions they are rebuilt from"
+            )
         settings = cls(
             opensearch_endpoint=env.endpoint("OPENSEARCH_ENDPOINT"),
             opensearch_index=env.index_name("OPENSEARCH_INDEX", "books"),
@@ -148,6 +161,8 @@ class Settings:
             request_timeout_seconds=env.number("REQUEST_TIMEOUT_SECONDS", float, 20.0, 0.1, 900),
             create_index=env.flag("CREATE_INDEX", True),
             log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO", normalize=str.upper),
+            entity_config=entity_config,
+            table_name=table_name,
             unknown_variables=tuple(
                 sorted(name for name in environ if name.startswith(PREFIXES) and name not in VARIABLES)
             ),
