@@ -83,7 +83,7 @@ class Deliveries:
             self.deliver(list(self.delivered[which % len(self.delivered)]))
 
     def drain(self, picks: Sequence[int] = ()) -> None:
-        """Deliver everything read so far (and whatever the stream gains meanwhile), in batches of up to 10."""
+        """Deliver everything read so far (and what the stream gains meanwhile), in batches of up to 10."""
         self.pull()
         turn = 0
         while self.pending:

@@ -62,7 +62,9 @@ def expected_documents(
             own = [(row, rule[1]) for row, rule in own if rule is not None and rule[0] is entity]
             if entity.get("document_id", "key") == "key":
                 for row, _ in own:
-                    doc_id = _text(partition) if sort_key is None else _pair(row[partition_key], row[sort_key])
+                    doc_id = (
+                        _text(partition) if sort_key is None else _pair(row[partition_key], row[sort_key])
+                    )
                     documents[entity["index"]][doc_id] = _projected(row, entity)
                 continue
             roots = [row for row, child in own if child is None]
@@ -111,7 +113,9 @@ def judge_entities(
 def _meets(row: Row, match: Mapping[str, Any], partition_key: str, sort_key: str | None) -> bool:
     pk = row.get(partition_key)
     sk = row.get(sort_key) if sort_key else None
-    if "partition_key_prefix" in match and not (isinstance(pk, str) and pk.startswith(match["partition_key_prefix"])):
+    if "partition_key_prefix" in match and not (
+        isinstance(pk, str) and pk.startswith(match["partition_key_prefix"])
+    ):
         return False
     if "sort_key_prefix" in match and not (isinstance(sk, str) and sk.startswith(match["sort_key_prefix"])):
         return False
@@ -135,7 +139,9 @@ def _projected(row: Row, level: Mapping[str, Any]) -> Row:
     return {k: v for k, v in kept.items() if k not in set(level.get("exclude", ()))}
 
 
-def _ordered(rows: list[Row], attribute: str | None, sort_key: str | None, descending: bool | None) -> list[Row]:
+def _ordered(
+    rows: list[Row], attribute: str | None, sort_key: str | None, descending: bool | None
+) -> list[Row]:
     def rank(value: Any) -> tuple[int, Any]:
         if isinstance(value, bool):
             return (2, value)

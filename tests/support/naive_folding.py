@@ -60,9 +60,15 @@ class NaiveFolder:
                 if record["eventName"] == "REMOVE":
                     self._update(entity["index"], pk, lambda doc, field=field: {**doc, field: False})
                 elif child.get("fold", "array") == "section":
-                    self._update(entity["index"], pk, lambda doc, f=field, i=image, c=child: {**doc, f: _fields(i, c)})
+                    self._update(
+                        entity["index"], pk, lambda doc, f=field, i=image, c=child: {**doc, f: _fields(i, c)}
+                    )
                 else:
-                    self._update(entity["index"], pk, lambda doc, f=field, i=image, c=child: _append(doc, f, _fields(i, c)))
+                    self._update(
+                        entity["index"],
+                        pk,
+                        lambda doc, f=field, i=image, c=child: _append(doc, f, _fields(i, c)),
+                    )
                 return
 
     def _update(self, index: str, doc_id: str, change: Any) -> None:

@@ -55,7 +55,11 @@ def entity_config(prefix: str) -> dict[str, Any]:
                     },
                 ],
             },
-            {"name": "customer", "match": {"partition_key_prefix": "CUSTOMER#"}, "index": f"{prefix}-customers"},
+            {
+                "name": "customer",
+                "match": {"partition_key_prefix": "CUSTOMER#"},
+                "index": f"{prefix}-customers",
+            },
         ]
     }
 
@@ -212,7 +216,9 @@ class Writer:
     def _note(self, op: Put | Update | Delete) -> None:
         deleted = self.deleted_customers if op.partition.startswith("CUSTOMER#") else self.deleted_orders
         if isinstance(op, Delete) and (op.partition.startswith("CUSTOMER#") or op.sort == op.partition):
-            deleted.add(op.partition if op.partition.startswith("ORDER#") else f'["{op.partition}","PROFILE"]')
+            deleted.add(
+                op.partition if op.partition.startswith("ORDER#") else f'["{op.partition}","PROFILE"]'
+            )
         if isinstance(op, Delete) and op.partition.startswith("CUSTOMER#"):
             # a delete is a modification: the contract says a re-created item continues the counter
             self.counters[op.partition] = self.counters.get(op.partition, 0) + 1
