@@ -30,7 +30,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -158,7 +158,7 @@ def audit(
     result.candidates = len(candidates)
     if candidates and options.recheck_after > 0:
         time.sleep(options.recheck_after)
-    confirmed, items, documents = _confirm(target, codec, index, candidates)
+    confirmed, items, documents = _confirm(target, codec, index, candidates, run.candidates)
     result.differences = confirmed
     if options.repair and confirmed:
         result.repair, result.repair_failures = _repair(target, index, confirmed, items, documents)
@@ -174,7 +174,8 @@ class _Run:
     progress: Progress
     stop: threading.Event
     limiter: CapacityLimiter
-    candidates: set[str] = field(default_factory=set)
+    # doc id -> the DynamoDB-JSON key the scan read it from; None for a candidate only the index showed
+    candidates: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -211,7 +212,7 @@ class _Run:
                 if source is _UNPROJECTABLE:
                     continue
                 if (source is None) != (seen is None) or (source is not None and digest(source) != seen[0]):
-                    self._candidate(doc_id)
+                    self._candidate(doc_id, item)
 
         self._scan(range(self.options.segments), check, result)
         if not self.stop.is_set():
@@ -236,7 +237,7 @@ class _Run:
                 if (source is None) != (found is None) or (
                     source is not None and found is not None and digest(source) != digest(found[1])
                 ):
-                    self._candidate(doc_id)
+                    self._candidate(doc_id, item)
 
         self._scan(chosen, check, result)
         hits = self.target.search.search(
@@ -307,9 +308,12 @@ class _Run:
             for future in [pool.submit(one, n) for n in segments]:
                 future.result()
 
-    def _candidate(self, doc_id: str) -> None:
+    def _candidate(self, doc_id: str, item: dict[str, Any] | None = None) -> None:
+        """Record a candidate; one found in the table keeps its key, the only way back from a hashed id."""
+        key = None if item is None else {name: item[name] for name in self.target.keys.names}
         with self._lock:
-            self.candidates.add(doc_id)
+            if key is not None or doc_id not in self.candidates:
+                self.candidates[doc_id] = key
 
 
 def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -319,14 +323,25 @@ def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int, di
 
 
 def _confirm(
-    target: Target, codec: KeyCodec, index: str, candidates: list[str]
+    target: Target,
+    codec: KeyCodec,
+    index: str,
+    candidates: list[str],
+    scanned_keys: Mapping[str, dict[str, Any] | None],
 ) -> tuple[list[Difference], dict[str, dict[str, Any]], dict[str, Document]]:
     """Re-read each candidate, the index FIRST, then the table (so the item read is at least as new as the
-    document read); the differences that persist, with the items and documents read."""
+    document read); the differences that persist, with the items and documents read.
+
+    A candidate the scan found is read back by the key the scan saw (``scanned_keys``): a hashed ``_id`` (a
+    key over 512 bytes) cannot be reversed, and a missing document keeps no full id to read it from."""
     read = read_documents(target, index, candidates)
     keys: dict[str, dict[str, Any]] = {}
     unkeyed: list[str] = []
     for doc_id in candidates:
+        scanned = scanned_keys.get(doc_id)
+        if scanned is not None:
+            keys[doc_id] = scanned
+            continue
         seen = read.get(doc_id)
         # A hashed _id (key over 512 bytes) cannot be reversed: its document keeps the full id.
         raw = seen.source.get(RAW_ID_FIELD) if seen is not None and is_hashed(doc_id) else doc_id
