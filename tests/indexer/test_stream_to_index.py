@@ -13,6 +13,7 @@ from opensearchpy.exceptions import TransportError
 from books_local.sequence_numbers import STRIDE
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
+from indexer.errors import SettingsError
 from indexer.tombstones import ALIAS_FILTER
 from support import stream_records
 from support.stream_records import LambdaContext, lambda_event
@@ -92,6 +93,30 @@ def test_composite_key_table_end_to_end(
     runtime = Runtime.from_env({**env, "TABLE_PARTITION_KEY": "author", "TABLE_SORT_KEY": "year"})
     assert process_batch(reader.event(), LambdaContext(), runtime) == NO_FAILURES
     assert sorted(json.loads(doc_id) for doc_id in docs(unique_name)) == [["a", 1], ["a#b", 1], ['q"x', 2]]
+
+
+def test_a_forgotten_sort_key_fails_the_invocation_naming_the_setting_and_writes_nothing(
+    env: dict[str, str], dynamo: Any, search: Any, unique_name: str
+) -> None:
+    """A stream record's ``Keys`` hold the table's key attributes ("The primary key attribute(s) for the
+    DynamoDB item that was modified": https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/
+    API_streams_StreamRecord.html). Keyed by author alone, ("Le Guin", 1969) and ("Le Guin", 1974) would
+    become one document and the last write would win: the settings are wrong, so nothing is written."""
+    dynamodb, streams = dynamo
+    arn = create_streamed_table(dynamodb, unique_name, ("author", "S"), ("year", "N"))
+    reader = StreamReader(streams, arn)
+    for year in ("1969", "1974"):
+        dynamodb.put_item(
+            TableName=unique_name,
+            Item={"author": {"S": "Le Guin"}, "year": {"N": year}, "title": {"S": f"book of {year}"}},
+        )
+    runtime = Runtime.from_env({**env, "TABLE_PARTITION_KEY": "author"})  # TABLE_SORT_KEY forgotten
+
+    with pytest.raises(SettingsError, match=r"TABLE_SORT_KEY.*'year'"):
+        process_batch(reader.event(), LambdaContext(), runtime)
+
+    search.indices.refresh(index=unique_name)
+    assert search.count(index=unique_name)["count"] == 0
 
 
 def _write_history(dynamodb: Any, table: str, rng: random.Random) -> None:
