@@ -244,6 +244,7 @@ class _Run:
             index=self.index,
             body={
                 "size": self.options.sample_documents,
+                "track_total_hits": True,  # the default counts exactly only up to 10,000
                 "_source": False,
                 "query": {
                     "function_score": {
