@@ -58,7 +58,11 @@ def read_documents(target: Target, index: str, ids: list[str]) -> dict[str, Docu
         answer = target.search.mget(
             index=index,
             body={"ids": chunk},
-            params={"realtime": "true", "_source": "true"},
+            params={
+                "realtime": "true",
+                "_source": "true",
+                "request_timeout": target.settings.request_timeout_seconds,
+            },
         )
         for doc in answer["docs"]:
             if doc.get("found"):
