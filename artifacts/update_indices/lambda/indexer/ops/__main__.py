@@ -156,6 +156,13 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     replay.add_argument("--max-messages", type=int, help="stop after this many messages (default: all)")
     replay.add_argument("--wait-seconds", type=int, default=1, help="SQS long-poll seconds (default 1)")
     replay.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=90.0,
+        help="keep receiving this long while receives bring nothing new but the queue still reports "
+        "messages (its counts are approximate; default 90)",
+    )
+    replay.add_argument(
         "--visibility-timeout", type=int, default=300, help="seconds a received message stays hidden"
     )
     replay.add_argument(
@@ -273,11 +280,18 @@ def _run_replay(target: Target, args: argparse.Namespace, stop: threading.Event)
         drop_gone=args.drop_gone,
         window_attribute=args.window_attribute,
         window_margin=args.window_margin,
+        settle_seconds=args.settle_seconds,
     )
     result = replay_dlq(target, sqs, options, stop=stop)
     for message in result.messages:
         if message.status != "replayed":
             print(f"{message.message_id}: {message.status}: {message.reason}", file=sys.stderr)
+    if result.unreached:
+        print(
+            f"the queue still reports {result.unreached} message(s) this run could not receive in "
+            f"--settle-seconds {args.settle_seconds:g}; run replay-dlq again",
+            file=sys.stderr,
+        )
     return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
 
 
