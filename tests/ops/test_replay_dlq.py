@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from opensearchpy import OpenSearch
+from ops.traffic import on_failure_message
 
 from indexer.index_setup import ensure_index
 from indexer.ops.dlq import ReplayOptions, replay_dlq
@@ -20,42 +20,6 @@ from support.sampled_sqs import SampledQueue
 def queue(target: Target, moto_endpoint: str, unique_name: str) -> tuple[Any, str]:
     sqs = target.client("sqs", moto_endpoint)
     return sqs, sqs.create_queue(QueueName=f"{unique_name}-dlq")["QueueUrl"]
-
-
-def on_failure_message(
-    stream_arn: str,
-    shard_id: str,
-    records: list[dict[str, Any]],
-    arrivals: tuple[str, str] = ("2026-11-23T11:59:58Z", "2026-11-23T11:59:59Z"),
-) -> str:
-    """What Lambda sends to an on-failure destination for a DynamoDB stream batch: a range, no records."""
-    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
-    return json.dumps(
-        {
-            "requestContext": {
-                "requestId": "c9b7e0f4-0000-4000-8000-000000000000",
-                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:books-indexer",
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": 3,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "version": "1.0",
-            "timestamp": "2026-11-23T12:00:00.000Z",
-            "DDBStreamBatchInfo": {
-                "shardId": shard_id,
-                "startSequenceNumber": first["SequenceNumber"],
-                "endSequenceNumber": last["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": arrivals[0],
-                "approximateArrivalOfLastRecord": arrivals[1],
-                "batchSize": len(records),
-                "streamArn": stream_arn,
-            },
-        }
-    )
 
 
 @pytest.fixture

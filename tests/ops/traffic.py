@@ -196,3 +196,39 @@ def around_bulk_requests(client: Any, before: Any = None, after: Any = None) -> 
         return answer
 
     connection.perform_request = perform_request
+
+
+def on_failure_message(
+    stream_arn: str,
+    shard_id: str,
+    records: list[dict[str, Any]],
+    arrivals: tuple[str, str] = ("2026-11-23T11:59:58Z", "2026-11-23T11:59:59Z"),
+) -> str:
+    """What Lambda sends to an on-failure destination for a DynamoDB stream batch: a range, no records."""
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    return json.dumps(
+        {
+            "requestContext": {
+                "requestId": "c9b7e0f4-0000-4000-8000-000000000000",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:books-indexer",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": "2026-11-23T12:00:00.000Z",
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrivals[0],
+                "approximateArrivalOfLastRecord": arrivals[1],
+                "batchSize": len(records),
+                "streamArn": stream_arn,
+            },
+        }
+    )

@@ -309,9 +309,15 @@ def _run_reindex(target: Target, args: argparse.Namespace, stop: threading.Event
         delete_old=args.delete_old,
     )
     result = reindex(target, options, stop=stop)
-    if stop.is_set() and not result.swapped:
-        return {**result.summary(), "interrupted": True}, EXIT_INTERRUPTED
-    return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
+    if result.ok:
+        return result.summary(), EXIT_OK
+    rerun = f"python -m indexer.ops reindex --new-index {result.new_index}"
+    if args.checkpoint and not result.swapped:
+        rerun += f" --checkpoint {args.checkpoint}"
+    output = {**result.summary(), "resume": rerun}  # before the swap: resumes the fill; after: finishes
+    if stop.is_set():
+        return {**output, "interrupted": True}, EXIT_INTERRUPTED
+    return output, EXIT_DIFFERENT
 
 
 def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:

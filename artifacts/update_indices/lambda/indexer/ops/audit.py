@@ -92,10 +92,11 @@ class AuditResult:
     repair_failures: list[str] = field(default_factory=list)
     sample: dict[str, Any] | None = None
     seconds: float = 0.0
+    interrupted: bool = False  # stopped before every segment was scanned: what it found is not all there is
 
     @property
     def clean(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.interrupted
 
     def summary(self, max_examples: int = 20) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,6 +108,7 @@ class AuditResult:
             "candidates": self.candidates,
             "seconds": round(self.seconds, 3),
             "clean": self.clean,
+            "interrupted": self.interrupted,
         }
         for kind in KINDS:
             found = [d for d in self.differences if d.kind == kind]
@@ -153,6 +155,7 @@ def audit(
     codec = KeyCodec.for_table(target.dynamodb, target.table, target.keys)
     run = _Run(target, options, index, progress, stop, CapacityLimiter(options.rate))
     result = run.sampled() if options.sample_segments else run.full()
+    result.interrupted = stop.is_set()
     progress.finish()
     candidates = sorted(run.candidates)
     result.candidates = len(candidates)
