@@ -191,7 +191,8 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         "--recheck-after",
         type=float,
         default=5.0,
-        help="catch-up audit: seconds before confirming differences (default 5)",
+        help="seconds before the second tombstone copy and before the catch-up confirms differences "
+        "(default 5)",
     )
     reindex.add_argument("--delete-old", action="store_true", help="delete the old index after success")
     reindex.set_defaults(run=_run_reindex)
@@ -309,13 +310,13 @@ def _run_reindex(target: Target, args: argparse.Namespace, stop: threading.Event
         delete_old=args.delete_old,
     )
     result = reindex(target, options, stop=stop)
-    if result.ok:
+    if result.ok and not stop.is_set():
         return result.summary(), EXIT_OK
     rerun = f"python -m indexer.ops reindex --new-index {result.new_index}"
     if args.checkpoint and not result.swapped:
         rerun += f" --checkpoint {args.checkpoint}"
     output = {**result.summary(), "resume": rerun}  # before the swap: resumes the fill; after: finishes
-    if stop.is_set():
+    if stop.is_set():  # even if every phase had finished: --delete-old was not carried out
         return {**output, "interrupted": True}, EXIT_INTERRUPTED
     return output, EXIT_DIFFERENT
 

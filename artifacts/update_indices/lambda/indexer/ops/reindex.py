@@ -202,8 +202,13 @@ def _after_swap(
     target: Target, options: ReindexOptions, result: ReindexResult, stop: threading.Event, started: float
 ) -> ReindexResult:
     """Copy the tombstones the old index received until the swap, catch up, delete the old index if asked
-    and everything succeeded."""
+    and everything succeeded (and no stop was asked for).
+
+    The copy waits ``recheck_after`` first, as the catch-up's confirmation does: a stream bulk request that
+    resolved the alias to the old index just before the swap may still be landing there."""
     client, old, new = target.search, result.old_index, result.new_index
+    if options.recheck_after > 0 and not stop.is_set():
+        stop.wait(options.recheck_after)
     result.tombstones.append(copy_tombstones(target, old, new, stop=stop))
     if not result.tombstones[-1].ok or stop.is_set():
         result.seconds = time.monotonic() - started
@@ -222,7 +227,7 @@ def _after_swap(
         progress=Progress(f"reindex {new}: catch-up", show=("scanned",)),
         stop=stop,
     )
-    if options.delete_old and result.ok:
+    if options.delete_old and result.ok and not stop.is_set():
         client.indices.delete(index=old)
         result.old_deleted = True
     result.seconds = time.monotonic() - started
