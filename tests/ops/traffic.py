@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from indexer import batch
 from indexer.ops.target import Target
@@ -186,7 +187,7 @@ def around_bulk_requests(client: Any, before: Any = None, after: Any = None) -> 
     perform = connection.perform_request
 
     def perform_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        bulk = url.endswith("/_bulk")
+        bulk = urlsplit(url).path.endswith("/_bulk")  # alias writes carry ?require_alias=true
         body = kwargs.get("body", args[1] if len(args) > 1 else b"")
         if bulk and before is not None:
             before(body)
