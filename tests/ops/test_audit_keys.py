@@ -1,4 +1,5 @@
-"""Keys the audit matches exactly: 38-digit numbers stay two keys, a hashed id keeps the key the scan saw.
+"""Keys the audit and the table replay match exactly: 38-digit numbers stay two keys, a hashed id keeps the
+key the scan saw.
 
 DynamoDB numbers carry up to 38 significant digits, and ``1``, ``1.0`` and ``01.00`` are one number
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
@@ -19,15 +20,17 @@ from typing import Any
 
 import boto3
 from opensearchpy import OpenSearch
+from ops.traffic import on_failure_message
 
 from indexer.index_setup import ensure_index
 from indexer.keys import RAW_ID_FIELD, document_id, is_hashed
 from indexer.ops.audit import AuditOptions, audit
 from indexer.ops.backfill import BackfillOptions, backfill
+from indexer.ops.dlq import ReplayOptions, replay_dlq
 from indexer.ops.reads import get_items
 from indexer.ops.target import Target, open_target, settings_from
 from support import index_oracle
-from support.streams import clients, create_streamed_table
+from support.streams import StreamReader, clients, create_streamed_table
 
 # Two 38-digit keys that Python's default 28-digit context rounds to the same number.
 BIG = (
@@ -136,3 +139,30 @@ def test_a_missing_document_with_a_hashed_id_is_confirmed_and_repaired(
     assert audit(target, AuditOptions(segments=1, recheck_after=0)).clean
     judged = verdict(target, "id")
     assert judged.clean, judged
+
+
+def test_replay_from_the_table_keeps_both_documents_of_keys_that_differ_in_the_38th_digit(
+    env: dict[str, str], moto_endpoint: str, search: OpenSearch, unique_name: str
+) -> None:
+    """``replay-dlq --source table`` reads the batch's items back by key and repairs conditionally: both
+    items are live, so both documents must stay (a 28-digit match tombstoned one of them)."""
+    target, table = numbers_table(env, moto_endpoint)
+    dynamodb, streams = clients(moto_endpoint)
+    stream_arn = dynamodb.describe_table(TableName=target.table)["Table"]["LatestStreamArn"]
+    for n in BIG:
+        table.put_item(Item={"n": n, "title": f"book {n}", "version": 1})
+    records = StreamReader(streams, stream_arn, aws_shaped=False).read()  # moto's numbers: read back later
+    ensure_index(target.search, target.settings)
+    assert backfill(target, BackfillOptions(segments=1)).ok
+    sqs = target.client("sqs", moto_endpoint)
+    queue_url = sqs.create_queue(QueueName=f"{unique_name}-dlq")["QueueUrl"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_message(stream_arn, shard, records))
+
+    result = replay_dlq(target, sqs, ReplayOptions(queue_url=queue_url, wait_seconds=0, source="table"))
+
+    assert [m.status for m in result.messages] == ["replayed"], result.summary()
+    judged = verdict(target, "n")
+    assert judged.clean, judged
+    served = index_oracle.served_documents(target.settings.opensearch_endpoint, target.alias)
+    assert sorted(served) == sorted(str(n) for n in BIG)
