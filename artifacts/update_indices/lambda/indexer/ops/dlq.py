@@ -253,9 +253,8 @@ def replay_dlq(
             else:
                 kept[message["MessageId"]] = message["ReceiptHandle"]
             result.messages.append(outcome)
-    for (
-        handle
-    ) in kept.values():  # visible again at once, so a rerun after a fix does not wait for the timeout
+    # Visible again at once, so a rerun after a fix does not wait for the timeout.
+    for handle in kept.values():
         sqs.change_message_visibility(QueueUrl=options.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
     gone = [m.batch for m in result.messages if m.status == "gone" and m.batch is not None]
     if options.window_attribute and gone:
