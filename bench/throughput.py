@@ -112,7 +112,7 @@ def capture_writes(url: str, workload: records.Workload, alias: str, batch_size:
 
     def recording(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
         status, headers, raw = send(method, path, *args, **kwargs)
-        if path.endswith("/_bulk"):
+        if urlsplit(path).path.endswith("/_bulk"):  # alias writes carry ?require_alias=true
             bodies.append(bytes(kwargs["body"]))
             answer = json.loads(raw)
             statuses.append([next(iter(item.values()))["status"] for item in answer["items"]])
@@ -147,7 +147,9 @@ def run_ceiling(url: str, captured: CapturedWrites, alias: str) -> float:
     answers: list[bytes] = []
     started = time.perf_counter()
     for body in captured.bodies:
-        connection.request("POST", f"/{alias}/_bulk", body=body, headers=headers)
+        connection.request(
+            "POST", f"/{alias}/_bulk?require_alias=true", body=body, headers=headers
+        )  # as ours
         response = connection.getresponse()
         answers.append(response.read())
         if response.status != 200:

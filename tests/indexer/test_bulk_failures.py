@@ -130,7 +130,7 @@ def test_an_undecodable_record_and_a_failing_hook_are_reported_like_poison(
 ) -> None:
     runtime = Runtime.from_env({**env, "DOCUMENT_HOOK": "book_hooks:enrich"})
     broken = insert("b1", 1)
-    broken["dynamodb"]["Keys"] = {"isbn": {"S": "x"}}
+    broken["dynamodb"]["NewImage"]["cover"] = {"B": "not base64!"}  # keys of another schema: SettingsError
     response = process_batch(
         lambda_event([insert("b0", 0), broken, insert("b2", 2)]), LambdaContext(), runtime
     )

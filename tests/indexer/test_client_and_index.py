@@ -143,7 +143,7 @@ def test_the_index_is_checked_once_per_container_not_per_batch(
         ("GET", f"/{env['OPENSEARCH_INDEX']}"),
         ("PUT", f"/{env['OPENSEARCH_INDEX']}-v1"),
     ]
-    assert {r.path for r in proxy.bulk_requests()} == {f"/{env['OPENSEARCH_INDEX']}/_bulk"}
+    assert {r.path for r in proxy.bulk_requests()} == {f"/{env['OPENSEARCH_INDEX']}/_bulk?require_alias=true"}
     assert len(proxy.bulk_requests()) == 3
 
 

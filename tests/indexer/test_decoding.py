@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from indexer.changes import change_from_item, decode_record, plain_item
-from indexer.errors import RecordError
+from indexer.errors import RecordError, SettingsError
 from indexer.exact_json import ExactJSONSerializer
 from indexer.keys import RAW_ID_FIELD, KeySchema, document_id, is_hashed
 from support.stream_records import record
@@ -197,7 +198,7 @@ def test_composite_key_record_uses_both_key_attributes() -> None:
         (lambda r: r.update(eventName="UPDATE"), "eventName"),
         (lambda r: r["dynamodb"].pop("SequenceNumber"), "SequenceNumber"),
         (lambda r: r["dynamodb"].pop("ApproximateCreationDateTime"), "ApproximateCreationDateTime"),
-        (lambda r: r["dynamodb"].update(Keys={"other": {"S": "x"}}), "key attribute"),
+        (lambda r: r["dynamodb"].pop("Keys"), "Keys"),
         (lambda r: r["dynamodb"].update(SequenceNumber="12ab"), "SequenceNumber"),
         (lambda r: r["dynamodb"].update(NewImage={"id": {"S": "b1"}, "b": {"B": "not base64!"}}), "base64"),
     ],
@@ -207,6 +208,25 @@ def test_unusable_records_raise_record_error(mutate, message: str) -> None:
     mutate(broken)
     with pytest.raises(RecordError, match=message):
         decode_record(broken, KEYS)
+
+
+@pytest.mark.parametrize(
+    ("keys", "record_keys", "message"),
+    [
+        (KeySchema("author"), {"author": {"S": "Le Guin"}, "year": {"N": "1969"}}, r"TABLE_SORT_KEY='year'"),
+        (KeySchema("id"), {"other": {"S": "x"}}, r"TABLE_PARTITION_KEY/TABLE_SORT_KEY.*\['other'\]"),
+        (KeySchema("author", "year"), {"author": {"S": "Le Guin"}}, r"keyed by \['author'\]"),
+    ],
+    ids=["forgotten-sort-key", "other-partition-key", "sort-key-the-table-lacks"],
+)
+def test_keys_other_than_the_configured_key_schema_are_a_settings_error(
+    keys: KeySchema, record_keys: dict[str, Any], message: str
+) -> None:
+    """Every record of a table carries its key schema in ``Keys`` (StreamRecord: "The primary key
+    attribute(s) for the DynamoDB item that was modified"), so a mismatch is the settings' fault."""
+    wrong = record("INSERT", record_keys, 5, record_keys)
+    with pytest.raises(SettingsError, match=message):
+        decode_record(wrong, keys)
 
 
 def test_change_from_item_takes_key_and_version_from_the_item_counter() -> None:

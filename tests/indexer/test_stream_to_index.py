@@ -11,8 +11,10 @@ import pytest
 from opensearchpy.exceptions import TransportError
 
 from books_local.sequence_numbers import STRIDE
+from indexer import sequence_guard
 from indexer.batch import Runtime, process_batch
 from indexer.changes import plain_item
+from indexer.errors import SettingsError
 from indexer.tombstones import ALIAS_FILTER
 from support import stream_records
 from support.stream_records import LambdaContext, lambda_event
@@ -92,6 +94,30 @@ def test_composite_key_table_end_to_end(
     runtime = Runtime.from_env({**env, "TABLE_PARTITION_KEY": "author", "TABLE_SORT_KEY": "year"})
     assert process_batch(reader.event(), LambdaContext(), runtime) == NO_FAILURES
     assert sorted(json.loads(doc_id) for doc_id in docs(unique_name)) == [["a", 1], ["a#b", 1], ['q"x', 2]]
+
+
+def test_a_forgotten_sort_key_fails_the_invocation_naming_the_setting_and_writes_nothing(
+    env: dict[str, str], dynamo: Any, search: Any, unique_name: str
+) -> None:
+    """A stream record's ``Keys`` hold the table's key attributes ("The primary key attribute(s) for the
+    DynamoDB item that was modified": https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/
+    API_streams_StreamRecord.html). Keyed by author alone, ("Le Guin", 1969) and ("Le Guin", 1974) would
+    become one document and the last write would win: the settings are wrong, so nothing is written."""
+    dynamodb, streams = dynamo
+    arn = create_streamed_table(dynamodb, unique_name, ("author", "S"), ("year", "N"))
+    reader = StreamReader(streams, arn)
+    for year in ("1969", "1974"):
+        dynamodb.put_item(
+            TableName=unique_name,
+            Item={"author": {"S": "Le Guin"}, "year": {"N": year}, "title": {"S": f"book of {year}"}},
+        )
+    runtime = Runtime.from_env({**env, "TABLE_PARTITION_KEY": "author"})  # TABLE_SORT_KEY forgotten
+
+    with pytest.raises(SettingsError, match=r"TABLE_SORT_KEY.*'year'"):
+        process_batch(reader.event(), LambdaContext(), runtime)
+
+    search.indices.refresh(index=unique_name)
+    assert search.count(index=unique_name)["count"] == 0
 
 
 def _write_history(dynamodb: Any, table: str, rng: random.Random) -> None:
@@ -450,4 +476,47 @@ def test_no_sequence_guard_mget_is_started_after_the_deadline(
     response = process_batch(guarded_and_counted(), LambdaContext(seconds=0.6), runtime)
     assert failing.calls == 0
     assert response == {"batchItemFailures": [{"itemIdentifier": str(SEQ_B1)}]}  # nothing was sent
+    assert docs(unique_name) == {}
+
+
+class _TimedMget:
+    """The indexer's client, recording each ``_mget``'s request timeout; every mget costs ``seconds`` of the
+    injected clock (a slow node), so the Lambda's remaining time shrinks between the guard's requests."""
+
+    def __init__(self, client: Any, clock: list[float], seconds: float) -> None:
+        self._client, self._clock, self._seconds = client, clock, seconds
+        self.timeouts: list[float | None] = []
+
+    def mget(self, *args: Any, **kwargs: Any) -> Any:
+        self.timeouts.append((kwargs.get("params") or {}).get("request_timeout"))
+        answer = self._client.mget(*args, **kwargs)
+        self._clock[0] += self._seconds
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_each_sequence_guard_mget_gets_what_is_left_and_none_starts_without_time(
+    env: dict[str, str], docs: Any, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight records without a counter, read two ids per ``_mget`` (MGET_BATCH lowered to make four requests
+    of 1,000 ids cheap), each costing 10 s of a 30 s invocation (margin 0.5 s): the timeouts are
+    min(REQUEST_TIMEOUT_SECONDS, what is left) = 20, 19.5, 9.5, and the fourth request, with no time left,
+    is never sent; the records are reported (retryable) instead of the invocation timing out."""
+    monkeypatch.setattr(sequence_guard, "MGET_BATCH", 2)
+    runtime = Runtime.from_env({**env, "VERSION_ATTRIBUTE": "none", "REQUEST_TIMEOUT_SECONDS": "20"})
+    now = [0.0]
+    timed = _TimedMget(runtime.client, now, seconds=10.0)
+    runtime.client = timed  # type: ignore[assignment]
+    event = lambda_event(
+        [stream_records.record("INSERT", {"id": {"S": f"b{n}"}}, n, {"id": {"S": f"b{n}"}}) for n in range(8)]
+    )
+
+    response = process_batch(event, LambdaContext(seconds=30, clock=lambda: now[0]), runtime)
+
+    assert timed.timeouts == [20.0, 19.5, 9.5]
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]
+    }
     assert docs(unique_name) == {}

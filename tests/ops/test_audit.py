@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import pytest
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, helpers
 
 from indexer import batch
 from indexer.index_setup import ensure_index
@@ -124,3 +124,27 @@ def test_hooked_documents_are_backfilled_skipped_and_audited_like_the_stream_pat
     found = audit(hooked, AuditOptions(recheck_after=0, repair=True))
     assert found.summary()["stale_examples"] == [ids[20]]
     assert audit(hooked, AuditOptions(recheck_after=0)).clean
+
+
+def test_sample_mode_counts_every_index_document_beyond_ten_thousand(
+    target: Target, table: Any, search: OpenSearch
+) -> None:
+    """A search counts hits exactly only up to 10,000 unless it asks for ``track_total_hits: true``; beyond,
+    the total is a lower bound (``"relation": "gte"``). OpenSearch's Search API
+    (https://docs.opensearch.org/latest/api-reference/search-apis/search/), ``track_total_hits``: "When
+    true, the exact number of hits is returned at the cost of some performance. [...] Default is 10,000
+    hits." The stand-in caps alike, so the sample's stated coverage is checked against the true count."""
+    table.seed(5)
+    ensure_index(target.search, target.settings)
+    assert backfill(target, BackfillOptions(segments=1)).ok
+    planted = ({"_index": target.alias, "_id": f"extra-{n}", "_source": {"n": n}} for n in range(10_050))
+    helpers.bulk(search, planted, chunk_size=5000)
+    search.indices.refresh(index=target.alias)
+
+    found = audit(
+        target, AuditOptions(segments=4, sample_segments=1, sample_documents=10, seed=1, recheck_after=0)
+    )
+
+    assert found.sample is not None
+    assert found.sample["index_documents_sampled"] == 10
+    assert found.sample["index_documents_total"] == 10_055

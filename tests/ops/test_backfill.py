@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -184,3 +185,39 @@ def test_an_item_whose_counter_is_not_a_whole_number_fails_alone_and_the_backfil
     assert second.ok
     assert (second.summary["scanned"], second.summary["indexed"]) == (0, 1)
     assert index_oracle.judge_target(target).clean
+
+
+class _RecordedMget:
+    """An OpenSearch client recording each ``_mget``'s request timeout (None: the request set none)."""
+
+    def __init__(self, client: OpenSearch) -> None:
+        self._client = client
+        self.timeouts: list[float | None] = []
+
+    def mget(self, *args: Any, **kwargs: Any) -> Any:
+        self.timeouts.append((kwargs.get("params") or {}).get("request_timeout"))
+        return self._client.mget(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_every_read_of_the_ops_path_is_bounded_by_the_request_timeout(
+    env: dict[str, str], table: Any, moto_endpoint: str, search: OpenSearch
+) -> None:
+    """Without a Lambda deadline the operations tool still bounds each request: the sequence guard's reads
+    (items without a counter) and the audit's confirmation reads carry REQUEST_TIMEOUT_SECONDS explicitly,
+    whatever client the tool was handed."""
+    settings = settings_from({**env, "VERSION_ATTRIBUTE": "none", "REQUEST_TIMEOUT_SECONDS": "7"})
+    plain = open_target(settings, table.name, dynamodb_endpoint=moto_endpoint)
+    recorded = _RecordedMget(plain.search)
+    target = dataclasses.replace(plain, search=recorded)
+    table.seed(5)
+    ensure_index(plain.search, plain.settings)
+    assert backfill(target, BackfillOptions(segments=1)).ok
+    search.index(index=target.alias, id="ghost", body={"id": "ghost"}, params={"refresh": "true"})
+    assert audit(target, AuditOptions(segments=1, recheck_after=0)).summary()["orphaned_examples"] == [
+        "ghost"
+    ]
+    assert len(recorded.timeouts) >= 2
+    assert set(recorded.timeouts) == {7.0}

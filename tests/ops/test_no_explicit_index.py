@@ -92,11 +92,15 @@ def writes(proxy: FaultProxy, since: int) -> list[Recorded]:
     return [r for r in proxy.requests[since:] if urlsplit(r.path).path.endswith(("/_bulk", "/_mget"))]
 
 
-def check_step(proxy: FaultProxy, since: int, expected_index: str) -> None:
-    """The step sent bulk requests, all to /<expected_index>/_bulk, none refused, no _index anywhere."""
+def check_step(proxy: FaultProxy, since: int, expected_index: str, through_alias: bool) -> None:
+    """The step sent bulk requests, all to /<expected_index>/_bulk, none refused, no _index anywhere; those
+    through the alias with ``require_alias=true`` (a lost alias fails instead of becoming an index), those
+    into a concrete index without it."""
     requests = writes(proxy, since)
     bulk_paths = {urlsplit(r.path).path for r in requests if r.is_bulk}
     assert bulk_paths == {f"/{expected_index}/_bulk"}
+    queries = {urlsplit(r.path).query for r in requests if r.is_bulk}
+    assert queries == ({"require_alias=true"} if through_alias else {""})
     assert all("_index" not in line for r in requests for line in body_lines(r))
     assert all(r.status == 200 for r in requests)
     assert proxy.explicit_index_refusals == []
@@ -120,7 +124,7 @@ def test_every_writer_sends_its_index_in_the_url_only(
         record("INSERT", 2, "b-plain", now - 60, None),  # no counter: the sequence guard's mget
     ]
     assert process_batch({"Records": records}, LambdaContext(60), runtime) == {"batchItemFailures": []}
-    check_step(proxy, mark, alias)
+    check_step(proxy, mark, alias, through_alias=True)
     assert any(urlsplit(r.path).path == f"/{alias}/_mget" for r in writes(proxy, mark))
 
     target: Target = open_target(
@@ -129,23 +133,23 @@ def test_every_writer_sends_its_index_in_the_url_only(
     table.seed(5)
     mark = len(proxy.requests)  # backfill (ops/writer), through the alias
     assert backfill(target, BackfillOptions(segments=1)).ok
-    check_step(proxy, mark, alias)
+    check_step(proxy, mark, alias, through_alias=True)
 
     table.dynamodb.delete_item(TableName=table.name, Key={"id": {"S": "b00001"}})  # no stream consumer
     mark = len(proxy.requests)  # audit --repair (ops/repair), into the audited index
     result = audit(target, AuditOptions(segments=1, recheck_after=0, repair=True))
     assert result.repair is not None
     assert result.repair.indexed >= 1
-    check_step(proxy, mark, alias)
+    check_step(proxy, mark, alias, through_alias=True)
 
     concrete = runtime.index
     mark = len(proxy.requests)  # purge-tombstones, into the concrete index (never the root /_bulk)
     purged = purge_tombstones(target, 2 * DAY)
     assert (purged.found, purged.purged) == (1, 1)
-    check_step(proxy, mark, concrete)
+    check_step(proxy, mark, concrete, through_alias=False)
 
     mark = len(proxy.requests)  # reindex: backfill and catch-up into the new concrete index
     swapped = reindex(target, ReindexOptions(segments=1, recheck_after=0))
-    check_step(proxy, mark, swapped.new_index)
+    check_step(proxy, mark, swapped.new_index, through_alias=False)
     search.indices.refresh(index=alias)
     assert search.count(index=alias)["count"] == 4  # the table's items: b00001 deleted, b-plain never there

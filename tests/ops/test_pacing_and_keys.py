@@ -48,6 +48,9 @@ def test_unbounded_limiter_never_sleeps_and_a_bad_rate_names_the_flag() -> None:
     [
         (KeySchema("id"), {"id": "S"}, {"id": {"S": "a#b"}}),
         (KeySchema("id"), {"id": "N"}, {"id": {"N": "12345678901234567890"}}),
+        (KeySchema("id"), {"id": "N"}, {"id": {"N": "12345678901234567890123456789012345671"}}),  # 38 digits
+        (KeySchema("id"), {"id": "N"}, {"id": {"N": "1234567890123456789012345678901234567.1"}}),
+        (KeySchema("id"), {"id": "N"}, {"id": {"N": "0.0000001"}}),  # DynamoDB's own text: no exponent
         (KeySchema("id"), {"id": "B"}, {"id": {"B": b"\x00\xff"}}),
         (
             KeySchema("author", "year"),

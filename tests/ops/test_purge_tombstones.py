@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -10,9 +11,11 @@ import pytest
 from opensearchpy import OpenSearch
 
 from indexer.batch import Runtime, process_batch
+from indexer.index_setup import ensure_index
 from indexer.ops import purge
 from indexer.ops.__main__ import main
-from indexer.ops.target import Target
+from indexer.ops.backfill import BackfillOptions, backfill
+from indexer.ops.target import Target, open_target, settings_from
 from support.streams import LambdaContext
 
 NOW = time.time()
@@ -80,11 +83,99 @@ def test_a_re_creation_landing_during_the_purge_is_not_deleted(
 
     def scan_then_re_create(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         hits = list(real_scan(*args, **kwargs))
-        again = aws_record("INSERT", 5, "b-old", 2, NOW)  # the writer continues the counter
-        assert process_batch({"Records": [again]}, LambdaContext(60), deleted) == {"batchItemFailures": []}
+        if hits:  # the search for old tombstones (the one for tombstones without a time finds none)
+            again = aws_record("INSERT", 5, "b-old", 2, NOW)  # the writer continues the counter
+            assert process_batch({"Records": [again]}, LambdaContext(60), deleted) == {
+                "batchItemFailures": []
+            }
         return hits
 
     monkeypatch.setattr(purge.helpers, "scan", scan_then_re_create)
     result = purge.purge_tombstones(target, 2 * DAY)
     assert (result.found, result.purged, result.kept) == (1, 0, 1)
     assert search.get(index=deleted.index, id="b-old")["_source"]["title"] == "t2"
+
+
+def test_tombstones_written_from_table_reads_carry_a_deletion_time_and_are_purged(
+    env: dict[str, str],
+    table: Any,
+    moto_endpoint: str,
+    search: OpenSearch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backfill whose hook drops an item writes a tombstone from a scanned item, which has no stream
+    record and so no ApproximateCreationDateTime: it is stamped with the time it was written, so
+    purge-tombstones takes it once it is older than --older-than, like every stream delete."""
+    monkeypatch.setenv("DOCUMENT_HOOK", "ops.ops_hooks:stamp")
+    hooked = open_target(settings_from(os.environ), table.name, dynamodb_endpoint=moto_endpoint)
+    table.seed(3)
+    table.resource.put_item(Item={**table.book("draft-1", 9), "status": "draft"})
+    ensure_index(hooked.search, hooked.settings)
+    search.index(  # the draft's document from before it became one: the backfill's tombstone replaces it
+        index=hooked.alias,
+        id="draft-1",
+        body={"id": "draft-1"},
+        params={"version": 1, "version_type": "external"},
+    )
+    written_at = time.time()
+    assert backfill(hooked, BackfillOptions(segments=1)).summary["skipped"] == 1
+    tombstone = search.get(index=hooked.alias, id="draft-1")["_source"]
+    assert tombstone["indexer_tombstone"] is True
+    assert written_at - 1 <= tombstone["indexer_deleted_at"] <= time.time() + 1
+
+    assert purge.purge_tombstones(hooked, 2 * DAY).found == 0  # young: kept
+    later = purge.purge_tombstones(hooked, 2 * DAY, now=time.time() + 3 * DAY)
+    assert (later.found, later.purged) == (1, 1)
+    assert not search.exists(index=hooked.alias, id="draft-1")
+
+
+def test_tombstones_without_a_deletion_time_are_stamped_then_purged_by_a_later_run(
+    target: Target, table: Any, search: OpenSearch
+) -> None:
+    """Tombstones an earlier release wrote from table reads have no ``indexer_deleted_at``, so no age: a run
+    stamps them with its own time (conditionally on their version: a re-creation in between wins), and a
+    run --older-than later purges them."""
+    ensure_index(target.search, target.settings)
+    search.index(
+        index=target.alias,
+        id="legacy",
+        body={"indexer_tombstone": True},
+        params={"version": 7, "version_type": "external", "refresh": "true"},
+    )
+
+    first = purge.purge_tombstones(target, 2 * DAY)
+    assert (first.found, first.stamped, first.purged) == (0, 1, 0)
+    stamped = search.get(index=target.alias, id="legacy")
+    assert stamped["_version"] == 7  # the same version: a later write of the item still wins
+    assert abs(stamped["_source"]["indexer_deleted_at"] - time.time()) < 60
+
+    later = purge.purge_tombstones(target, 2 * DAY, now=time.time() + 3 * DAY)
+    assert (later.found, later.stamped, later.purged) == (1, 0, 1)
+
+
+def test_an_item_written_while_its_ageless_tombstone_is_stamped_is_left_alone(
+    target: Target, search: OpenSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_index(target.search, target.settings)
+    body = {"indexer_tombstone": True}
+    search.index(
+        index=target.alias, id="legacy", body=body, params={"version": 7, "version_type": "external"}
+    )
+    search.indices.refresh(index=target.alias)
+    real_scan = purge.helpers.scan
+
+    def scan_then_re_create(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        hits = list(real_scan(*args, **kwargs))
+        if hits:  # the item is written again (counter 4: version 8) between the search and the stamp
+            search.index(
+                index=target.alias,
+                id="legacy",
+                body={"id": "legacy", "title": "back"},
+                params={"version": 8, "version_type": "external_gte"},
+            )
+        return hits
+
+    monkeypatch.setattr(purge.helpers, "scan", scan_then_re_create)
+    result = purge.purge_tombstones(target, 2 * DAY)
+    assert (result.stamped, result.failed) == (0, 0)
+    assert search.get(index=target.alias, id="legacy")["_source"] == {"id": "legacy", "title": "back"}

@@ -2,59 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from opensearchpy import OpenSearch
+from ops.traffic import on_failure_message
 
 from indexer.index_setup import ensure_index
 from indexer.ops.dlq import ReplayOptions, replay_dlq
 from indexer.ops.target import Target
+from support.sampled_sqs import SampledQueue
 
 
 @pytest.fixture
 def queue(target: Target, moto_endpoint: str, unique_name: str) -> tuple[Any, str]:
     sqs = target.client("sqs", moto_endpoint)
     return sqs, sqs.create_queue(QueueName=f"{unique_name}-dlq")["QueueUrl"]
-
-
-def on_failure_message(
-    stream_arn: str,
-    shard_id: str,
-    records: list[dict[str, Any]],
-    arrivals: tuple[str, str] = ("2026-11-23T11:59:58Z", "2026-11-23T11:59:59Z"),
-) -> str:
-    """What Lambda sends to an on-failure destination for a DynamoDB stream batch: a range, no records."""
-    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
-    return json.dumps(
-        {
-            "requestContext": {
-                "requestId": "c9b7e0f4-0000-4000-8000-000000000000",
-                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:books-indexer",
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": 3,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "version": "1.0",
-            "timestamp": "2026-11-23T12:00:00.000Z",
-            "DDBStreamBatchInfo": {
-                "shardId": shard_id,
-                "startSequenceNumber": first["SequenceNumber"],
-                "endSequenceNumber": last["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": arrivals[0],
-                "approximateArrivalOfLastRecord": arrivals[1],
-                "batchSize": len(records),
-                "streamArn": stream_arn,
-            },
-        }
-    )
 
 
 @pytest.fixture
@@ -197,3 +162,65 @@ def test_gone_ranges_recover_inserts_and_updates_by_a_modification_time_window(
     assert (result.window_recovery.matched, result.window_recovery.indexed) == (10, 10)
     assert set(_ids(search, target.alias)) == {f"w{n}" for n in range(10)}
     assert _visible(sqs, url) == 1
+
+
+def test_empty_receives_while_messages_remain_do_not_end_the_replay(
+    target: Target, table: Any, queue: tuple[Any, str], dead_lettered: Any
+) -> None:
+    """SQS samples some of its servers per receive and may return nothing although messages remain ("If this
+    happens, repeat the request": ReceiveMessage, support.sampled_sqs). The run goes on until the queue
+    itself reports no visible message (GetQueueAttributes ApproximateNumberOfMessages)."""
+    sqs, url = queue
+    records, shard_id = dead_lettered
+    for chunk in (records[:4], records[4:8], records[8:]):
+        sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(table.stream_arn, shard_id, chunk))
+    sampled = SampledQueue(sqs, sample_sizes=[0, 0, 1, 0])
+
+    result = replay_dlq(target, sampled, ReplayOptions(queue_url=url, wait_seconds=0))
+
+    assert [m.status for m in result.messages] == ["replayed"] * 3, result.summary()
+    assert result.ok
+    assert _visible(sqs, url) == 0
+
+
+def test_receives_of_only_redelivered_messages_do_not_end_the_replay(
+    target: Target, table: Any, queue: tuple[Any, str], dead_lettered: Any
+) -> None:
+    """A message kept in the queue (here unreadable) comes back when its visibility timeout runs out, and a
+    sampled receive can return just that one: nothing new, yet two messages were never seen."""
+    sqs, url = queue
+    records, shard_id = dead_lettered
+    sqs.send_message(QueueUrl=url, MessageBody="not json")
+    for chunk in (records[:6], records[6:]):
+        sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(table.stream_arn, shard_id, chunk))
+    sampled = SampledQueue(sqs, sample_sizes=[1, 1], expire_first=True)
+
+    result = replay_dlq(target, sampled, ReplayOptions(queue_url=url, wait_seconds=0))
+
+    assert sampled.receives[0] == sampled.receives[1], "the second receive must return only the redelivery"
+    assert sorted(m.status for m in result.messages) == ["replayed", "replayed", "unreadable"]
+    assert _visible(sqs, url) == 1  # the unreadable one stays, visible again for a rerun
+
+
+def test_a_queue_that_reports_messages_no_receive_returns_ends_the_run_as_not_ok(
+    target: Target, table: Any, queue: tuple[Any, str], dead_lettered: Any
+) -> None:
+    """The queue's counts are approximate ("may not achieve consistency until at least 1 minute after the
+    producers stop sending messages": GetQueueAttributes): receives are retried for ``settle_seconds`` of the
+    injected clock, then the run stops and says how many messages it could not reach."""
+    sqs, url = queue
+    records, shard_id = dead_lettered
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_message(table.stream_arn, shard_id, records))
+    never = SampledQueue(sqs, sample_sizes=[0] * 100)
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 20.0  # each look at the clock is a receive 20 s later
+        return now[0]
+
+    options = ReplayOptions(queue_url=url, wait_seconds=0, settle_seconds=90)
+    result = replay_dlq(target, never, options, clock=clock, sleep=lambda _: None)
+
+    assert (result.messages, result.unreached, result.ok) == ([], 1, False)
+    assert 3 <= len(never.receives) <= 6
+    assert result.summary()["unreached"] == 1

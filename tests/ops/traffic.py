@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from indexer import batch
 from indexer.ops.target import Target
@@ -186,7 +187,7 @@ def around_bulk_requests(client: Any, before: Any = None, after: Any = None) -> 
     perform = connection.perform_request
 
     def perform_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        bulk = url.endswith("/_bulk")
+        bulk = urlsplit(url).path.endswith("/_bulk")  # alias writes carry ?require_alias=true
         body = kwargs.get("body", args[1] if len(args) > 1 else b"")
         if bulk and before is not None:
             before(body)
@@ -196,3 +197,39 @@ def around_bulk_requests(client: Any, before: Any = None, after: Any = None) -> 
         return answer
 
     connection.perform_request = perform_request
+
+
+def on_failure_message(
+    stream_arn: str,
+    shard_id: str,
+    records: list[dict[str, Any]],
+    arrivals: tuple[str, str] = ("2026-11-23T11:59:58Z", "2026-11-23T11:59:59Z"),
+) -> str:
+    """What Lambda sends to an on-failure destination for a DynamoDB stream batch: a range, no records."""
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    return json.dumps(
+        {
+            "requestContext": {
+                "requestId": "c9b7e0f4-0000-4000-8000-000000000000",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:books-indexer",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": "2026-11-23T12:00:00.000Z",
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrivals[0],
+                "approximateArrivalOfLastRecord": arrivals[1],
+                "batchSize": len(records),
+                "streamArn": stream_arn,
+            },
+        }
+    )

@@ -17,7 +17,10 @@ index-scoped IAM policies cannot be bypassed, https://docs.aws.amazon.com/opense
 developerguide/ac.html#ac-advanced), and OpenSearch then refuses a WHOLE ``_bulk``/``_mget`` request with 400
 "explicit index in bulk is not allowed" when any body line names an ``_index``, even the URL's own. The
 stand-in accepts them, so the proxy answers such requests as the domain would (``explicit_index_refusals``),
-and it refuses a ``_bulk``/``_mget`` sent to the root path, which index-scoped IAM forbids.
+and it refuses a ``_bulk``/``_mget`` sent to the root path, which index-scoped IAM forbids. It also refuses,
+item by item, a document with a keyword value over Lucene's 32,766-byte term limit that the index's mapping
+does not cap with ``ignore_above`` (``support.immense_terms``; ``immense_term_refusals``), as OpenSearch does
+and the stand-in does not.
 
 Use it as a context manager::
 
@@ -42,6 +45,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from support.immense_terms import MAX_TERM_BYTES, immense_terms, refusal
 
 FaultKind = Literal["status", "slow", "drop"]
 HOP_BY_HOP = {
@@ -116,6 +121,7 @@ class FaultProxy:
         self.strict = strict
         self.record = record
         self.explicit_index_refusals: list[Recorded] = []
+        self.immense_term_refusals: list[tuple[str | None, str]] = []  # (doc id, field)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._item_faults: dict[str, deque[int]] = defaultdict(deque)
@@ -315,12 +321,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _bulk(self, proxy: FaultProxy, recorded: Recorded) -> tuple[int, str, bytes]:
         entries = _parse_bulk(recorded.body)
-        injected: dict[int, int] = {}
+        injected: dict[int, dict[str, Any]] = self._immense(proxy, recorded, entries) if proxy.strict else {}
         for index, (action, _) in enumerate(entries):
             meta = next(iter(action.values()))
             status = proxy._item_fault(meta.get("_id"))
-            if status is not None:
-                injected[index] = status
+            if status is not None and index not in injected:
+                injected[index] = _item_error(meta, status)
                 recorded.injected_items.append((meta.get("_id"), status))
         if not injected:
             return proxy._forward(self.command, self.path, recorded.headers, recorded.body)
@@ -341,11 +347,40 @@ class _Handler(BaseHTTPRequestHandler):
         items = []
         for index, (action, _) in enumerate(entries):
             if index in injected:
-                op_type, meta = next(iter(action.items()))
-                items.append({op_type: _item_error(meta, injected[index])})
+                op_type = next(iter(action))
+                items.append({op_type: injected[index]})
             else:
                 items.append(next(upstream_items))
         return 200, "application/json", json.dumps({"took": took, "errors": True, "items": items}).encode()
+
+    def _immense(
+        self, proxy: FaultProxy, recorded: Recorded, entries: list[tuple[dict[str, Any], list[bytes]]]
+    ) -> dict[int, dict[str, Any]]:
+        """The items OpenSearch would refuse for a keyword term over 32,766 bytes (``support.immense_terms``).
+        Only a source line longer than that can hold one, so the mapping is read only then."""
+        long_items = [
+            i
+            for i, (action, lines) in enumerate(entries)
+            if next(iter(action)) in ("index", "create") and len(lines[-1]) > MAX_TERM_BYTES
+        ]
+        if not long_items:
+            return {}
+        index = urlsplit(recorded.path).path.split("/")[1]
+        status, _, answer = proxy._forward("GET", f"/{index}/_mapping", {}, b"")
+        if status != 200:
+            return {}  # no index yet: dynamic mapping's default caps keyword sub-fields at 256 characters
+        mappings = next(iter(json.loads(answer).values()), {}).get("mappings", {})
+        refused: dict[int, dict[str, Any]] = {}
+        for i in long_items:
+            action, lines = entries[i]
+            meta = next(iter(action.values()))
+            found = immense_terms(mappings, json.loads(lines[-1]))
+            if found:
+                field, size = found[0]
+                refused[i] = refusal(index, meta.get("_id"), field, size)
+                with proxy._lock:
+                    proxy.immense_term_refusals.append((meta.get("_id"), field))
+        return refused
 
     def _reply(self, status: int, content_type: str, body: bytes, recorded: Recorded) -> None:
         recorded.status = status

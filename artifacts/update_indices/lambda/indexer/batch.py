@@ -233,18 +233,24 @@ def _guard(
     deadline: Deadline,
     tally: Tally,
 ) -> tuple[list[tuple[Change, BulkAction]], list[Change]]:
-    """``sequence_guard.guard`` within the deadline. Its mget is not started with less than
-    MIN_REQUEST_SECONDS left, and a failing mget fails the unversioned records (their sequence numbers are
-    reported, Lambda retries them) instead of the whole batch; versioned records are sent either way."""
+    """``sequence_guard.guard`` within the deadline. None of its mget requests is started with less than
+    MIN_REQUEST_SECONDS left, each gets at most what is left, and a failing mget fails the unversioned
+    records (their sequence numbers are reported, Lambda retries them) instead of the whole batch;
+    versioned records are sent either way."""
     unversioned = [(change, action) for change, action in planned if needs_guard(action)]
     if not unversioned:
         return planned, []
     remaining = deadline.remaining()
     reason = NOT_SENT_REASON
     if remaining >= MIN_REQUEST_SECONDS:
-        timeout = min(settings.request_timeout_seconds, remaining)
         try:
-            return guard(runtime.client, settings.opensearch_index, planned, timeout)
+            return guard(
+                runtime.client,
+                settings.opensearch_index,
+                planned,
+                deadline=deadline,
+                request_timeout=settings.request_timeout_seconds,
+            )
         except (TransportError, ConnectionError) as exc:
             reason = f"sequence guard mget failed: {type(exc).__name__} (status {exc.status_code})"
     for change, _ in unversioned:

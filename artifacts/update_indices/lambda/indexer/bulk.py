@@ -26,6 +26,14 @@ fails the whole request with 400, and a body over ``http.max_content_length`` fa
 request that failed as a whole with 400 or 413 are split in halves and sent again (bisection) until only the
 guilty items fail; the others succeed. A lone item that still gets 400/413 fails permanently.
 
+Writes through the alias carry ``require_alias=true``: if the alias is lost (deleted with its index, or
+removed by hand), OpenSearch refuses each item with 404 instead of auto-creating a plain index of that name,
+which would have no tombstone filter, would take every later write and would fail every later cold start
+(Bulk API, https://docs.opensearch.org/latest/api-reference/document-apis/bulk/: "require_alias: Set to
+true to require that all actions target an index alias rather than an index"). The items fail (not
+retryable), so the batch reports them. Writes into a concrete index by name (the operations tool's reindex
+and ``--into``) do not carry it.
+
 The deadline holds within a pass: every request's timeout is the time that remains (at most
 REQUEST_TIMEOUT_SECONDS), and a request that would start with less than ``MIN_REQUEST_SECONDS`` left is
 not sent; its items are reported as failures (retryable), so the earliest failed sequence number covers them.
@@ -54,6 +62,7 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SPLIT_STATUSES = frozenset({400, 413})  # whole-request answers caused by some items: bisect to find them
 NOT_SENT_REASON = "deadline: no time left to send"
 MIN_REQUEST_SECONDS = 0.5  # no request is started with less time than this left
+REQUIRE_ALIAS = "?require_alias=true"  # on writes through the alias: a lost alias fails, never auto-creates
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,8 @@ def write_actions(
     index: str | None = None,
 ) -> list[ItemResult]:
     """Write the actions into ``index`` (default: the alias OPENSEARCH_INDEX), the index named only in the
-    URL (``POST /<index>/_bulk``); one ItemResult per action, in the same order."""
+    URL (``POST /<index>/_bulk``, with ``require_alias=true`` when it is the alias); one ItemResult per
+    action, in the same order."""
     index = index or settings.opensearch_index
     stats = stats if stats is not None else WriteStats()
     rng = rng or random.Random()
@@ -154,6 +164,8 @@ def _stream(
 ) -> list[ItemResult]:
     """The actions in chunks, one request each; per-item results in input order."""
     path = _make_path(index, "_bulk")
+    if index == settings.opensearch_index:
+        path += REQUIRE_ALIAS
     outcomes: list[ItemResult] = []
     for chunk in _chunks(actions, settings.bulk_max_actions, settings.bulk_max_bytes):
         outcomes.extend(_request(chunk, client, path, settings, deadline, stats))

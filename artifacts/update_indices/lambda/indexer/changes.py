@@ -49,7 +49,8 @@ def plain_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def decode_record(record: Mapping[str, Any], keys: KeySchema, version_attribute: str | None = None) -> Change:
-    """A Lambda DynamoDB Streams record as a Change; RecordError when the record is unusable.
+    """A Lambda DynamoDB Streams record as a Change; RecordError when the record is unusable, SettingsError
+    when its ``Keys`` are not the attributes TABLE_PARTITION_KEY/TABLE_SORT_KEY name (``keys.key_of_record``).
 
     ``version_attribute`` names the items' write counter (None: every record is ordered by sequence number).
     """
@@ -61,7 +62,7 @@ def decode_record(record: Mapping[str, Any], keys: KeySchema, version_attribute:
     created_at = body.get("ApproximateCreationDateTime")
     if not isinstance(sequence_number, str) or created_at is None:
         raise RecordError("record lacks dynamodb.SequenceNumber or dynamodb.ApproximateCreationDateTime")
-    key = keys.key_of(plain_item(body.get("Keys") or {}))
+    key = keys.key_of_record(plain_item(body.get("Keys") or {}))  # SettingsError: wrong TABLE_*_KEY
     if not sequence_number.isdigit():
         raise RecordError(f"SequenceNumber {sequence_number!r} is not a decimal number")
     try:

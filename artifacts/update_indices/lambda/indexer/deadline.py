@@ -23,12 +23,18 @@ class Deadline:
 
         The margin is at most a quarter of the remaining time, so a short function timeout still leaves time
         to write (a 3 s function with the default 3 s margin would otherwise never send anything).
+        Time is Lambda's own countdown (``get_remaining_time_in_millis`` at every ``remaining()``), not this
+        process's clock, so a context with an injected clock moves the deadline too.
         """
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         if remaining_ms is None:
             return cls.unbounded()
         remaining = remaining_ms() / 1000.0
-        return cls(time.monotonic() + remaining - min(margin_seconds, remaining / 4))
+
+        def elapsed() -> float:
+            return remaining - remaining_ms() / 1000.0
+
+        return cls(remaining - min(margin_seconds, remaining / 4), elapsed)
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:

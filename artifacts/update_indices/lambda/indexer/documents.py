@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
@@ -105,8 +106,14 @@ def build_action(change: Change, settings: Settings, hook: Hook | None) -> BulkA
 
 
 def delete_action(change: Change, settings: Settings) -> BulkAction:
-    """A delete, written as a tombstone document with the delete's version (see ``tombstones``)."""
-    return _versioned(change, settings, tombstone_source(change.created_at))
+    """A delete, written as a tombstone document with the delete's version (see ``tombstones``).
+
+    Its deletion time is the stream record's creation time; a change read from the table (a backfilled item
+    the hook drops, a repair) has none, so it gets the time it is written: ``purge-tombstones`` finds a
+    tombstone by that age, and one without any would never be purged. The time decides only when space is
+    given back, never which write wins (the version does)."""
+    deleted_at = change.created_at if change.created_at is not None else time.time()
+    return _versioned(change, settings, tombstone_source(deleted_at))
 
 
 def is_tombstone_action(action: BulkAction) -> bool:

@@ -9,12 +9,15 @@ without keeping every purged id in the version map for days. The alias carries t
 tombstones from every search, and an existing alias without it gets it at the next cold start. Called once per
 cold start.
 
-An index created by an older release lacks the mappings of the reserved fields and the dynamic
-templates; a cold start that finds them missing adds them (``PUT /<index>/_mapping``: adding fields and
-templates is allowed on a live index, and the path ``<alias>-*`` is within the Lambda's grant). Without the
-alias filter, tombstones would show up in searches as empty hits, so a concrete index named
-OPENSEARCH_INDEX, or CREATE_INDEX=false with an alias that lacks the filter, fails the cold start naming the
-setting.
+An index created by an older release lacks parts of the shipped mapping; a cold start that finds one missing
+adds it (``PUT /<index>/_mapping``, allowed on a live index, under the path ``<alias>-*`` that the Lambda's
+grant covers; ``mapping_upgrade``): the reserved fields, the dynamic templates, ``date_detection: false`` and
+the ``ignore_above`` caps of keyword fields. A put-mapping request replaces the index's whole
+``dynamic_templates`` list, so the shipped templates are merged into the index's own by name: templates an
+operator added stay. Fields an index already maps keep their type (only a reindex changes that): a field that
+date detection already mapped as ``date`` stays one. Without the alias filter, tombstones would show up in
+searches as empty hits, so a concrete index named OPENSEARCH_INDEX, or CREATE_INDEX=false with an alias that
+lacks the filter, fails the cold start naming the setting.
 """
 
 from __future__ import annotations
@@ -56,28 +59,71 @@ def alias_body(write_index: bool = True) -> dict[str, Any]:
     return {"is_write_index": write_index, "filter": copy.deepcopy(ALIAS_FILTER)}
 
 
-def mapping_upgrade() -> dict[str, Any]:
-    """What an existing index gets at each cold start: the reserved fields' mappings, dynamic templates."""
-    mappings = index_body()["mappings"]
-    return {
-        "properties": {name: mappings["properties"][name] for name in RESERVED_FIELDS},
-        "dynamic_templates": mappings["dynamic_templates"],
-    }
+def mapping_upgrade(mappings: dict[str, Any]) -> dict[str, Any] | None:
+    """The put-mapping body that brings an existing index's mappings (as ``GET /<index>`` shows them) up to
+    the shipped ones where that is allowed on a live index; None when nothing is missing.
 
-
-def lacks_mapping_upgrade(mappings: dict[str, Any]) -> bool:
-    """Whether an index's mappings (as ``GET /<index>`` shows them) lack what ``mapping_upgrade`` adds."""
-    upgrade = mapping_upgrade()
+    - the reserved fields' mappings, and the shipped fields the index does not map yet;
+    - the shipped dynamic templates, merged by name into the index's list (the request replaces the whole
+      list: an operator's templates are kept in place, a shipped one is replaced where it differs, appended
+      where it is missing);
+    - ``date_detection: false``, so a new string field that looks like a date is not mapped as ``date`` and
+      then refuses every later value that is not one;
+    - the ``ignore_above`` of keyword fields the shipped mapping caps, where the index maps them as the
+      same keyword without the cap (Lucene refuses a term over 32,766 bytes; ``ignore_above`` is updatable).
+    """
+    shipped = index_body()["mappings"]
     properties = mappings.get("properties", {})
-    return mappings.get("dynamic_templates") != upgrade["dynamic_templates"] or any(
-        properties.get(name) != mapping for name, mapping in upgrade["properties"].items()
-    )
+    body: dict[str, Any] = {}
+    wanted = {
+        name: mapping
+        for name, mapping in shipped["properties"].items()
+        if _upgradable(name, mapping, properties.get(name))
+    }
+    if wanted:
+        body["properties"] = wanted
+    current = list(mappings.get("dynamic_templates") or [])
+    templates = _merged_templates(current, shipped["dynamic_templates"])
+    if templates != current:
+        body["dynamic_templates"] = templates
+    if shipped["date_detection"] is False and mappings.get("date_detection") not in (False, "false"):
+        body["date_detection"] = False
+    return body or None
 
 
-def upgrade_mapping(client: OpenSearch, index: str) -> None:
-    """Add the shipped reserved fields and dynamic templates to an index an older release created."""
+def _upgradable(name: str, shipped: dict[str, Any], current: dict[str, Any] | None) -> bool:
+    """Whether a shipped property can be put on the index as it is: a reserved field, a field the index does
+    not map yet (nothing to conflict with), or the same keyword without the shipped ``ignore_above``."""
+    if current == shipped:
+        return False
+    return name in RESERVED_FIELDS or current is None or current == _uncapped(shipped)
+
+
+def _uncapped(mapping: dict[str, Any]) -> dict[str, Any] | None:
+    """A keyword mapping without its ``ignore_above`` (None for any other mapping)."""
+    if mapping.get("type") != "keyword" or "ignore_above" not in mapping:
+        return None
+    return {name: value for name, value in mapping.items() if name != "ignore_above"}
+
+
+def _merged_templates(current: list[dict[str, Any]], shipped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``current`` with each shipped template (a one-entry ``{name: definition}``) replacing the one of the
+    same name in place, or appended when there is none."""
+    merged = [dict(entry) for entry in current]
+    for entry in shipped:
+        name = next(iter(entry))
+        position = next((i for i, existing in enumerate(merged) if name in existing), None)
+        if position is None:
+            merged.append(entry)
+        else:
+            merged[position] = entry
+    return merged
+
+
+def upgrade_mapping(client: OpenSearch, index: str, body: dict[str, Any]) -> None:
+    """Put ``mapping_upgrade``'s body on an index an older release created."""
     try:
-        client.indices.put_mapping(index=index, body=mapping_upgrade())
+        client.indices.put_mapping(index=index, body=body)
     except RequestError as exc:
         raise IndexSetupError(f"cannot add the indexer's mappings to index {index!r}: {exc.error}") from exc
 
@@ -158,8 +204,9 @@ def ensure_index(client: OpenSearch, settings: Settings) -> str:
             body = alias_body(bool(definition.get("is_write_index", True)))
             client.indices.put_alias(index=target, name=alias, body=body)
             log.info("added the tombstone filter to alias %s on %s", alias, target)
-        if lacks_mapping_upgrade(answer[target].get("mappings", {})):  # an index of an older release
-            upgrade_mapping(client, target)
+        upgrade = mapping_upgrade(answer[target].get("mappings", {}))
+        if upgrade is not None:  # an index of an older release
+            upgrade_mapping(client, target, upgrade)
         return target
     name = versioned_index_name(alias)
     body = index_body()

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
 
-from indexer.errors import RecordError
+from indexer.errors import RecordError, SettingsError
 
 MAX_ID_BYTES = 512
 """OpenSearch's limit for ``_id`` (UTF-8 bytes)."""
@@ -59,6 +59,38 @@ class KeySchema:
         if missing:
             raise RecordError(f"key attribute(s) {', '.join(missing)} missing (key schema: {self.names})")
         return {name: plain_item[name] for name in self.names}
+
+    def key_of_record(self, record_keys: Mapping[str, Any]) -> dict[str, Any]:
+        """The key of a stream record from its decoded ``Keys``; SettingsError when they are not exactly the
+        attributes TABLE_PARTITION_KEY/TABLE_SORT_KEY name.
+
+        A record's ``Keys`` hold the table's own key attributes ("The primary key attribute(s) for the
+        DynamoDB item that was modified",
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_StreamRecord.html), so a
+        difference is a configuration error, never one bad record: every record of the table carries it. It
+        fails the invocation (as a wrong stream view type does, ``stream_view``), before anything is written,
+        instead of failing records one by one: keyed by its partition key alone, a table with a sort key
+        would merge ("Le Guin", 1969) and ("Le Guin", 1974) into one document, and reporting each record
+        would only walk every batch to the dead-letter queue while the function's error metric stays quiet.
+        """
+        if not record_keys:
+            raise RecordError("record lacks dynamodb.Keys")
+        if set(record_keys) != set(self.names):
+            raise SettingsError(self._mismatch(sorted(record_keys)))
+        return {name: record_keys[name] for name in self.names}
+
+    def _mismatch(self, actual: list[str]) -> str:
+        configured = list(self.names)
+        if self.sort_key is None and len(actual) == 2 and self.partition_key in actual:
+            sort_key = next(name for name in actual if name != self.partition_key)
+            return (
+                f"TABLE_SORT_KEY: the stream's records are keyed by {actual} but TABLE_SORT_KEY is not set; "
+                f"set TABLE_SORT_KEY={sort_key!r}, or items sharing a partition key become one document"
+            )
+        return (
+            f"TABLE_PARTITION_KEY/TABLE_SORT_KEY: the stream's records are keyed by {actual}, the settings "
+            f"say {configured}; set them to the table's key schema (the table module's hash_key/range_key)"
+        )
 
     def raw_id(self, key: Mapping[str, Any]) -> str:
         """The full, reversible id text of a decoded key (see the module docstring for the encoding)."""

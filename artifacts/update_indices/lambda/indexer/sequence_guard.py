@@ -26,12 +26,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionTimeout
 
+from indexer.bulk import MIN_REQUEST_SECONDS
 from indexer.changes import Change
+from indexer.deadline import Deadline
 from indexer.documents import BulkAction
 from indexer.tombstones import RESERVED_SOURCE, stored_sequence
 
 MGET_BATCH = 1000
+
+
+class NoTimeLeft(ConnectionTimeout):
+    """The deadline left less than ``MIN_REQUEST_SECONDS`` for the next ``_mget``: it was not sent. A
+    ``ConnectionTimeout``, so callers treat it as the timeout it would have become."""
 
 
 @dataclass(frozen=True)
@@ -43,18 +51,24 @@ class Current:
 
 
 def read_current(
-    client: OpenSearch, index: str, ids: Sequence[str], timeout: float | None = None
+    client: OpenSearch, index: str, ids: Sequence[str], *, deadline: Deadline, request_timeout: float
 ) -> dict[str, Current]:
     """id -> the document's version and stored sequence number (tombstones included), for the ids found.
 
-    ``timeout`` bounds each request (the Lambda's remaining time); a failure raises (``batch`` then fails the
-    records that needed the read)."""
+    Each request (``MGET_BATCH`` ids) is bounded by what is left of ``deadline`` when it starts and by
+    ``request_timeout`` (REQUEST_TIMEOUT_SECONDS); none starts with less than ``MIN_REQUEST_SECONDS`` left
+    (``NoTimeLeft``). A failure raises (``batch`` then fails the records that needed the read)."""
     found: dict[str, Current] = {}
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), MGET_BATCH):
-        params: dict[str, Any] = {"realtime": "true", "_source": RESERVED_SOURCE}  # reserved fields only
-        if timeout is not None:
-            params["request_timeout"] = timeout
+        left = deadline.remaining()
+        if left < MIN_REQUEST_SECONDS:
+            raise NoTimeLeft("N/A", f"deadline: {left:.2f} s left, no sequence guard mget started", None)
+        params: dict[str, Any] = {
+            "realtime": "true",
+            "_source": RESERVED_SOURCE,  # reserved fields only
+            "request_timeout": min(request_timeout, left),
+        }
         answer = client.mget(index=index, body={"ids": unique[start : start + MGET_BATCH]}, params=params)
         for doc in answer["docs"]:
             if doc.get("found"):
@@ -70,14 +84,21 @@ def guard(
     client: OpenSearch,
     index: str,
     planned: Sequence[tuple[Change, BulkAction]],
-    timeout: float | None = None,
+    *,
+    deadline: Deadline,
+    request_timeout: float,
 ) -> tuple[list[tuple[Change, BulkAction]], list[Change]]:
     """(the actions to send, with their conditions; the changes superseded by what the index holds).
 
-    Actions that carry a counter version pass unchanged; only unversioned ones cost the one mget.
+    Actions that carry a counter version pass unchanged; only unversioned ones cost the mget, whose every
+    request is bounded by ``deadline`` and ``request_timeout`` (``read_current``).
     """
     unversioned = [change.doc_id for change, action in planned if needs_guard(action)]
-    current = read_current(client, index, unversioned, timeout) if unversioned else {}
+    current = (
+        read_current(client, index, unversioned, deadline=deadline, request_timeout=request_timeout)
+        if unversioned
+        else {}
+    )
     send: list[tuple[Change, BulkAction]] = []
     superseded: list[Change] = []
     for change, action in planned:

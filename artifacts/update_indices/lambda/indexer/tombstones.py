@@ -4,8 +4,9 @@ OpenSearch remembers a deleted document's version only in memory, for ``index.gc
 a blue/green deployment forgets it, and a late older upsert then brings the document back. So the indexer
 never deletes a document. A delete writes a tombstone: a document with the delete's version whose only fields
 are ``indexer_tombstone: true`` and the time of the delete (``indexer_deleted_at``, the stream record's
-``ApproximateCreationDateTime``). It is a real document, stored on disk and replicated like any other, so its
-version keeps refusing older writes after any restart.
+``ApproximateCreationDateTime``, or the time of writing for a tombstone built from a read of the table). It is
+a real document, stored on disk and replicated like any other, so its version keeps refusing older writes
+after any restart.
 
 Tombstones are hidden from searches by the alias's filter (``ALIAS_FILTER``, set on the alias the API and
 every search use). Filters apply to searches, counts and aggregations through the alias, never to GET/mget by
@@ -34,12 +35,10 @@ SEQUENCE_DIGITS = 40  # DynamoDB sequence numbers have 21 to 40 digits; zero-pad
 ALIAS_FILTER: dict[str, Any] = {"bool": {"must_not": [{"term": {TOMBSTONE_FIELD: True}}]}}
 
 
-def tombstone_source(deleted_at: float | None) -> dict[str, Any]:
-    """The ``_source`` sent for a delete: only reserved fields."""
-    source: dict[str, Any] = {TOMBSTONE_FIELD: True}
-    if deleted_at is not None:
-        source[DELETED_AT_FIELD] = int(deleted_at)
-    return source
+def tombstone_source(deleted_at: float) -> dict[str, Any]:
+    """The ``_source`` sent for a delete: only reserved fields, with the deletion time (epoch seconds) by
+    which ``purge-tombstones`` judges its age."""
+    return {TOMBSTONE_FIELD: True, DELETED_AT_FIELD: int(deleted_at)}
 
 
 def sequence_text(sequence_number: str) -> str:

@@ -156,6 +156,13 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     replay.add_argument("--max-messages", type=int, help="stop after this many messages (default: all)")
     replay.add_argument("--wait-seconds", type=int, default=1, help="SQS long-poll seconds (default 1)")
     replay.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=90.0,
+        help="keep receiving this long while receives bring nothing new but the queue still reports "
+        "messages (its counts are approximate; default 90)",
+    )
+    replay.add_argument(
         "--visibility-timeout", type=int, default=300, help="seconds a received message stays hidden"
     )
     replay.add_argument(
@@ -184,7 +191,8 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         "--recheck-after",
         type=float,
         default=5.0,
-        help="catch-up audit: seconds before confirming differences (default 5)",
+        help="seconds before the second tombstone copy and before the catch-up confirms differences "
+        "(default 5)",
     )
     reindex.add_argument("--delete-old", action="store_true", help="delete the old index after success")
     reindex.set_defaults(run=_run_reindex)
@@ -273,11 +281,18 @@ def _run_replay(target: Target, args: argparse.Namespace, stop: threading.Event)
         drop_gone=args.drop_gone,
         window_attribute=args.window_attribute,
         window_margin=args.window_margin,
+        settle_seconds=args.settle_seconds,
     )
     result = replay_dlq(target, sqs, options, stop=stop)
     for message in result.messages:
         if message.status != "replayed":
             print(f"{message.message_id}: {message.status}: {message.reason}", file=sys.stderr)
+    if result.unreached:
+        print(
+            f"the queue still reports {result.unreached} message(s) this run could not receive in "
+            f"--settle-seconds {args.settle_seconds:g}; run replay-dlq again",
+            file=sys.stderr,
+        )
     return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
 
 
@@ -295,9 +310,15 @@ def _run_reindex(target: Target, args: argparse.Namespace, stop: threading.Event
         delete_old=args.delete_old,
     )
     result = reindex(target, options, stop=stop)
-    if stop.is_set() and not result.swapped:
-        return {**result.summary(), "interrupted": True}, EXIT_INTERRUPTED
-    return result.summary(), EXIT_OK if result.ok else EXIT_DIFFERENT
+    if result.ok and not stop.is_set():
+        return result.summary(), EXIT_OK
+    rerun = f"python -m indexer.ops reindex --new-index {result.new_index}"
+    if args.checkpoint and not result.swapped:
+        rerun += f" --checkpoint {args.checkpoint}"
+    output = {**result.summary(), "resume": rerun}  # before the swap: resumes the fill; after: finishes
+    if stop.is_set():  # even if every phase had finished: --delete-old was not carried out
+        return {**output, "interrupted": True}, EXIT_INTERRUPTED
+    return output, EXIT_DIFFERENT
 
 
 def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:

@@ -30,7 +30,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -92,10 +92,11 @@ class AuditResult:
     repair_failures: list[str] = field(default_factory=list)
     sample: dict[str, Any] | None = None
     seconds: float = 0.0
+    interrupted: bool = False  # stopped before every segment was scanned: what it found is not all there is
 
     @property
     def clean(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.interrupted
 
     def summary(self, max_examples: int = 20) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,6 +108,7 @@ class AuditResult:
             "candidates": self.candidates,
             "seconds": round(self.seconds, 3),
             "clean": self.clean,
+            "interrupted": self.interrupted,
         }
         for kind in KINDS:
             found = [d for d in self.differences if d.kind == kind]
@@ -153,12 +155,13 @@ def audit(
     codec = KeyCodec.for_table(target.dynamodb, target.table, target.keys)
     run = _Run(target, options, index, progress, stop, CapacityLimiter(options.rate))
     result = run.sampled() if options.sample_segments else run.full()
+    result.interrupted = stop.is_set()
     progress.finish()
     candidates = sorted(run.candidates)
     result.candidates = len(candidates)
     if candidates and options.recheck_after > 0:
         time.sleep(options.recheck_after)
-    confirmed, items, documents = _confirm(target, codec, index, candidates)
+    confirmed, items, documents = _confirm(target, codec, index, candidates, run.candidates)
     result.differences = confirmed
     if options.repair and confirmed:
         result.repair, result.repair_failures = _repair(target, index, confirmed, items, documents)
@@ -174,7 +177,8 @@ class _Run:
     progress: Progress
     stop: threading.Event
     limiter: CapacityLimiter
-    candidates: set[str] = field(default_factory=set)
+    # doc id -> the DynamoDB-JSON key the scan read it from; None for a candidate only the index showed
+    candidates: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -211,7 +215,7 @@ class _Run:
                 if source is _UNPROJECTABLE:
                     continue
                 if (source is None) != (seen is None) or (source is not None and digest(source) != seen[0]):
-                    self._candidate(doc_id)
+                    self._candidate(doc_id, item)
 
         self._scan(range(self.options.segments), check, result)
         if not self.stop.is_set():
@@ -236,13 +240,14 @@ class _Run:
                 if (source is None) != (found is None) or (
                     source is not None and found is not None and digest(source) != digest(found[1])
                 ):
-                    self._candidate(doc_id)
+                    self._candidate(doc_id, item)
 
         self._scan(chosen, check, result)
         hits = self.target.search.search(
             index=self.index,
             body={
                 "size": self.options.sample_documents,
+                "track_total_hits": True,  # the default counts exactly only up to 10,000
                 "_source": False,
                 "query": {
                     "function_score": {
@@ -307,9 +312,12 @@ class _Run:
             for future in [pool.submit(one, n) for n in segments]:
                 future.result()
 
-    def _candidate(self, doc_id: str) -> None:
+    def _candidate(self, doc_id: str, item: dict[str, Any] | None = None) -> None:
+        """Record a candidate; one found in the table keeps its key, the only way back from a hashed id."""
+        key = None if item is None else {name: item[name] for name in self.target.keys.names}
         with self._lock:
-            self.candidates.add(doc_id)
+            if key is not None or doc_id not in self.candidates:
+                self.candidates[doc_id] = key
 
 
 def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -319,14 +327,25 @@ def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int, di
 
 
 def _confirm(
-    target: Target, codec: KeyCodec, index: str, candidates: list[str]
+    target: Target,
+    codec: KeyCodec,
+    index: str,
+    candidates: list[str],
+    scanned_keys: Mapping[str, dict[str, Any] | None],
 ) -> tuple[list[Difference], dict[str, dict[str, Any]], dict[str, Document]]:
     """Re-read each candidate, the index FIRST, then the table (so the item read is at least as new as the
-    document read); the differences that persist, with the items and documents read."""
+    document read); the differences that persist, with the items and documents read.
+
+    A candidate the scan found is read back by the key the scan saw (``scanned_keys``): a hashed ``_id`` (a
+    key over 512 bytes) cannot be reversed, and a missing document keeps no full id to read it from."""
     read = read_documents(target, index, candidates)
     keys: dict[str, dict[str, Any]] = {}
     unkeyed: list[str] = []
     for doc_id in candidates:
+        scanned = scanned_keys.get(doc_id)
+        if scanned is not None:
+            keys[doc_id] = scanned
+            continue
         seen = read.get(doc_id)
         # A hashed _id (key over 512 bytes) cannot be reversed: its document keeps the full id.
         raw = seen.source.get(RAW_ID_FIELD) if seen is not None and is_hashed(doc_id) else doc_id

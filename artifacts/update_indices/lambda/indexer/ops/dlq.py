@@ -19,6 +19,16 @@ hours), then either
   newer write, never deleting a re-created item; items gone from the table become tombstones. Use it
   when the records themselves cannot be indexed (a poison image since fixed in the table, a changed hook).
 
+The run ends when the queue has nothing left to give, judged by the queue, not by one receive: SQS samples a
+subset of its servers on a short poll and "might not receive any messages in a particular ReceiveMessage
+response. If this happens, repeat the request"
+(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html), and a message
+this run left in the queue comes back once its visibility timeout runs out. So a receive without a new
+message ends the run only when ``GetQueueAttributes`` also reports no visible or delayed message; those counts
+are approximate and "may not achieve consistency until at least 1 minute after the producers stop sending
+messages" (GetQueueAttributes), so the run keeps receiving for up to ``settle_seconds`` while they disagree,
+then stops and reports the count it could not reach (``unreached``; not ok).
+
 A message is deleted only after every one of its items succeeded. When the stream no longer has the range,
 nothing tells which items the batch touched: the message is left in the queue (or deleted with
 ``drop_gone`` once the operator has run ``audit --repair``, which is the only complete fix then). If every
@@ -30,7 +40,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -46,6 +57,7 @@ from indexer.ops.stream_range import RecordsGone, read_range
 from indexer.ops.target import Target
 from indexer.ops.writer import item_changes, write_changes
 
+IDLE_PAUSE_SECONDS = 0.2  # between short polls that brought nothing new while the queue reports messages
 Source = Literal["stream", "table"]
 Status = Literal["replayed", "failed", "gone", "unreadable", "other-table"]
 
@@ -102,6 +114,9 @@ class ReplayOptions:
     window_attribute: str | None = None
     window_margin: float = 60.0
     segments: int = 4
+    # How long receives that bring nothing new may go on while the queue still reports messages to receive
+    # (its counts are approximate and may lag about a minute).
+    settle_seconds: float = 90.0
 
 
 @dataclass
@@ -161,10 +176,11 @@ class WindowRecovery:
 class ReplayResult:
     messages: list[MessageOutcome] = field(default_factory=list)
     window_recovery: WindowRecovery | None = None
+    unreached: int = 0  # messages the queue still reported when the run gave up receiving them
 
     @property
     def ok(self) -> bool:
-        return all(m.status == "replayed" for m in self.messages)
+        return not self.unreached and all(m.status == "replayed" for m in self.messages)
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -175,6 +191,7 @@ class ReplayResult:
             "messages": len(self.messages),
             **counts,
             "deleted": sum(m.deleted for m in self.messages),
+            **({"unreached": self.unreached} if self.unreached else {}),
             "details": [m.summary() for m in self.messages],
             **({"window_recovery": self.window_recovery.summary()} if self.window_recovery else {}),
         }
@@ -186,12 +203,16 @@ def replay_dlq(
     options: ReplayOptions,
     *,
     stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayResult:
-    """Receive messages until the queue is empty (or ``max_messages``), replay each, delete the replayed."""
+    """Receive messages until the queue has none left (or ``max_messages``), replay each, delete the
+    replayed; see the module docstring for when the queue counts as empty."""
     result = ReplayResult()
     streams = target.streams()
-    seen: set[str] = set()
-    kept: list[str] = []  # receipt handles of messages left in the queue
+    kept: dict[str, str] = {}  # message id -> latest receipt handle, for messages left in the queue
+    deleted: set[str] = set()
+    idle_since: float | None = None
     while stop is None or not stop.is_set():
         wanted = 10 if options.max_messages is None else min(10, options.max_messages - len(result.messages))
         if wanted <= 0:
@@ -202,24 +223,50 @@ def replay_dlq(
             WaitTimeSeconds=options.wait_seconds,
             VisibilityTimeout=options.visibility_timeout,
         )
-        messages = [m for m in answer.get("Messages", []) if m["MessageId"] not in seen]
+        messages = []
+        for message in answer.get("Messages", []):
+            message_id, handle = message["MessageId"], message["ReceiptHandle"]
+            if message_id in kept:  # redelivered: hidden again by this receive, under a new handle
+                kept[message_id] = handle
+            elif message_id in deleted:  # a duplicate delivery of a deleted message (at-least-once)
+                sqs.delete_message(QueueUrl=options.queue_url, ReceiptHandle=handle)
+            else:
+                messages.append(message)
         if not messages:
-            break
+            waiting = _waiting(sqs, options.queue_url)
+            if waiting == 0:
+                break
+            idle_since = clock() if idle_since is None else idle_since
+            if clock() - idle_since >= options.settle_seconds:
+                result.unreached = waiting
+                break
+            if options.wait_seconds == 0:
+                sleep(IDLE_PAUSE_SECONDS)  # short polls return at once: do not spin on an approximate count
+            continue
+        idle_since = None
         for message in messages:
-            seen.add(message["MessageId"])
             outcome = _replay_one(target, streams, message, options)
             if outcome.status == "replayed" or (outcome.status == "gone" and options.drop_gone):
                 sqs.delete_message(QueueUrl=options.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 outcome.deleted = True
+                deleted.add(message["MessageId"])
             else:
-                kept.append(message["ReceiptHandle"])
+                kept[message["MessageId"]] = message["ReceiptHandle"]
             result.messages.append(outcome)
-    for handle in kept:  # visible again at once, so a rerun after a fix does not wait for the timeout
+    # Visible again at once, so a rerun after a fix does not wait for the timeout.
+    for handle in kept.values():
         sqs.change_message_visibility(QueueUrl=options.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
     gone = [m.batch for m in result.messages if m.status == "gone" and m.batch is not None]
     if options.window_attribute and gone:
         result.window_recovery = recover_windows(target, gone, options, stop)
     return result
+
+
+def _waiting(sqs: Any, queue_url: str) -> int:
+    """Messages the queue reports as visible or delayed (approximate counts, GetQueueAttributes)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in names)
 
 
 def recover_windows(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from indexer.keys import KeySchema
+from indexer.keys import KeySchema, number_text
 
 
 class NotAKey(ValueError):
@@ -57,7 +57,9 @@ class KeyCodec:
                 except ValueError as exc:
                     raise NotAKey(f"{name}: {value!r} is not a number") from exc
             if isinstance(value, int | Decimal) and not isinstance(value, bool):
-                return {"N": str(value)}  # exact digits: a float would lose those beyond its precision
+                # exact digits in DynamoDB's own plain form (a float, or the default 28-digit context, would
+                # lose those beyond its precision; str() would write 0.0000001 as 1E-7)
+                return {"N": number_text(value)}
         if kind == "B" and isinstance(value, str):
             try:
                 return {"B": base64.b64decode(value, validate=True)}

@@ -6,6 +6,11 @@ only take space; ``purge-tombstones --older-than 48h`` deletes them. The age is 
 stream record's ``ApproximateCreationDateTime``) against this machine's clock, which only decides when space
 is given back, never which write wins; ages under ``MIN_AGE_SECONDS`` (the stream's retention) are refused.
 
+A tombstone without ``indexer_deleted_at`` (one an earlier release built from a read of the table: a
+backfilled item the hook dropped, a repair) has no age. Each run stamps such tombstones with its own time,
+rewriting each at its own version with ``external_gte`` (a write of the item since then has a higher version
+and wins: 409, left alone), so a run ``--older-than`` later purges them.
+
 Each tombstone is deleted conditionally (``if_seq_no``/``if_primary_term`` of the read): an item re-created
 and indexed meanwhile has replaced the tombstone, so that delete fails with 409 and the document stays.
 Tombstones are searched in the concrete indices behind the alias, because the alias's filter hides them; the
@@ -58,6 +63,7 @@ class PurgeResult:
     found: int = 0
     purged: int = 0
     kept: int = 0  # replaced by a newer write since the search (409)
+    stamped: int = 0  # tombstones without a deletion time, given this run's (purged by a later run)
     failed: int = 0
     reasons: list[str] = field(default_factory=list)
 
@@ -69,6 +75,7 @@ class PurgeResult:
             "found": self.found,
             "purged": self.purged,
             "kept": self.kept,
+            "stamped": self.stamped,
             "failed": self.failed,
             "failures": self.reasons[:20],
         }
@@ -85,8 +92,11 @@ def indices_behind(target: Target, index: str | None) -> list[str]:
 def purge_tombstones(
     target: Target, older_than_seconds: int, *, index: str | None = None, now: float | None = None
 ) -> PurgeResult:
-    cutoff = int((time.time() if now is None else now) - older_than_seconds)
+    now = time.time() if now is None else now
+    cutoff = int(now - older_than_seconds)
     result = PurgeResult(indices_behind(target, index), cutoff)
+    for name in result.indices:
+        stamp_ageless(target, name, int(now), result)
     query = {
         "seq_no_primary_term": True,
         "_source": False,
@@ -117,6 +127,41 @@ def purge_tombstones(
                 result.failed += 1
                 result.reasons.append(f"{info.get('_id')}: {info.get('error')}")
     return result
+
+
+def stamp_ageless(target: Target, index: str, now: int, result: PurgeResult) -> None:
+    """Give tombstones without a deletion time this run's, each rewritten at its own version
+    (``external_gte``: a newer write of the item since the search wins with 409 and is left alone)."""
+    query = {
+        "version": True,
+        "_source": True,
+        "query": {
+            "bool": {
+                "filter": [{"term": {TOMBSTONE_FIELD: True}}],
+                "must_not": [{"exists": {"field": DELETED_AT_FIELD}}],
+            }
+        },
+    }
+    hits = helpers.scan(target.search, index=index, query=query, size=1000, scroll="5m")
+    stamps = (
+        {
+            "_op_type": "index",
+            "_id": hit["_id"],
+            "version": hit["_version"],
+            "version_type": "external_gte",
+            "_source": {**(hit.get("_source") or {}), DELETED_AT_FIELD: now},
+        }
+        for hit in hits
+    )
+    for ok, item in helpers.streaming_bulk(
+        target.search, stamps, index=index, raise_on_error=False, raise_on_exception=False, max_retries=3
+    ):
+        info = item.get("index", {})
+        if ok:
+            result.stamped += 1
+        elif info.get("status") != 409:  # 409: the item was written since; not a tombstone any more
+            result.failed += 1
+            result.reasons.append(f"{info.get('_id')}: {info.get('error')}")
 
 
 def _deletes(hits: Iterable[dict[str, Any]], result: PurgeResult) -> Iterator[dict[str, Any]]:

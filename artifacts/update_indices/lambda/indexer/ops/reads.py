@@ -1,12 +1,17 @@
-"""Reading items by key: consistent BatchGetItem in chunks of 100, retrying unprocessed keys."""
+"""Reading items by key: consistent BatchGetItem in chunks of 100, retrying unprocessed keys.
+
+Each item in an answer is matched to the document id it was asked for by deriving that id from the item's
+own key, exactly as every other path derives it (``keys.KeySchema.doc_id``: exact decimal text for numbers,
+so keys differing in their 38th digit stay two ids; DynamoDB answers a number with its own canonical digits,
+whatever text the request used).
+"""
 
 from __future__ import annotations
 
-import json
 import time
-from decimal import Decimal
 from typing import Any
 
+from indexer.changes import plain_item
 from indexer.ops.target import Target
 
 BATCH = 100  # BatchGetItem's limit
@@ -14,7 +19,7 @@ BATCH = 100  # BatchGetItem's limit
 
 def get_items(target: Target, keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """doc id -> item, by consistent BatchGetItem; ids absent from the answer have no item."""
-    by_key = {json.dumps(_comparable(k), sort_keys=True): doc_id for doc_id, k in keys.items()}
+    schema = target.keys
     items: dict[str, dict[str, Any]] = {}
     pending = list(keys.values())
     while pending:
@@ -23,27 +28,11 @@ def get_items(target: Target, keys: dict[str, dict[str, Any]]) -> dict[str, dict
         while request:
             answer = target.dynamodb.batch_get_item(RequestItems=request)
             for item in answer.get("Responses", {}).get(target.table, []):
-                key = {name: item[name] for name in target.keys.names}
-                doc_id = by_key.get(json.dumps(_comparable(key), sort_keys=True))
-                if doc_id is not None:
+                key = {name: item[name] for name in schema.names}
+                doc_id = schema.doc_id(schema.key_of(plain_item(key)))
+                if doc_id in keys:
                     items[doc_id] = item
             request = answer.get("UnprocessedKeys") or {}
             if request:
                 time.sleep(0.1)
     return items
-
-
-def _comparable(key: dict[str, Any]) -> dict[str, Any]:
-    """A key as comparable JSON: bytes as hex, numbers normalized (DynamoDB answers "1E+20" as digits)."""
-    return {
-        name: {kind: _canonical(kind, value) for kind, value in attribute.items()}
-        for name, attribute in key.items()
-    }
-
-
-def _canonical(kind: str, value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return value.hex()
-    if kind == "N":
-        return str(Decimal(value).normalize())
-    return value

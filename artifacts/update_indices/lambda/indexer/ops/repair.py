@@ -18,7 +18,6 @@ No clock is read anywhere, so an operator's clock that runs fast or slow cannot 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +57,11 @@ def read_documents(target: Target, index: str, ids: list[str]) -> dict[str, Docu
         answer = target.search.mget(
             index=index,
             body={"ids": chunk},
-            params={"realtime": "true", "_source": "true"},
+            params={
+                "realtime": "true",
+                "_source": "true",
+                "request_timeout": target.settings.request_timeout_seconds,
+            },
         )
         for doc in answer["docs"]:
             if doc.get("found"):
@@ -110,7 +113,7 @@ def _action(
     if item is None:
         if document is None or document.tombstone:
             return None  # absent on both sides
-        gone = Change(doc_id, {}, "delete", None, None, None, time.time())  # time: purge age only
+        gone = Change(doc_id, {}, "delete", None, None, None, None)  # deleted now (purge age only)
         return _after(delete_action(gone, settings), document)
     change = change_from_item(item, target.keys, settings.version_attribute)
     action = build_action(change, settings, target.hook)

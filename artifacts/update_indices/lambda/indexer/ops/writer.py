@@ -88,7 +88,13 @@ def write_changes(target: Target, changes: list[Change], index: str | None = Non
             continue
         actions.append(action)
         sent.append(change)
-    planned, superseded = guard(target.search, index or target.alias, list(zip(sent, actions, strict=True)))
+    planned, superseded = guard(
+        target.search,
+        index or target.alias,
+        list(zip(sent, actions, strict=True)),
+        deadline=Deadline.unbounded(),
+        request_timeout=target.settings.request_timeout_seconds,  # each mget bounded, as every request
+    )
     report.counts.indexed += len(superseded)
     report.counts.conflicts += len(superseded)
     if planned:
