@@ -39,9 +39,10 @@ def test_conditional_bulk_writes_refuse_anything_but_the_read_state(
 
     assert write({"_op_type": "create", "_id": "a", "_source": {"v": 1}}) == ["indexed"]
     assert write({"_op_type": "create", "_id": "a", "_source": {"v": 2}}) == ["conflict"]  # exists
-    [(seq_no, term)] = read_seq_nos(
-        search, settings.opensearch_index, ["a", "missing"], deadline, settings
-    ).values()
+    found = read_seq_nos(search, settings.opensearch_index, ["a", "missing"], deadline, settings)
+    assert found["missing"] == (None, index)  # absent: no position, and the concrete index that answered
+    (seq_no, term), answered = found["a"]
+    assert answered == index
     stale = {
         "_op_type": "index",
         "_id": "a",
@@ -51,7 +52,7 @@ def test_conditional_bulk_writes_refuse_anything_but_the_read_state(
     }
     assert write(stale) == ["indexed"]
     assert write(stale) == ["conflict"]  # the same read, used twice: the first write moved _seq_no on
-    [(later, _)] = read_seq_nos(search, settings.opensearch_index, ["a"], deadline, settings).values()
+    [((later, _), _)] = read_seq_nos(search, settings.opensearch_index, ["a"], deadline, settings).values()
     assert later > seq_no
     gone = {"_op_type": "index", "_id": "b", "_source": {"v": 1}, "if_seq_no": 0, "if_primary_term": 1}
     assert write(gone) == ["conflict"]  # a condition on a document that does not exist

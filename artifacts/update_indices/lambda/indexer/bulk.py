@@ -75,6 +75,7 @@ class ItemResult:
     retryable: bool = False
     attempts: int = 1
     whole_request: bool = False  # the failure was the whole request's (HTTP error, timeout, not sent)
+    index: str | None = None  # the concrete index that wrote it (an alias resolves to its write index)
 
     @property
     def ok(self) -> bool:
@@ -233,7 +234,8 @@ def _result(action: _Encoded, ok: bool, item: dict[str, Any]) -> ItemResult:
     status = info.get("status")
     status = status if isinstance(status, int) else None
     if ok:
-        return ItemResult(doc_id, op_type, "deleted" if op_type == "delete" else "indexed", status)
+        outcome: Outcome = "deleted" if op_type == "delete" else "indexed"
+        return ItemResult(doc_id, op_type, outcome, status, None, False, 1, False, info.get("_index"))
     if "exception" in info:  # the whole request failed (HTTP error, timeout, dropped connection)
         retryable = status is None or status in RETRYABLE_STATUSES
         return ItemResult(
@@ -278,6 +280,7 @@ def _with_attempts(result: ItemResult, attempts: int) -> ItemResult:
         result.retryable,
         attempts,
         result.whole_request,
+        result.index,
     )
 
 

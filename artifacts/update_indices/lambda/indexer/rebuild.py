@@ -6,7 +6,10 @@ For each document (one entity, one partition), in every round:
 2. THEN read its partition from the table (``collection_reads``: consistent, every page) and fold it
    (``folding``): the document, or a tombstone when the entity is absent;
 3. write it with ``if_seq_no``/``if_primary_term`` of step 1, or ``create`` when step 1 found nothing. A
-   409 means another writer came in between: the document is read and rebuilt again in the next round.
+   409 means another writer came in between: the document is read and rebuilt again in the next round. So
+   does a write that landed in another concrete index than the one step 1 read (the alias moved between
+   them: a reindex's swap), because a sequence number only means something within one index (shard): the
+   next round reads the new index and writes over it.
 
 Why this converges to the table, whatever the order, duplication or concurrency of the records: a write only
 succeeds if no write happened to the document between its step 1 and step 3, so the successful writes of one
@@ -106,7 +109,7 @@ def rebuild(
         if not pending:
             break
         stats.rounds += 1
-        current, failed = _read_current(folder, pending, deadline)
+        current, current_index, failed = _read_current(folder, pending, deadline)
         done.extend(_with_round(r, round_number) for r in failed)
         planned: list[tuple[FoldRoute, BulkAction]] = []
         unread = {f.route for f in failed}
@@ -131,7 +134,8 @@ def rebuild(
                 index=index,
             )
             for (route, action), result in zip(group, results, strict=True):
-                if result.outcome == "conflict":
+                moved = result.ok and result.index is not None and result.index != current_index.get(route)
+                if result.outcome == "conflict" or moved:
                     stats.conflicts += 1
                     again.append(route)
                 elif result.ok:
@@ -179,9 +183,11 @@ def _action(
 
 def _read_current(
     folder: Folder, routes: list[FoldRoute], deadline: Deadline
-) -> tuple[dict[FoldRoute, tuple[int, int]], list[Rebuilt]]:
-    """route -> (_seq_no, _primary_term) of its document where one exists; a failed read fails its routes."""
+) -> tuple[dict[FoldRoute, tuple[int, int]], dict[FoldRoute, str], list[Rebuilt]]:
+    """(route -> (_seq_no, _primary_term) of its document where one exists, route -> the concrete index that
+    answered, the failures); a failed read fails its routes."""
     current: dict[FoldRoute, tuple[int, int]] = {}
+    answered: dict[FoldRoute, str] = {}
     failed: list[Rebuilt] = []
     by_index: dict[str, list[FoldRoute]] = {}
     for route in routes:
@@ -194,9 +200,11 @@ def _read_current(
             reason = NOT_SENT_REASON if isinstance(exc, _NoTime) else f"mget failed: {type(exc).__name__}"
             failed.extend(Rebuilt(route, "failed", reason, None, True) for route in group)
             continue
-        for doc_id, position in found.items():
-            current[ids[doc_id]] = position
-    return current, failed
+        for doc_id, (position, concrete) in found.items():
+            answered[ids[doc_id]] = concrete
+            if position is not None:
+                current[ids[doc_id]] = position
+    return current, answered, failed
 
 
 class _NoTime(Exception):
@@ -205,10 +213,11 @@ class _NoTime(Exception):
 
 def read_seq_nos(
     client: OpenSearch, index: str, ids: list[str], deadline: Deadline, settings: Settings
-) -> dict[str, tuple[int, int]]:
-    """id -> (_seq_no, _primary_term) of every found document, tombstones included (realtime ``_mget``, no
-    ``_source``); each request bounded by the time left and REQUEST_TIMEOUT_SECONDS."""
-    found: dict[str, tuple[int, int]] = {}
+) -> dict[str, tuple[tuple[int, int] | None, str]]:
+    """id -> ((_seq_no, _primary_term) or None when absent, the concrete index that answered), tombstones
+    included (realtime ``_mget``, no ``_source``); each request bounded by the time left and
+    REQUEST_TIMEOUT_SECONDS."""
+    found: dict[str, tuple[tuple[int, int] | None, str]] = {}
     for start in range(0, len(ids), MGET_BATCH):
         remaining = deadline.remaining()
         if remaining < MIN_REQUEST_SECONDS:
@@ -223,8 +232,8 @@ def read_seq_nos(
             },
         )
         for doc in answer["docs"]:
-            if doc.get("found"):
-                found[doc["_id"]] = (int(doc["_seq_no"]), int(doc["_primary_term"]))
+            position = (int(doc["_seq_no"]), int(doc["_primary_term"])) if doc.get("found") else None
+            found[doc["_id"]] = (position, doc.get("_index", index))
     return found
 
 
