@@ -26,6 +26,7 @@ from opensearchpy import TransportError
 from indexer.errors import IndexerError
 from indexer.logs import LOGGER_NAME, JsonFormatter
 from indexer.ops.checkpoint import CheckpointError
+from indexer.ops.entity_targets import entities_of, for_entity
 from indexer.ops.target import Target, open_target, settings_from
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -40,6 +41,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         settings = settings_from(environ, opensearch_endpoint=args.opensearch_endpoint, index=args.index)
         _log_to_stderr(settings.log_level)
         target = open_target(settings, args.table, dynamodb_endpoint=args.dynamodb_endpoint)
+        if args.entity is not None:
+            target = for_entity(target, entities_of(target, args.entity)[0])
         result, code = args.run(target, args, stop)
     except (IndexerError, CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -104,6 +107,10 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         default=environ.get("DYNAMODB_ENDPOINT"),
         help="DynamoDB and DynamoDB Streams endpoint, e.g. the local stack's moto (default: AWS; "
         "$DYNAMODB_ENDPOINT)",
+    )
+    common.add_argument(
+        "--entity",
+        help="with ENTITY_CONFIG: work on this entity only (default: each in turn; reindex needs one)",
     )
 
     scanning = argparse.ArgumentParser(add_help=False)
@@ -244,8 +251,13 @@ def _run_backfill(target: Target, args: argparse.Namespace, stop: threading.Even
     from indexer.index_setup import ensure_index
     from indexer.ops.backfill import DEFAULT_BULK_ACTIONS, BackfillOptions, backfill
 
-    if not args.into:
+    if args.into:
+        pass
+    elif target.settings.entity_config is None:
         ensure_index(target.search, target.settings)  # as the Lambda does at a cold start
+    else:
+        for entity in entities_of(target, target.entity and target.entity.name):
+            ensure_index(target.search, for_entity(target, entity).settings)
 
     options = BackfillOptions(
         segments=args.segments,
@@ -309,6 +321,12 @@ def _run_reindex(target: Target, args: argparse.Namespace, stop: threading.Event
         recheck_after=args.recheck_after,
         delete_old=args.delete_old,
     )
+    if target.settings.entity_config is not None and target.entity is None:
+        entities = entities_of(target, None)
+        if len(entities) > 1:
+            names = ", ".join(entity.name for entity in entities)
+            raise ValueError(f"--entity: reindex rebuilds one entity's index at a time; name one of {names}")
+        target = for_entity(target, entities[0])
     result = reindex(target, options, stop=stop)
     if result.ok and not stop.is_set():
         return result.summary(), EXIT_OK
@@ -338,15 +356,34 @@ def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) 
         repair=args.repair,
         max_examples=args.max_examples,
     )
-    result = audit(target, options, stop=stop)
+    if target.settings.entity_config is not None and target.entity is None:  # each entity in turn
+        results = {
+            e.name: audit(for_entity(target, e), options, stop=stop) for e in entities_of(target, None)
+        }
+        output = {
+            "command": "audit",
+            "entities": {name: result.summary(args.max_examples) for name, result in results.items()},
+            "clean": all(result.clean for result in results.values()),
+        }
+        code = EXIT_OK if output["clean"] else EXIT_DIFFERENT
+    else:
+        result = audit(target, options, stop=stop)
+        output, code = result.summary(args.max_examples), EXIT_OK if result.clean else EXIT_DIFFERENT
     if stop.is_set():
-        return {**result.summary(args.max_examples), "interrupted": True}, EXIT_INTERRUPTED
-    return result.summary(args.max_examples), EXIT_OK if result.clean else EXIT_DIFFERENT
+        return {**output, "interrupted": True}, EXIT_INTERRUPTED
+    return output, code
 
 
 def _run_purge(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
     from indexer.ops.purge import parse_age, purge_tombstones
 
+    if target.settings.entity_config is not None and target.entity is None and not args.purge_index:
+        results = [
+            purge_tombstones(for_entity(target, entity), parse_age(args.older_than))
+            for entity in entities_of(target, None)
+        ]
+        output = {"command": "purge-tombstones", "entities": [result.summary() for result in results]}
+        return output, EXIT_OK if not any(result.failed for result in results) else EXIT_DIFFERENT
     result = purge_tombstones(target, parse_age(args.older_than), index=args.purge_index)
     return result.summary(), EXIT_OK if not result.failed else EXIT_DIFFERENT
 

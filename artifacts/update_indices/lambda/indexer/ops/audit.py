@@ -148,6 +148,12 @@ def audit(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> AuditResult:
+    if target.settings.entity_config is not None and target.entity is None:
+        raise ValueError("audit: with ENTITY_CONFIG, audit one entity at a time (ops.entity_targets)")
+    if target.entity is not None and target.entity.folded:
+        from indexer.ops.folded_audit import audit_folded
+
+        return audit_folded(target, options, progress=progress, stop=stop)
     started = time.monotonic()
     index = options.index or target.alias
     progress = progress or Progress("audit", show=("scanned",))
@@ -275,6 +281,8 @@ class _Run:
         self, items: list[dict[str, Any]], result: AuditResult
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         for item in items:
+            if not self.target.owns(item):  # another entity's row (ENTITY_CONFIG)
+                continue
             try:
                 yield change_from_item(item, self.target.keys).doc_id, item
             except RecordError:
@@ -302,8 +310,9 @@ class _Run:
                 stop=self.stop,
             ):
                 check(page.items)
+                owned = sum(self.target.owns(item) for item in page.items)
                 with self._lock:
-                    result.table_items += len(page.items)
+                    result.table_items += owned
                 self.progress.add(Counts(scanned=len(page.items)))
 
         segments = list(segments)

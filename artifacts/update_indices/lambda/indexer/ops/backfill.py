@@ -31,6 +31,7 @@ from typing import Any
 
 from indexer.changes import plain_item
 from indexer.ops.checkpoint import Checkpoint
+from indexer.ops.entity_targets import entities_of, fold_routes, for_entity, rebuild_routes
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.scan import read_ahead, scan_segment
@@ -87,7 +88,12 @@ def backfill(
         raise ValueError(f"--bulk-actions must be 1 to {MAX_BULK_ACTIONS}, got {options.bulk_actions}")
     target = with_bulk_actions(target, options.bulk_actions)
     started_at = time.time()
-    index = options.index or target.alias
+    config = target.settings.entity_config
+    if config is not None and options.index is not None and target.entity is None:
+        raise ValueError("--into: with ENTITY_CONFIG, name the entity whose index it is (--entity)")
+    index = options.index or (
+        target.alias if config is None or target.entity is not None else ",".join(config.indices)
+    )
     checkpoint = Checkpoint.open(
         options.checkpoint, table=target.table, index=index, total_segments=options.segments
     )
@@ -172,8 +178,36 @@ class _SegmentRun:
                 self.on_page(number, counts)
 
     def _write(self, items: list[dict[str, Any]]) -> tuple[Counts, list[dict[str, Any]]]:
-        changes, usable, unusable = usable_changes(items, self.target)
-        report = write_changes(self.target, changes, self.index)
+        if self.target.settings.entity_config is None:
+            return self._write_flat(self.target, items, self.index)
+        counts, failed = Counts(scanned=len(items)), []
+        for entity in entities_of(self.target, self.target.entity and self.target.entity.name):
+            if entity.folded:
+                continue
+            target = for_entity(self.target, entity)
+            owned = [item for item in items if target.owns(item)]
+            entity_counts, entity_failed = self._write_flat(target, owned, self.options.index or target.alias)
+            entity_counts.scanned = 0
+            counts.add(entity_counts)
+            failed.extend(entity_failed)
+        routes, unusable = fold_routes(self.target, items)
+        if self.options.index is not None:  # reindex: the selected entity's new index
+            fold_counts, rebuilt = rebuild_routes(
+                self.target, routes, lambda alias: self.options.index or alias
+            )
+        else:
+            fold_counts, rebuilt = rebuild_routes(self.target, routes)
+        counts.add(fold_counts)
+        counts.failed += len(unusable)
+        reasons = [reason for _, reason in unusable] + [f"{r.route.doc_id}: {r.reason}" for r in rebuilt]
+        self.reasons.extend(reasons[: max(0, 20 - len(self.reasons))])
+        return counts, failed + [key for key, _ in unusable] + [routes[r.route] for r in rebuilt]
+
+    def _write_flat(
+        self, target: Target, items: list[dict[str, Any]], index: str
+    ) -> tuple[Counts, list[dict[str, Any]]]:
+        changes, usable, unusable = usable_changes(items, target)
+        report = write_changes(target, changes, index)
         report.counts.scanned = len(items)
         report.counts.failed += len(unusable)
         reasons = [reason for _, reason in unusable] + report.reasons
@@ -181,7 +215,7 @@ class _SegmentRun:
         failed = [key for key, _ in unusable]
         if not report.failed:
             return report.counts, failed
-        raw = _raw_keys(usable, self.target)
+        raw = _raw_keys(usable, target)
         return report.counts, failed + [raw[change.doc_id] for change in report.failed]
 
     def _retry_failed(self, number: int, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -48,7 +48,9 @@ from typing import Any, Literal
 
 from indexer.batch import Runtime, process_batch
 from indexer.changes import decode_record
+from indexer.collection_reads import TableCollections
 from indexer.errors import RecordError
+from indexer.ops.entity_targets import replay_from_table
 from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.reads import get_items
 from indexer.ops.repair import read_documents, repair
@@ -367,7 +369,8 @@ def _replay_one(
 def _from_stream(
     target: Target, records: list[dict[str, Any]], message_id: str, info: BatchInfo
 ) -> MessageOutcome:
-    runtime = Runtime(target.settings, target.search, target.hook, target.alias)
+    reader = TableCollections(target.table, target.keys.partition_key, client=target.dynamodb)
+    runtime = Runtime(target.settings, target.search, target.hook, target.alias, reader=reader)
     answer = process_batch({"Records": records}, None, runtime)
     failures = answer["batchItemFailures"]
     if failures:
@@ -389,16 +392,19 @@ def _from_stream(
 def _from_table(
     target: Target, records: list[dict[str, Any]], message_id: str, info: BatchInfo
 ) -> MessageOutcome:
-    keys: dict[str, dict[str, Any]] = {}
-    for record in records:
-        try:
-            change = decode_record(record, target.keys, target.settings.version_attribute)
-        except RecordError as exc:
-            return MessageOutcome(message_id, "failed", batch=info, records=len(records), reason=str(exc))
-        keys[change.doc_id] = record["dynamodb"]["Keys"]
-    documents = read_documents(target, target.alias, list(keys))  # first the index, then the table
-    items = get_items(target, keys)
-    counts, reasons = repair(target, target.alias, {i: documents.get(i) for i in keys}, items)
+    if target.settings.entity_config is not None:
+        counts, reasons = replay_from_table(target, records)
+    else:
+        keys: dict[str, dict[str, Any]] = {}
+        for record in records:
+            try:
+                change = decode_record(record, target.keys, target.settings.version_attribute)
+            except RecordError as exc:
+                return MessageOutcome(message_id, "failed", batch=info, records=len(records), reason=str(exc))
+            keys[change.doc_id] = record["dynamodb"]["Keys"]
+        documents = read_documents(target, target.alias, list(keys))  # first the index, then the table
+        items = get_items(target, keys)
+        counts, reasons = repair(target, target.alias, {i: documents.get(i) for i in keys}, items)
     status: Status = "replayed" if not counts.failed else "failed"
     return MessageOutcome(
         message_id,

@@ -16,10 +16,13 @@ import boto3
 from botocore.config import Config
 from opensearchpy import OpenSearch
 
+from indexer.changes import plain_item
 from indexer.client import make_client
 from indexer.documents import Hook, load_hook
-from indexer.errors import SettingsError
+from indexer.entities import Entity
+from indexer.errors import RecordError, SettingsError
 from indexer.keys import KeySchema
+from indexer.routing import rule_of
 from indexer.settings import Settings
 
 # Scans are long-running; let botocore back off on throttling rather than fail the segment.
@@ -35,10 +38,29 @@ class Target:
     hook: Hook | None
     session: boto3.session.Session
     dynamodb_endpoint: str | None = None
+    entity: Entity | None = None  # with ENTITY_CONFIG: the entity this target works on (``entity_targets``)
 
     @property
     def keys(self) -> KeySchema:
         return self.settings.keys
+
+    def owns(self, item: Mapping[str, Any]) -> bool:
+        """Whether a scanned DynamoDB-JSON item belongs to this target: every item without ENTITY_CONFIG;
+        with it, the items whose rule is the target's entity's (or any entity's when none is selected).
+        An item that cannot be decoded is kept, so the caller reports it as it always did; one that meets two
+        rules belongs to none (the stream fails its records, naming both rules)."""
+        config = self.settings.entity_config
+        if config is None:
+            return True
+        try:
+            row = plain_item(item)
+        except RecordError:
+            return True
+        try:
+            rule = rule_of(row, config, self.keys)
+        except RecordError:
+            return False
+        return rule is not None and (self.entity is None or rule.entity is self.entity)
 
     @property
     def alias(self) -> str:
