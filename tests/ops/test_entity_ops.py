@@ -26,12 +26,10 @@ from support.single_table import (
     PARTITION_KEY,
     SORT_KEY,
     Delete,
-    Operation,
     Put,
-    Transaction,
-    Update,
     Writer,
     entity_config,
+    random_operation,
 )
 from support.stream_records import LambdaContext
 from support.streams import StreamReader, clients, create_streamed_table
@@ -123,21 +121,6 @@ def seed(design: Design, rng: random.Random) -> None:
         design.writer.apply(Put(customer, "PROFILE", n))
 
 
-def random_operation(rng: random.Random) -> Operation:
-    order = rng.choice(ORDERS)
-    kind = rng.choice(("root", *CHILD_KEYS))
-    sort = order if kind == "root" else kind
-    roll = rng.random()
-    if roll < 0.1:
-        return Put(rng.choice(CUSTOMERS), "PROFILE", rng.randrange(10))
-    if roll < 0.3:
-        return Delete(order, sort)
-    if roll < 0.4:
-        other = rng.choice([o for o in ORDERS if o != order])
-        return Transaction((Delete(order, "ITEM#1"), Put(other, "ITEM#1", rng.randrange(10))))
-    return (Put if roll < 0.7 else Update)(order, sort, rng.randrange(10))
-
-
 class Traffic:
     """Random writes and the stream Lambda, each in a thread, until stopped; then the stream is drained."""
 
@@ -164,7 +147,7 @@ class Traffic:
 
     def _write(self) -> None:
         while not self._stop.is_set():
-            self.design.writer.apply(random_operation(self.rng))
+            self.design.writer.apply(random_operation(self.rng, ORDERS, CUSTOMERS))
             time.sleep(0.005)
 
     def _deliver(self) -> None:

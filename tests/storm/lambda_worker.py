@@ -27,6 +27,21 @@ def main() -> None:
     sys.stdout = sys.stderr
     from indexer.batch import process_event
 
+    if os.environ.get("STORM_PROCESSOR") == "naive":  # the write-up's scheme, to show the storm catches it
+        import json as json_
+
+        from support.naive_folding import NaiveFolder
+
+        naive = NaiveFolder(
+            os.environ["OPENSEARCH_ENDPOINT"],
+            json_.loads(os.environ["ENTITY_CONFIG"]),
+            os.environ["TABLE_PARTITION_KEY"],
+            os.environ["TABLE_SORT_KEY"],
+        )
+
+        def process_event(event: dict[str, Any], context: Any) -> Any:
+            return naive.process(event)
+
     protocol.write('{"ready": true}\n')
     for line in sys.stdin:
         request: dict[str, Any] = json.loads(line)

@@ -10,7 +10,15 @@ upsert with an older external version is then accepted, and a deleted document c
 The stand-in (``osmem-server``) keeps everything in memory, so ``restart`` does what a node keeps across a
 restart and nothing more: it reads every index's settings, mappings, aliases (with their filters) and every
 document with its version, kills the process, starts a new one on the same port and writes them back with
-``version_type=external``. Deleted documents' versions are not carried over. Call it inside
+``version_type=external``. Deleted documents' versions are not carried over.
+
+Sequence numbers: OpenSearch stores each document's ``_seq_no``/``_primary_term`` with it and keeps numbering
+above them after a restart (a recovered primary even gets a new, higher primary term), so a conditional write
+(``if_seq_no``) prepared before the restart still means what it meant. The new stand-in process would number
+from 0 again, and a condition read before the restart could then match another state of the document by
+coincidence. So the restart first moves the new process's numbering past every number the old one gave (read
+with a probe write just before the kill): every condition read before it then fails and is read again,
+stricter than OpenSearch (where an unchanged document keeps its number), never kinder. Call it inside
 ``FaultProxy.outage()`` so no write lands between the read and the kill (a real node acknowledges a write
 only once it is durable).
 """
@@ -32,6 +40,7 @@ from books_local.ports import free_port
 # Settings a new index cannot be created with (they describe the old one).
 READ_ONLY_SETTINGS = {"uuid", "creation_date", "provided_name", "version", "creation_date_string"}
 PAGE = 1000
+PROBE = "restartable-search-seq-no-probe"  # a document id no test writes
 
 
 class RestartableSearch:
@@ -94,8 +103,15 @@ class RestartableSearch:
                 "mappings": description.get("mappings", {}),
                 "aliases": description.get("aliases", {}),
                 "documents": self._documents(name),
+                "next_seq_no": self._next_seq_no(name),
             }
         return state
+
+    def _next_seq_no(self, index: str) -> int:
+        """The sequence number the index would give its next write (a probe written, then deleted)."""
+        written = self._call("PUT", f"/{index}/_doc/{PROBE}", {"probe": True})
+        self._call("DELETE", f"/{index}/_doc/{PROBE}")
+        return int(written["_seq_no"]) + 2
 
     def _documents(self, index: str) -> list[tuple[str, int, dict[str, Any]]]:
         self._call("POST", f"/{index}/_refresh")
@@ -127,6 +143,7 @@ class RestartableSearch:
         for name, index in state.items():
             body = {"settings": index["settings"], "mappings": index["mappings"], "aliases": index["aliases"]}
             self._call("PUT", f"/{name}", body)
+            self._advance_seq_no(name, index["next_seq_no"])
             lines: list[str] = []
             for doc_id, version, source in index["documents"]:
                 meta = {"_index": name, "_id": doc_id, "version": version, "version_type": "external"}
@@ -136,6 +153,14 @@ class RestartableSearch:
                 answer = self._call("POST", "/_bulk?refresh=true", chunk, content_type="application/x-ndjson")
                 assert not answer.get("errors"), f"restoring {name} failed: {answer}"
             self.restored_documents += len(index["documents"])
+
+    def _advance_seq_no(self, index: str, floor: int) -> None:
+        """Spend sequence numbers in the new process until its next one is at least ``floor``."""
+        line = json.dumps({"index": {"_id": PROBE}}) + "\n" + json.dumps({"probe": True}) + "\n"
+        for start in range(0, floor, PAGE):
+            chunk = line * min(PAGE, floor - start)
+            self._call("POST", f"/{index}/_bulk", chunk, content_type="application/x-ndjson")
+        self._call("DELETE", f"/{index}/_doc/{PROBE}")
 
     def _call(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
         data = json.dumps(body).encode() if body is not None and not isinstance(body, str) else None

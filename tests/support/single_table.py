@@ -10,6 +10,7 @@ deletes, transactions within an order, a line item moved between orders; custome
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -226,3 +227,20 @@ class Writer:
 
 def customer_doc_ids(customers: Sequence[str]) -> list[str]:
     return [f'["{c}","PROFILE"]' for c in customers]
+
+
+def random_operation(rng: random.Random, orders: Sequence[str], customers: Sequence[str]) -> Operation:
+    """A write as a busy application makes them: mostly order rows put, updated or deleted, sometimes a line
+    item moved to another order, sometimes a customer."""
+    order = rng.choice(orders)
+    kind = rng.choice(("root", *CHILD_KEYS))
+    sort = _sort_of(order, kind)
+    roll = rng.random()
+    if roll < 0.1:
+        return Put(rng.choice(customers), "PROFILE", rng.randrange(10))
+    if roll < 0.3:
+        return Delete(order, sort)
+    if roll < 0.4:
+        other = rng.choice([o for o in orders if o != order])
+        return Transaction((Delete(order, "ITEM#1"), Put(other, "ITEM#1", rng.randrange(10))))
+    return (Put if roll < 0.7 else Update)(order, sort, rng.randrange(10))
