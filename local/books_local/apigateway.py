@@ -8,10 +8,18 @@ response whose selectionPattern matches the status (else ``default``); render it
 ``$context.responseOverride``; answer. Errors the gateway raises itself go through the document's
 ``x-amazon-apigateway-gateway-responses``.
 
+Host names: API Gateway routes by host name, so a request whose ``Host`` is not one of this API's names never
+reaches it (403 ``Forbidden``, before routing and authorization, in API Gateway's own words rather than the
+API's gateway responses). Request ids follow :mod:`books_local.request_ids`: ``$context.requestId`` may be
+the client's ``x-amzn-RequestId``, ``$context.extendedRequestId`` never is.
+
 Authorization: an operation whose own ``security`` names a SigV4 scheme (``AWS_IAM``) accepts only requests
-signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`); root-level security
-is ignored, as API Gateway ignores it. Differences from AWS: no IAM policy evaluation, API keys, usage plans
-or throttling; OpenSearch is called unsigned; only ``aws`` integrations to DynamoDB and OpenSearch.
+signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`), and puts the
+signer's identity in ``$context.identity``; root-level security is ignored, as API Gateway ignores it.
+Integrations: ``aws`` (DynamoDB, signed with the credentials given for the integration's role, else the
+process's own; OpenSearch, unsigned) and ``mock`` (the request template's ``statusCode`` selects the
+integration response). Differences from AWS: no evaluation of the caller's IAM policy, no API keys, usage
+plans or throttling.
 
 Serving it over HTTP is :mod:`books_local.api_server`; rendering the document with Terraform is
 :mod:`books_local.openapi_document`.
@@ -26,8 +34,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -35,9 +42,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from jsonschema import Draft4Validator
 
-from books_local import dynamodb_limits, sigv4, vtl
+from books_local import dynamodb_limits, request_ids, sigv4, vtl
 
 __all__ = ["HTTP_METHODS", "Gateway", "GatewayError", "Response"]
 
@@ -123,10 +131,21 @@ class Gateway:
         stage: str = "local",
         region: str | None = None,
         credentials: Mapping[str, str] | None = None,
+        identities: Mapping[str, sigv4.CallerIdentity] | None = None,
+        host_names: Iterable[str] = (),
+        integration_credentials: Mapping[str, Credentials] | None = None,
     ) -> None:
         """``credentials`` maps the access keys the local stack issued to their secrets: the only keys whose
-        SigV4 signatures AWS_IAM operations accept."""
+        SigV4 signatures AWS_IAM operations accept; ``identities`` says whose they are
+        (``$context.identity``).
+        ``host_names`` are the ``Host`` values (``name`` or ``name:port``) this API answers for; a server
+        adds its own address (:class:`books_local.api_server.LocalApiServer`). ``integration_credentials``
+        maps an integration's role ARN (its ``credentials``) to the keys its DynamoDB calls are signed with,
+        as API Gateway signs them with the role's session."""
         self.credentials: Mapping[str, str] = credentials or {}
+        self.identities: Mapping[str, sigv4.CallerIdentity] = identities or {}
+        self.host_names: set[str] = {name.lower() for name in host_names}
+        self.integration_credentials: Mapping[str, Credentials] = integration_credentials or {}
         self.document: Mapping[str, Any] = json.loads(openapi) if isinstance(openapi, str) else openapi
         self.dynamodb_endpoint = dynamodb_endpoint.rstrip("/")
         self.opensearch_url = opensearch_url.rstrip("/")
@@ -148,8 +167,13 @@ class Gateway:
         """Answers one HTTP request (``target`` is the path with its query string)."""
         split = urlsplit(target)
         path = unquote(split.path) or "/"
+        host = next((value.strip() for name, value in headers.items() if name.lower() == "host"), "")
+        if host.lower() not in self.host_names:
+            return _forbidden_host()
         context = vtl.new_context(
-            request_id=str(uuid.uuid4()),
+            request_id=request_ids.request_id(headers),
+            extended_request_id=request_ids.extended_request_id(),
+            domain_name=re.sub(r":\d+$", "", host),
             request_time_epoch=int(time.time() * 1000),
             http_method=method.upper(),
             resource_path=path,
@@ -174,7 +198,16 @@ class Gateway:
                     )
                 except sigv4.AuthError as error:
                     raise GatewayError(error.response_type, error.message) from None
-                context["identity"]["accessKey"] = access_key
+                identity = context["identity"]
+                identity["accessKey"] = access_key
+                known = self.identities.get(access_key)
+                if known is not None:
+                    identity.update(
+                        userArn=known.user_arn,
+                        caller=known.caller,
+                        user=known.caller,
+                        accountId=known.account_id,
+                    )
             params: vtl.Params = {
                 "path": path_params,
                 "querystring": dict(parse_qsl(split.query, keep_blank_values=True)),
@@ -228,6 +261,8 @@ class Gateway:
             request_body = body
 
         status, response_body = self._call(integration, request_body)
+        if integration.get("type", "").lower() == "mock":
+            response_body = ""
         LOG.debug("%s %s -> integration %s", context["httpMethod"], route.template, status)
         selected = _select_response(integration.get("responses") or {}, status)
         if selected is None:
@@ -251,6 +286,7 @@ class Gateway:
                 headers[name.removeprefix("method.response.header.")] = value.strip("'")
         headers |= rendered.header_overrides
         headers["x-amzn-RequestId"] = context["requestId"]
+        headers["x-amz-apigw-id"] = context["extendedRequestId"]
         payload = b"" if status_code in (204, 304) else rendered.text.encode()
         return Response(status_code, headers, payload)
 
@@ -310,17 +346,23 @@ class Gateway:
 
     def _call(self, integration: Mapping[str, Any], body: str) -> tuple[int, str]:
         uri = integration.get("uri", "")
-        if integration.get("type", "").lower() != "aws":
+        kind = integration.get("type", "").lower()
+        if kind == "mock":
+            return _mock_status(body), ""
+        if kind != "aws":
             raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
         if match := _DYNAMODB_URI.match(uri):
-            return self._call_dynamodb(match.group(1), match.group(2), body)
+            credentials = self.integration_credentials.get(str(integration.get("credentials", "")))
+            return self._call_dynamodb(match.group(1), match.group(2), body, credentials)
         if match := _OPENSEARCH_URI.match(uri):
             method = integration.get("httpMethod", "POST").upper()
             url = f"{self.opensearch_url}/{match.group(2)}"
             return _http(method, url, _utf8(body), {"Content-Type": "application/json"})
         raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
 
-    def _call_dynamodb(self, region: str, action: str, body: str) -> tuple[int, str]:
+    def _call_dynamodb(
+        self, region: str, action: str, body: str, credentials: Credentials | None = None
+    ) -> tuple[int, str]:
         try:
             request = json.loads(body)
         except ValueError:
@@ -329,7 +371,7 @@ class Gateway:
             message = dynamodb_limits.violation(action, request, lambda name: self._key_schema(region, name))
             if message is not None:
                 return dynamodb_limits.validation_error(message)
-        return self._dynamodb_request(region, action, body)
+        return self._dynamodb_request(region, action, body, credentials)
 
     def _key_schema(self, region: str, table: str) -> dict[str, str]:
         """The table's key attributes (name -> HASH/RANGE), asked of DynamoDB once per table."""
@@ -341,7 +383,9 @@ class Gateway:
             self._key_schemas[table] = {key["AttributeName"]: key["KeyType"] for key in schema}
         return self._key_schemas[table]
 
-    def _dynamodb_request(self, region: str, action: str, body: str) -> tuple[int, str]:
+    def _dynamodb_request(
+        self, region: str, action: str, body: str, credentials: Credentials | None = None
+    ) -> tuple[int, str]:
         headers = {
             "Content-Type": "application/x-amz-json-1.0",
             "X-Amz-Target": f"DynamoDB_20120810.{action}",
@@ -349,8 +393,9 @@ class Gateway:
         request = AWSRequest(
             method="POST", url=f"{self.dynamodb_endpoint}/", data=_utf8(body), headers=headers
         )
-        if self._credentials is not None:
-            SigV4Auth(self._credentials.get_frozen_credentials(), "dynamodb", region).add_auth(request)
+        signing = credentials or (self._credentials.get_frozen_credentials() if self._credentials else None)
+        if signing is not None:
+            SigV4Auth(signing, "dynamodb", region).add_auth(request)
         return _http("POST", request.url, request.body, dict(request.headers.items()))
 
     # --- gateway responses ---------------------------------------------------------------------------------
@@ -385,6 +430,28 @@ class Gateway:
                 headers[name.removeprefix("gatewayresponse.header.")] = value.strip("'")
         headers["x-amzn-RequestId"] = values["requestId"]
         return Response(status, headers, text.encode())
+
+
+def _forbidden_host() -> Response:
+    """What API Gateway answers for a host name no API of it serves: 403 ``{"message":"Forbidden"}`` from the
+    front door (``x-amzn-ErrorType: ForbiddenException``), never one of the API's gateway responses, which
+    the request never reaches. API Gateway picks the API by host name (or ``x-apigw-api-id``: "Invoke a
+    private API", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-api-test-invoke-url.html),
+    and a REST API's own endpoint once it is switched off answers "an HTTP '403 Forbidden' error for REST
+    APIs" (AWS Knowledge Center, https://repost.aws/knowledge-center/api-gateway-disable-endpoint)."""
+    body = json.dumps({"message": "Forbidden"}).encode()
+    return Response(403, {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}, body)
+
+
+def _mock_status(request_body: str) -> int:
+    """A mock integration's status: the ``statusCode`` its request template wrote, else 200 ("Set up mock
+    integrations in API Gateway",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html)."""
+    try:
+        status = json.loads(request_body or "{}").get("statusCode", 200)
+    except (ValueError, AttributeError):
+        raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error") from None
+    return int(status)
 
 
 def _media_type(headers: Mapping[str, str], default: str) -> str:

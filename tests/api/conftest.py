@@ -78,7 +78,11 @@ def api(
     )
     ensure_index(make_client(settings), settings)
     server: LocalApiServer = make_server(
-        openapi_document, moto_endpoint, opensearch_url, credentials=consumer.secrets
+        openapi_document,
+        moto_endpoint,
+        opensearch_url,
+        credentials=consumer.secrets,
+        identities=consumer.identities,
     )
     server.start()
     try:

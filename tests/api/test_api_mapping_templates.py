@@ -126,7 +126,7 @@ def test_create_template_stores_hostile_values_exactly(
 
     assert status == 200, answer
     status, stored = dynamodb_call(
-        moto_endpoint, "GetItem", {"TableName": books_table, "Key": {"id": {"S": ctx["requestId"]}}}
+        moto_endpoint, "GetItem", {"TableName": books_table, "Key": {"id": {"S": ctx["extendedRequestId"]}}}
     )
     item = plain(stored["Item"])
     assert {key: item[key] for key in book} == book

@@ -16,7 +16,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_http_client import Api, signed
+from api_http_client import LOCAL_HOST, Api, signed
 
 from books_local.api_credentials import ApiCredentials
 from books_local.apigateway import Gateway
@@ -124,8 +124,13 @@ def test_root_level_security_is_ignored_like_api_gateway_does(api: Api, moto_end
     for item in root_only["paths"].values():
         for operation in item.values():
             operation.pop("security")
-    open_gateway = Gateway(root_only, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
-    secured = Gateway(document, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
+    host = {"Host": LOCAL_HOST}
+    open_gateway = Gateway(
+        root_only, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused", host_names=[LOCAL_HOST]
+    )
+    secured = Gateway(
+        document, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused", host_names=[LOCAL_HOST]
+    )
 
-    assert open_gateway.handle("GET", "/books", {}).status == 200
-    assert secured.handle("GET", "/books", {}).status == 403
+    assert open_gateway.handle("GET", "/books", host).status == 200
+    assert secured.handle("GET", "/books", host).status == 403

@@ -41,7 +41,9 @@ def fuzz_target(moto_endpoint: str, opensearch_url: str) -> Iterator[FuzzTarget]
     consumer = issue(
         moto_endpoint, "us-east-1", "arn:aws:execute-api:us-east-1:123456789012:fuzz", user_name=name
     )
-    server = make_server(document, moto_endpoint, opensearch_url, credentials=consumer.secrets)
+    server = make_server(
+        document, moto_endpoint, opensearch_url, credentials=consumer.secrets, identities=consumer.identities
+    )
     server.start()
     try:
         yield FuzzTarget(server.url, document, name, dynamodb, SigV4(consumer))
