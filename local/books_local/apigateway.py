@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -160,6 +161,10 @@ class Gateway:
         self._validators: dict[str, Draft4Validator] = {}
         self._key_schemas: dict[str, dict[str, str]] = {}
         self._credentials = botocore.session.get_session().get_credentials()
+        # moto does not isolate concurrent transactions (two cancelled or both applied where DynamoDB cancels
+        # one with TransactionConflict): the API's own are sent one at a time. books_local.moto_transactions
+        # isolates them inside the local stack's moto too.
+        self._transactions = threading.Lock()
 
     # --- pipeline ------------------------------------------------------------------------------------------
 
@@ -371,6 +376,9 @@ class Gateway:
             message = dynamodb_limits.violation(action, request, lambda name: self._key_schema(region, name))
             if message is not None:
                 return dynamodb_limits.validation_error(message)
+        if action == "TransactWriteItems":
+            with self._transactions:
+                return self._dynamodb_request(region, action, body, credentials)
         return self._dynamodb_request(region, action, body, credentials)
 
     def _key_schema(self, region: str, table: str) -> dict[str, str]:

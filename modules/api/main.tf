@@ -23,6 +23,48 @@ module "openapi" {
   opensearch_index           = var.opensearch_index
   authorization              = var.authorization
   limits                     = var.limits
+  idempotency_table_name     = aws_dynamodb_table.idempotency.name
+  idempotency_key_ttl_hours  = var.idempotency_key_ttl_hours
+}
+
+# Idempotency-Key records of POST /books: a table of their own, so the books table holds books only (the
+# indexer indexes every item of its stream, GET /books scans it) and the records can expire by TTL without
+# touching the books' stream. Two small items per keyed create, keyed by the caller (scope) and the key
+# (entry); the create template writes them in the same transaction as the book.
+resource "aws_dynamodb_table" "idempotency" {
+  #checkov:skip=CKV_AWS_119:The AWS owned key encrypts at rest by default; a customer managed key is the idempotency_table_kms_key_arn input.
+  #checkov:skip=CKV_AWS_28:Records live idempotency_key_ttl_hours (24 by default): a point-in-time restore would bring back expired keys and nothing else of value.
+  name         = "${var.name}-idempotency"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "scope"
+  range_key    = "entry"
+
+  attribute {
+    name = "scope"
+    type = "S"
+  }
+
+  attribute {
+    name = "entry"
+    type = "S"
+  }
+
+  # The templates treat a record past expiresAt as absent: TTL deletes it later, in the background.
+  ttl {
+    enabled        = true
+    attribute_name = "expiresAt"
+  }
+
+  server_side_encryption {
+    enabled     = var.idempotency_table_kms_key_arn != null
+    kms_key_arn = var.idempotency_table_kms_key_arn
+  }
+
+  point_in_time_recovery {
+    enabled = false
+  }
+
+  tags = var.tags
 }
 
 resource "aws_api_gateway_rest_api" "this" {

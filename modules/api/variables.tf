@@ -78,6 +78,28 @@ variable "limits" {
   default = {}
 }
 
+variable "idempotency_key_ttl_hours" {
+  description = "Hours an Idempotency-Key of POST /books is remembered after its first use: a retry within them returns the first result."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.idempotency_key_ttl_hours >= 1 && var.idempotency_key_ttl_hours <= 720 && floor(var.idempotency_key_ttl_hours) == var.idempotency_key_ttl_hours
+    error_message = "idempotency_key_ttl_hours must be a whole number of hours from 1 to 720 (30 days)."
+  }
+}
+
+variable "idempotency_table_kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the idempotency table; null uses the AWS owned key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.idempotency_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.idempotency_table_kms_key_arn))
+    error_message = "idempotency_table_kms_key_arn must be a KMS key ARN (arn:aws:kms:...) or null."
+  }
+}
+
 variable "endpoint_type" {
   description = "Endpoint type of the REST API: REGIONAL, EDGE or PRIVATE."
   type        = string

@@ -8,7 +8,7 @@ locals {
   opensearch_subdomain = split(".", var.opensearch_domain_endpoint)[0]
   search_uri           = "arn:${var.partition}:apigateway:${var.region}:${local.opensearch_subdomain}.es:path/${var.opensearch_index}/_search"
   dynamodb_uri = {
-    for action in ["PutItem", "GetItem", "UpdateItem", "DeleteItem", "Scan"] :
+    for action in ["TransactWriteItems", "GetItem", "UpdateItem", "DeleteItem", "Scan"] :
     action => "arn:${var.partition}:apigateway:${var.region}:dynamodb:action/${action}"
   }
 
@@ -31,10 +31,6 @@ locals {
   search_params     = templatefile("${local.templates_dir}/search_params.vtl.tftpl", var.limits)
   dynamodb_error = {
     for name, values in {
-      create_book = {
-        conditional_failed = "#set($context.responseOverride.status = 409)\n{\"error\": {\"code\": \"CONFLICT\", \"message\": \"A book with this id exists already.\"}}"
-        validation         = local.key_or_item_problem
-      }
       book = { conditional_failed = local.not_found, validation = local.key_or_item_problem }
       update_book = {
         conditional_failed = "${local.if_match}\n${file("${local.templates_dir}/update_book.conflict.vtl")}"
@@ -47,11 +43,33 @@ locals {
     } : name => templatefile("${local.templates_dir}/dynamodb_error.vtl.tftpl", values)
   }
 
+  # POST /books: the new book's id, which no client can set (create_book.request.vtl.tftpl), and the optional
+  # Idempotency-Key, scoped to the caller API Gateway authenticated: the signer's ARN (AWS_IAM) or the API key's
+  # id (API_KEY); without authorization there is no caller to scope keys to, so a key is refused.
+  new_book_id = "#set($id = $context.extendedRequestId.replaceAll(\"[+]\", \"-\").replaceAll(\"/\", \"_\"))"
+  idempotency_scope = {
+    AWS_IAM = "$!context.identity.userArn"
+    API_KEY = "$!context.identity.apiKeyId"
+    NONE    = ""
+  }
+  idempotency_key = templatefile("${local.templates_dir}/idempotency_key.vtl.tftpl", {
+    scope          = local.idempotency_scope[var.authorization]
+    key_max_length = 255
+  })
+  create_book = {
+    table_name             = var.table_name
+    idempotency_table_name = var.idempotency_table_name
+    ttl_seconds            = var.idempotency_key_ttl_hours * 3600
+    ttl_hours              = var.idempotency_key_ttl_hours
+    idempotency_key        = local.idempotency_key
+    new_book_id            = local.new_book_id
+  }
+
   template_variables = merge(var.limits, { table_name = var.table_name })
   templates = {
-    create_book_request  = templatefile("${local.templates_dir}/create_book.request.vtl", local.template_variables)
-    create_book_response = file("${local.templates_dir}/create_book.response.vtl")
-    create_book_error    = local.dynamodb_error.create_book
+    create_book_request  = templatefile("${local.templates_dir}/create_book.request.vtl.tftpl", local.create_book)
+    create_book_response = templatefile("${local.templates_dir}/create_book.response.vtl.tftpl", local.create_book)
+    create_book_error    = templatefile("${local.templates_dir}/create_book.error.vtl.tftpl", local.create_book)
     get_book_request     = templatefile("${local.templates_dir}/get_book.request.vtl", local.template_variables)
     get_book_response    = templatefile("${local.templates_dir}/get_book.response.vtl", { book = local.book.item })
     update_book_request  = templatefile("${local.templates_dir}/update_book.request.vtl", merge(local.template_variables, { if_match = local.if_match }))
@@ -92,16 +110,17 @@ locals {
   }
 
   document = jsonencode(yamldecode(templatefile("${path.module}/openapi.yaml.tftpl", {
-    title              = var.title
-    description        = var.description
-    limits             = var.limits
-    execution_role_arn = var.execution_role_arn
-    dynamodb_uri       = local.dynamodb_uri
-    search_uri         = local.search_uri
-    templates          = local.templates
-    gateway_responses  = local.gateway_responses
-    error_response     = local.error_response
-    security_schemes   = local.security_schemes[var.authorization]
-    security           = [for name in keys(local.security_schemes[var.authorization]) : { (name) = [] }]
+    title                     = var.title
+    description               = var.description
+    idempotency_key_ttl_hours = var.idempotency_key_ttl_hours
+    limits                    = var.limits
+    execution_role_arn        = var.execution_role_arn
+    dynamodb_uri              = local.dynamodb_uri
+    search_uri                = local.search_uri
+    templates                 = local.templates
+    gateway_responses         = local.gateway_responses
+    error_response            = local.error_response
+    security_schemes          = local.security_schemes[var.authorization]
+    security                  = [for name in keys(local.security_schemes[var.authorization]) : { (name) = [] }]
   })))
 }

@@ -40,6 +40,27 @@ variable "table_name" {
   }
 }
 
+variable "idempotency_table_name" {
+  description = "Name of the DynamoDB table of Idempotency-Key records (partition key \"scope\", sort key \"entry\", both strings; TTL on \"expiresAt\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.idempotency_table_name))
+    error_message = "idempotency_table_name must be 3-255 characters of letters, digits, \"_\", \".\" or \"-\"."
+  }
+}
+
+variable "idempotency_key_ttl_hours" {
+  description = "Hours an Idempotency-Key is remembered after its first use: a retry within them returns the first result."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.idempotency_key_ttl_hours >= 1 && var.idempotency_key_ttl_hours <= 720 && floor(var.idempotency_key_ttl_hours) == var.idempotency_key_ttl_hours
+    error_message = "idempotency_key_ttl_hours must be a whole number of hours from 1 to 720 (30 days)."
+  }
+}
+
 variable "execution_role_arn" {
   description = "ARN of the role API Gateway assumes to call DynamoDB and OpenSearch."
   type        = string
