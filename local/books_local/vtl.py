@@ -110,6 +110,10 @@ class JavaList(list):
     def isEmpty(self) -> bool:
         return not self
 
+    def add(self, value: Any) -> bool:
+        self.append(value)
+        return True
+
 
 def java_value(value: Any) -> Any:
     """Wraps decoded JSON so templates can call Java methods on it."""
@@ -447,9 +451,16 @@ _STRING_METHODS: dict[str, Any] = {
     "toLowerCase": lambda self: self.lower(),
     "toUpperCase": lambda self: self.upper(),
     "trim": lambda self: self.strip(" \t\n\r\x0b\x0c\x00"),
-    "split": lambda self, pattern: _java_split(self, pattern),
     "toString": lambda self: self,
 }
+
+
+class _JavaString(str):
+    """A string whose methods are Java's where Python's own have the same name and another meaning."""
+
+    def split(self, pattern: str) -> JavaList:  # type: ignore[override]
+        return _java_split(str(self), pattern)
+
 
 _patch_lock = threading.Lock()
 _patched = False
@@ -469,6 +480,9 @@ def _make_airspeed_velocity_like() -> None:
 
         # Velocity 1.7 identifiers: a letter or "_", then letters, digits, "_" or "-".
         airspeed.NameOrCall.NAME = re.compile(r"([_a-z][a-z0-9_-]*)", re.S + re.I)
+        airspeed.SetDirective.PLACE = re.compile(
+            r"\s*\$([a-z_][a-z0-9_-]*(?:\.[a-z_][a-z0-9_-]*)*)", re.S + re.I
+        )
 
         # Velocity's truth in #if/#elseif, !, && and ||.
         def if_evaluate_raw(self: Any, stream: Any, namespace: Any, loader: Any) -> None:
@@ -551,7 +565,23 @@ def _make_airspeed_velocity_like() -> None:
 
         methods = airspeed.__additional_methods__
         methods[str] = {**methods.get(str, {}), **_STRING_METHODS}
-        methods[list] = {**methods.get(list, {}), "size": len, "isEmpty": lambda self: not self}
+        methods[_JavaString] = methods[str]
+
+        # A method call on a string finds Java's String method, never Python's str method of that name.
+        name_or_call_calculate = airspeed.NameOrCall.calculate
+
+        def java_string_calculate(self: Any, current_object: Any, loader: Any, top_namespace: Any) -> Any:
+            if type(current_object) is str:
+                current_object = _JavaString(current_object)
+            return name_or_call_calculate(self, current_object, loader, top_namespace)
+
+        airspeed.NameOrCall.calculate = java_string_calculate
+        methods[list] = {
+            **methods.get(list, {}),
+            "size": len,
+            "isEmpty": lambda self: not self,
+            "add": lambda self, value: self.append(value) is None,  # java.util.List.add: true
+        }
         methods[dict] = {
             **methods.get(dict, {}),
             "size": len,
