@@ -38,6 +38,11 @@ output "idempotency_table_arn" {
   value       = aws_dynamodb_table.idempotency.arn
 }
 
+output "execution_log_group_name" {
+  description = "Name of the CloudWatch log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<rest_api_id>/<stage>)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
 output "access_log_group_name" {
   description = "Name of the CloudWatch log group receiving the stage's access logs."
   value       = aws_cloudwatch_log_group.access.name

@@ -211,3 +211,29 @@ def test_integration_uris_use_the_partition_of_the_account() -> None:
     operations = [document["paths"][path][method] for path, method in OPERATIONS]
     uris = [operation["x-amazon-apigateway-integration"]["uri"] for operation in operations]
     assert all(uri.startswith("arn:aws-cn:apigateway:cn-north-1:") for uri in uris), uris
+
+
+def test_the_search_integration_uri_names_the_domain_as_aws_documents_subdomains() -> None:
+    """An AWS integration's uri is "arn:aws:apigateway:{region}:{subdomain.service|service}:path|action/
+    {service_api}", {subdomain} being "a designated subdomain supported by certain AWS service for fast
+    host-name lookup" (API Gateway API reference, Integration.uri:
+    https://docs.aws.amazon.com/apigateway/latest/api/API_Integration.html). AWS's worked example for a search
+    domain is CloudSearch's: for the search endpoint search-my-test-....us-west-1.cloudsearch.amazonaws.com,
+    "For AWS Subdomain, specify" its first label, without the region ("Integrating Amazon CloudSearch with API
+    Gateway", https://docs.aws.amazon.com/cloudsearch/latest/developerguide/api-gateway.html). OpenSearch
+    endpoints have the same shape, "domain-id.region.es.amazonaws.com", and the service is es ("Making and
+    signing OpenSearch Service requests",
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-signing-service-requests.html).
+    No AWS page shows an OpenSearch domain in this form; the form follows the general rule and that example,
+    and the api module refuses a domain endpoint that does not rebuild to this host in the API's region."""
+    endpoint = "search-books-abc123.eu-west-1.es.amazonaws.com"
+    document = render_openapi_document(
+        table_name="books", region="eu-west-1", opensearch_domain_endpoint=endpoint, opensearch_index="books"
+    )
+    uri = document["paths"]["/search"]["get"]["x-amazon-apigateway-integration"]["uri"]
+
+    match = re.fullmatch(r"arn:aws:apigateway:([a-z0-9-]+):([a-z0-9-]+)\.es:path/(.+)", uri)
+    assert match is not None, uri
+    region, subdomain, path = match.groups()
+    assert f"{subdomain}.{region}.es.amazonaws.com" == endpoint
+    assert path == "books/_search"

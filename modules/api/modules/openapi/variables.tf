@@ -136,3 +136,19 @@ variable "limits" {
     error_message = "limits: lengths >= 1; max_page_size 1-999; default_page_size 1-max_page_size; search_max_size 1-999; search_size 1-search_max_size; max_result_window search_max_size-99999; q_max_length 1-1024; fuzzy_max_length 0-q_max_length."
   }
 }
+
+variable "cors" {
+  description = "Cross-origin access for browsers, off (null) by default; the api module's cors input describes it."
+  type = object({
+    allow_origins   = list(string)
+    allow_headers   = optional(list(string), ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Amz-Content-Sha256", "X-Amz-Date", "X-Amz-Security-Token"])
+    expose_headers  = optional(list(string), ["ETag", "Location", "x-amzn-RequestId"])
+    max_age_seconds = optional(number, 600)
+  })
+  default = null
+
+  validation {
+    condition     = var.cors == null || try(length(var.cors.allow_origins) > 0 && alltrue([for origin in var.cors.allow_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin))]), false)
+    error_message = "cors.allow_origins must list at least one origin, each scheme://host[:port] (for example https://books.example.com), without a path or a wildcard."
+  }
+}
