@@ -16,10 +16,10 @@ the client's ``x-amzn-RequestId``, ``$context.extendedRequestId`` never is.
 Authorization: an operation whose own ``security`` names a SigV4 scheme (``AWS_IAM``) accepts only requests
 signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`), and puts the
 signer's identity in ``$context.identity``; root-level security is ignored, as API Gateway ignores it.
-Integrations: ``aws`` (DynamoDB, signed with the credentials given for the integration's role, else the
-process's own; OpenSearch, unsigned) and ``mock`` (the request template's ``statusCode`` selects the
-integration response). Differences from AWS: no evaluation of the caller's IAM policy, no API keys, usage
-plans or throttling.
+Integrations (:mod:`books_local.integrations`): ``aws`` (DynamoDB, signed with the credentials given for
+the integration's role, else the process's own; OpenSearch, unsigned) and ``mock`` (the request template's
+``statusCode`` selects the integration response). Differences from AWS: no evaluation of the caller's IAM
+policy, no API keys, usage plans or throttling.
 
 Serving it over HTTP is :mod:`books_local.api_server`; rendering the document with Terraform is
 :mod:`books_local.openapi_document`.
@@ -31,47 +31,25 @@ import json
 import logging
 import os
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from jsonschema import Draft4Validator
 
-from books_local import dynamodb_limits, request_ids, sigv4, vtl
+from books_local import request_ids, sigv4, vtl
+from books_local.gateway_errors import GATEWAY_RESPONSES, GatewayError
+from books_local.integrations import Integrations
 
 __all__ = ["HTTP_METHODS", "Gateway", "GatewayError", "Response"]
 
 LOG = logging.getLogger(__name__)
-INTEGRATION_TIMEOUT_SECONDS = 29.0
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
-# API Gateway's gateway response types used here: default status and message.
-GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
-    "ACCESS_DENIED": (403, "Forbidden"),
-    "THROTTLED": (429, "Too Many Requests"),
-    "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
-    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
-    "INVALID_SIGNATURE": (403, sigv4.SIGNATURE_MISMATCH),
-    "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
-    "BAD_REQUEST_BODY": (400, "Invalid request body"),
-    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
-    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
-    "API_CONFIGURATION_ERROR": (500, "Internal server error"),
-    "INTEGRATION_FAILURE": (504, "Internal server error"),
-    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
-}
 MAX_BODY_BYTES = 10 * 1024 * 1024
-_DYNAMODB_URI = re.compile(r"^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):dynamodb:action/([A-Za-z]+)$")
-_OPENSEARCH_URI = re.compile(r"^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):(?:[^:]+\.)?es:path/(.+)$")
 _CONTEXT_REFERENCE = re.compile(r"\$context\.([A-Za-z]+(?:\.[A-Za-z]+)*)")
 
 
@@ -85,16 +63,6 @@ class Response:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-class GatewayError(Exception):
-    """An error API Gateway answers itself, by gateway response type."""
-
-    def __init__(self, response_type: str, message: str | None = None, validation: str = "") -> None:
-        super().__init__(message or GATEWAY_RESPONSES[response_type][1])
-        self.response_type = response_type
-        self.message = message or GATEWAY_RESPONSES[response_type][1]
-        self.validation = validation
 
 
 @dataclass(frozen=True)
@@ -146,10 +114,12 @@ class Gateway:
         self.credentials: Mapping[str, str] = credentials or {}
         self.identities: Mapping[str, sigv4.CallerIdentity] = identities or {}
         self.host_names: set[str] = {name.lower() for name in host_names}
-        self.integration_credentials: Mapping[str, Credentials] = integration_credentials or {}
         self.document: Mapping[str, Any] = json.loads(openapi) if isinstance(openapi, str) else openapi
-        self.dynamodb_endpoint = dynamodb_endpoint.rstrip("/")
-        self.opensearch_url = opensearch_url.rstrip("/")
+        self.integrations = Integrations(
+            dynamodb_endpoint=dynamodb_endpoint,
+            opensearch_url=opensearch_url,
+            integration_credentials=integration_credentials,
+        )
         self.stage = stage
         self.region = (
             region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -159,12 +129,6 @@ class Gateway:
             key=lambda route: -route.literal_length,
         )
         self._validators: dict[str, Draft4Validator] = {}
-        self._key_schemas: dict[str, dict[str, str]] = {}
-        self._credentials = botocore.session.get_session().get_credentials()
-        # moto does not isolate concurrent transactions (two cancelled or both applied where DynamoDB cancels
-        # one with TransactionConflict): the API's own are sent one at a time. books_local.moto_transactions
-        # isolates them inside the local stack's moto too.
-        self._transactions = threading.Lock()
 
     # --- pipeline ------------------------------------------------------------------------------------------
 
@@ -265,7 +229,7 @@ class Gateway:
         else:
             request_body = body
 
-        status, response_body = self._call(integration, request_body)
+        status, response_body = self.integrations.call(integration, request_body)
         if integration.get("type", "").lower() == "mock":
             response_body = ""
         LOG.debug("%s %s -> integration %s", context["httpMethod"], route.template, status)
@@ -349,63 +313,6 @@ class Gateway:
 
     # --- integrations --------------------------------------------------------------------------------------
 
-    def _call(self, integration: Mapping[str, Any], body: str) -> tuple[int, str]:
-        uri = integration.get("uri", "")
-        kind = integration.get("type", "").lower()
-        if kind == "mock":
-            return _mock_status(body), ""
-        if kind != "aws":
-            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
-        if match := _DYNAMODB_URI.match(uri):
-            credentials = self.integration_credentials.get(str(integration.get("credentials", "")))
-            return self._call_dynamodb(match.group(1), match.group(2), body, credentials)
-        if match := _OPENSEARCH_URI.match(uri):
-            method = integration.get("httpMethod", "POST").upper()
-            url = f"{self.opensearch_url}/{match.group(2)}"
-            return _http(method, url, _utf8(body), {"Content-Type": "application/json"})
-        raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
-
-    def _call_dynamodb(
-        self, region: str, action: str, body: str, credentials: Credentials | None = None
-    ) -> tuple[int, str]:
-        try:
-            request = json.loads(body)
-        except ValueError:
-            request = None
-        if isinstance(request, dict):
-            message = dynamodb_limits.violation(action, request, lambda name: self._key_schema(region, name))
-            if message is not None:
-                return dynamodb_limits.validation_error(message)
-        if action == "TransactWriteItems":
-            with self._transactions:
-                return self._dynamodb_request(region, action, body, credentials)
-        return self._dynamodb_request(region, action, body, credentials)
-
-    def _key_schema(self, region: str, table: str) -> dict[str, str]:
-        """The table's key attributes (name -> HASH/RANGE), asked of DynamoDB once per table."""
-        if table not in self._key_schemas:
-            status, answer = self._dynamodb_request(region, "DescribeTable", json.dumps({"TableName": table}))
-            if status != 200:
-                return {}
-            schema = json.loads(answer)["Table"]["KeySchema"]
-            self._key_schemas[table] = {key["AttributeName"]: key["KeyType"] for key in schema}
-        return self._key_schemas[table]
-
-    def _dynamodb_request(
-        self, region: str, action: str, body: str, credentials: Credentials | None = None
-    ) -> tuple[int, str]:
-        headers = {
-            "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": f"DynamoDB_20120810.{action}",
-        }
-        request = AWSRequest(
-            method="POST", url=f"{self.dynamodb_endpoint}/", data=_utf8(body), headers=headers
-        )
-        signing = credentials or (self._credentials.get_frozen_credentials() if self._credentials else None)
-        if signing is not None:
-            SigV4Auth(signing, "dynamodb", region).add_auth(request)
-        return _http("POST", request.url, request.body, dict(request.headers.items()))
-
     # --- gateway responses ---------------------------------------------------------------------------------
 
     def gateway_response(self, error: GatewayError, context: Mapping[str, Any] | None = None) -> Response:
@@ -451,17 +358,6 @@ def _forbidden_host() -> Response:
     return Response(403, {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}, body)
 
 
-def _mock_status(request_body: str) -> int:
-    """A mock integration's status: the ``statusCode`` its request template wrote, else 200 ("Set up mock
-    integrations in API Gateway",
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html)."""
-    try:
-        status = json.loads(request_body or "{}").get("statusCode", 200)
-    except (ValueError, AttributeError):
-        raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error") from None
-    return int(status)
-
-
 def _media_type(headers: Mapping[str, str], default: str) -> str:
     for name, value in headers.items():
         if name.lower() == "content-type" and value.strip():
@@ -487,22 +383,3 @@ def _select_response(responses: Mapping[str, Any], status: int) -> Mapping[str, 
         if pattern != "default" and re.fullmatch(response.get("selectionPattern", pattern), str(status)):
             return response
     return responses.get("default")
-
-
-def _utf8(text: str) -> bytes:
-    """UTF-8 as Java writes it: a lone surrogate (valid in a JSON string escape) becomes "?"."""
-    return text.encode("utf-8", errors="replace")
-
-
-def _http(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body or None, method=method, headers=dict(headers))
-    try:
-        with urllib.request.urlopen(request, timeout=INTEGRATION_TIMEOUT_SECONDS) as answer:
-            return answer.status, answer.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8", errors="replace")
-    except TimeoutError as exc:
-        raise GatewayError("INTEGRATION_TIMEOUT") from exc
-    except OSError as exc:
-        LOG.warning("integration %s %s failed: %s", method, url, exc)
-        raise GatewayError("INTEGRATION_FAILURE") from exc
