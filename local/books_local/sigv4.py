@@ -29,7 +29,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-__all__ = ["SERVICE", "AuthError", "sign", "verify"]
+__all__ = ["SERVICE", "AuthError", "CallerIdentity", "sign", "verify"]
 
 SERVICE = "execute-api"
 # A signed request must reach AWS within five minutes of its X-Amz-Date ("Elements of an AWS API request
@@ -43,6 +43,16 @@ _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),"
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who signed a request, as API Gateway puts it in ``$context.identity`` for AWS_IAM methods: the IAM
+    principal's ARN (``userArn``), its unique id (``caller``, ``user``) and its account (``accountId``)."""
+
+    user_arn: str
+    caller: str
+    account_id: str
 
 
 @dataclass(frozen=True)

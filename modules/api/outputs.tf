@@ -28,6 +28,21 @@ output "execution_role_arn" {
   value       = aws_iam_role.this.arn
 }
 
+output "idempotency_table_name" {
+  description = "Name of the DynamoDB table of POST /books' Idempotency-Key records (items expire by TTL)."
+  value       = aws_dynamodb_table.idempotency.name
+}
+
+output "idempotency_table_arn" {
+  description = "ARN of the table of Idempotency-Key records."
+  value       = aws_dynamodb_table.idempotency.arn
+}
+
+output "execution_log_group_name" {
+  description = "Name of the CloudWatch log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<rest_api_id>/<stage>)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
 output "access_log_group_name" {
   description = "Name of the CloudWatch log group receiving the stage's access logs."
   value       = aws_cloudwatch_log_group.access.name
