@@ -124,11 +124,12 @@ class InterruptingReader:
     inner: CollectionReader
     armed: list[Callable[[], None]] = field(default_factory=list)
 
-    def read(self, partition_attribute: Mapping[str, Any]) -> Collection:
-        collection = self.inner.read(partition_attribute)
+    def read(self, partition_attribute: Mapping[str, Any], deadline: Any = None) -> Collection:
+        collection = self.inner.read(partition_attribute, deadline)
+        rows = list(collection.rows)  # the whole partition, read now ...
         while self.armed:
-            self.armed.pop(0)()
-        return collection
+            self.armed.pop(0)()  # ... then more writes and another invocation: the read is stale
+        return Collection(iter(rows), collection.read_units, collection.pages)
 
 
 def run(
