@@ -3,8 +3,8 @@
 CloudWatch Logs turns an EMF log line into metric data points itself ("Specification: Embedded metric format",
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html:
 "On Lambda, you do not need to set this header yourself. Writing JSON to standard out in the embedded metric
-format is sufficient"). So the indexer makes no PutMetricData call, builds no client, imports nothing at cold
-start, and costs nothing while idle: no invocation, no line, no data point.
+format is sufficient"). So the indexer makes no PutMetricData call, builds no client, imports no AWS SDK, and
+costs nothing while idle: no invocation, no line, no data point.
 
 The line is written by hand rather than with Powertools' ``Metrics``: it is one ``json`` object through the
 indexer's own log handler (``logs.py``), and ``tests/indexer/test_metrics.py`` checks every rule of the
