@@ -80,6 +80,10 @@ up: venv terraform-config ## Starts the whole system on this machine (local/READ
 down: ## Stops what `make up` started and removes .state/
 	@if [ -x $(PY) ]; then PYTHONPATH=local $(PY) -m books_local down; else rm -rf .state; fi
 
+.PHONY: status
+status: ## Shows the local stack's processes and figures: indexer counts and lag, the stream's backlog, DLQ, index (STATUS_ARGS="--watch 2")
+	@PYTHONPATH=local $(PY) -m books_local status $(STATUS_ARGS)
+
 .PHONY: logs
 logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one)
 	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)

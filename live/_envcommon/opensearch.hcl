@@ -2,6 +2,9 @@
 # a name_prefix). Sizing: env.hcl's opensearch.
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
+  # With fine-grained access control (dev's dashboards_access) these roles are mapped inside the domain too.
+  indexer_role = "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer"
+  api_roles    = "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*"
 }
 
 terraform {
@@ -17,6 +20,10 @@ inputs = {
   dedicated_master        = local.env.opensearch.dedicated_master
   ebs_volume_size         = local.env.opensearch.ebs_volume_size
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
+  index_access = {
+    writer_role_arns = [local.indexer_role]
+    reader_role_arns = [local.api_roles]
+  }
   access_principal_arns = [
     "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer",
     "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*",

@@ -13,6 +13,8 @@ from typing import Any
 EMULATED_SERVICES = (
     "apigateway",
     "cloudwatch",
+    "cognitoidentity",
+    "cognitoidp",
     "dynamodb",
     "ec2",
     "ecr",

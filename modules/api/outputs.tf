@@ -13,6 +13,11 @@ output "rest_api_execution_arn" {
   value       = aws_api_gateway_rest_api.this.execution_arn
 }
 
+output "rest_api_name" {
+  description = "Name of the REST API (the ApiName dimension of its CloudWatch metrics)."
+  value       = aws_api_gateway_rest_api.this.name
+}
+
 output "stage_name" {
   description = "Name of the deployed stage."
   value       = aws_api_gateway_stage.this.stage_name

@@ -14,6 +14,10 @@ locals {
   # The stream ARN is "<table arn>/stream/<label>"; the table ARN scopes dynamodb:ListStreams.
   table_arn = split("/stream/", var.table_stream_arn)[0]
 
+  # The namespace of the metrics the indexer writes in its logs (indexer/metrics.py NAMESPACE; a test keeps
+  # the two equal); its only dimension is FunctionName.
+  metrics_namespace = "BooksIndexer"
+
   # The indexer's client wants a URL; the opensearch module's domain_endpoint is a bare host name.
   opensearch_url = can(regex("^https?://", var.opensearch_endpoint)) ? var.opensearch_endpoint : "https://${var.opensearch_endpoint}"
 
@@ -282,6 +286,17 @@ locals {
       statistic   = "Maximum"
       threshold   = 0
       dimensions  = { QueueName = "${var.function_name}-dlq" }
+    }
+    # The indexer's own figure (an EMF line per invocation, artifacts/update_indices/README.md "Metrics"): how
+    # long the oldest record it acknowledged took from its table write to the index, retries included.
+    # IteratorAge stops at the batch's arrival; this one ends when searches can find the change.
+    index-lag = {
+      description = "Changes reach the index late: a record the indexer acknowledged waited more than ${var.index_lag_alarm_threshold_ms} ms from its table write (IndexLagMax)."
+      namespace   = local.metrics_namespace
+      metric_name = "IndexLagMax"
+      statistic   = "Maximum"
+      threshold   = var.index_lag_alarm_threshold_ms
+      dimensions  = { FunctionName = var.function_name }
     }
   }
 }

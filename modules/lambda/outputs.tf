@@ -38,6 +38,11 @@ output "dead_letter_queue_url" {
   value       = try(aws_sqs_queue.dead_letter[0].url, null)
 }
 
+output "dead_letter_queue_name" {
+  description = "Name of the SQS queue that receives batches the mapping gave up on."
+  value       = try(aws_sqs_queue.dead_letter[0].name, null)
+}
+
 output "dead_letter_queue_arn" {
   description = "ARN of the SQS queue that receives batches the mapping gave up on."
   value       = try(aws_sqs_queue.dead_letter[0].arn, null)
@@ -64,6 +69,16 @@ output "alarm_actions" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "Map of alarm key (iterator-age, errors, dead-letters) to alarm ARN."
+  description = "Map of alarm key (iterator-age, index-lag, errors, dead-letters) to alarm ARN."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the indexer's own metrics (EMF lines in its logs), dimension FunctionName."
+  value       = local.metrics_namespace
+}
+
+output "index_lag_alarm_threshold_ms" {
+  description = "Threshold of the index lag alarm in milliseconds, or null when alarms are off."
+  value       = local.create_alarms ? var.index_lag_alarm_threshold_ms : null
 }

@@ -376,7 +376,7 @@ variable "dead_letter_kms_key_arn" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the iterator age, errors and dead-letter alarms."
+  description = "Whether to create the iterator age, index lag, errors and dead-letter alarms."
   type        = bool
   default     = true
 }
@@ -406,6 +406,17 @@ variable "iterator_age_alarm_threshold_ms" {
   validation {
     condition     = var.iterator_age_alarm_threshold_ms > 0
     error_message = "iterator_age_alarm_threshold_ms must be positive."
+  }
+}
+
+variable "index_lag_alarm_threshold_ms" {
+  description = "Index lag in milliseconds (a record's table write to its acknowledgement, the indexer's IndexLagMax) above which the lag alarm fires."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.index_lag_alarm_threshold_ms > 0
+    error_message = "index_lag_alarm_threshold_ms must be positive."
   }
 }
 

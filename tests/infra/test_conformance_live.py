@@ -24,9 +24,19 @@ ENVIRONMENTS = ("dev", "prod")
 #   lambda: "Working with AWS managed policies in the execution role" documents aws:SourceAccount and
 #     aws:SourceArn in execution-role trust policies,
 #     https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html
+#   opensearchservice: "The role must have the following trust relationship" (no condition) for the role
+#     OpenSearch Service assumes to configure Cognito,
+#     https://docs.aws.amazon.com/opensearch-service/latest/developerguide/cognito-auth.html
+#   cognito-identity (a Federated principal): the identity pool's roles trust it with
+#     cognito-identity.amazonaws.com:aud and :amr (cognito-auth.html, "Common configuration issues")
 DOCUMENTED_TRUST_CONDITION_KEYS: dict[str, set[str]] = {
     "apigateway.amazonaws.com": set(),
     "lambda.amazonaws.com": {"aws:SourceAccount", "aws:SourceArn"},
+    "opensearchservice.amazonaws.com": set(),
+    "cognito-identity.amazonaws.com": {
+        "cognito-identity.amazonaws.com:aud",
+        "cognito-identity.amazonaws.com:amr",
+    },
 }
 
 
@@ -44,8 +54,10 @@ def test_trust_policies_use_only_condition_keys_aws_documents_for_the_service(pl
     roles = list(all_resources(plans, "aws_iam_role"))
     assert {role.address for _, role in roles} >= {"aws_iam_role.this", "aws_iam_role.this[0]"}
     for unit, role in roles:
+        if "assume_role_policy" not in role.values:
+            continue  # names a pool made in the same apply: test_opensearch_dashboards.py reads it on moto
         for statement in _statements(role.values["assume_role_policy"]):
-            services = statement["Principal"]["Service"]
+            services = statement["Principal"].get("Service") or statement["Principal"]["Federated"]
             for service in [services] if isinstance(services, str) else services:
                 assert service in DOCUMENTED_TRUST_CONDITION_KEYS, f"{unit} {role.address}: look up {service}"
                 keys = {key for test in statement.get("Condition", {}).values() for key in test}
@@ -203,3 +215,103 @@ def test_dead_lettered_records_are_still_in_the_stream(plans: dict[str, Plan]) -
         assert 0 <= mapping.values["maximum_retry_attempts"] <= 10000
         (destination,) = mapping.values["destination_config"]
         assert destination["on_failure"], f"{unit} {mapping.address} has no on-failure destination"
+
+
+# ---- Dashboards access: Cognito sign-in and fine-grained access control (dev on, prod off) ----------------
+
+
+def _domain(plans: dict[str, Plan]) -> Any:
+    (domain,) = plans["opensearch"].resources("aws_opensearch_domain")
+    return domain
+
+
+def test_fine_grained_access_control_comes_with_encryption_at_rest_node_to_node_and_https(
+    live_plans: dict[str, dict[str, Plan]],
+) -> None:
+    """Fine-grained access control requires encryption of data at rest, node-to-node encryption and "Require
+    HTTPS for all traffic to the domain" ("Fine-grained access control in Amazon OpenSearch Service",
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/fgac.html; CreateDomain's
+    AdvancedSecurityOptionsInput,
+    https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_AdvancedSecurityOptionsInput.html)."""
+    fine_grained = 0
+    for plans in live_plans.values():
+        for domain in _domains(plans):
+            # absent from a plan that leaves it to AWS (computed): fine-grained access control is off there
+            if not any(options["enabled"] for options in domain.get("advanced_security_options") or []):
+                continue
+            fine_grained += 1
+            assert domain["encrypt_at_rest"][0]["enabled"] is True
+            assert domain["node_to_node_encryption"][0]["enabled"] is True
+            assert domain["domain_endpoint_options"][0]["enforce_https"] is True
+    assert fine_grained >= 1, "live/dev plans no domain with fine-grained access control"
+
+
+def test_dev_signs_people_in_with_cognito_and_an_iam_master_user(
+    live_plans: dict[str, dict[str, Plan]],
+) -> None:
+    """Cognito authentication for Dashboards needs a user pool, an identity pool and the role OpenSearch
+    Service uses to configure them (cognito-auth.html, Prerequisites); with an IAM master user, people reach
+    Dashboards only through Cognito or SAML ("Accessing OpenSearch Dashboards as the master user", fgac.html).
+    Anonymous access stays off."""
+    domain = _domain(live_plans["dev"])
+    (cognito,) = domain.values["cognito_options"]
+    assert cognito["enabled"] is True
+    unknown = domain.unknown["cognito_options"][0]
+    assert {key for key in ("user_pool_id", "identity_pool_id", "role_arn") if unknown[key]} == {
+        "user_pool_id",
+        "identity_pool_id",
+        "role_arn",
+    }  # all made in this apply
+    (security,) = domain.values["advanced_security_options"]
+    assert security["enabled"] is True
+    assert security["anonymous_auth_enabled"] is False
+    assert security["internal_user_database_enabled"] is False
+    (master,) = security["master_user_options"]
+    assert master["master_user_arn"].startswith("arn:aws:")
+    plan = live_plans["dev"]["opensearch"]
+    assert {r.address for r in plan.resources("aws_cognito_identity_pool")} == {
+        "aws_cognito_identity_pool.dashboards[0]"
+    }
+    (identity_pool,) = plan.resources("aws_cognito_identity_pool")
+    assert identity_pool.values["allow_unauthenticated_identities"] is False
+    (user_pool,) = plan.resources("aws_cognito_user_pool")
+    assert user_pool.values["admin_create_user_config"][0]["allow_admin_create_user_only"] is True
+    assert plan.resources("aws_cognito_user_pool_domain")
+    assert plan.resources("aws_cognito_identity_pool_roles_attachment")
+
+
+def test_dev_maps_the_indexer_and_the_api_roles_inside_the_domain(
+    live_plans: dict[str, dict[str, Plan]],
+) -> None:
+    """With fine-grained access control an IAM principal the access policy admits still needs a role mapping
+    ("unless you map roles to users, every request to the cluster ends in a permissions error", fgac.html,
+    "Mapping roles to users"): the indexer's role writes the alias, the API's roles (a name_prefix: backend
+    roles match wildcards in the security plugin's role mapping) search it."""
+    dev = live_plans["dev"]
+    (function,) = dev["indexer"].resources("aws_lambda_function")
+    (config,) = [
+        change["after"]
+        for name, change in dev["opensearch"].data["output_changes"].items()
+        if name == "security_config"
+    ]
+    mappings = {name: mapping.get("backend_roles") for name, mapping in config["role_mappings"].items()}
+    assert set(mappings) == {
+        "books_writer",
+        "books_reader",
+        "books_analyst",
+        "kibana_user",
+        "all_access",
+        "security_manager",
+    }
+    assert mappings["books_writer"] == [f"arn:aws:iam::111111111111:role/{function.values['function_name']}"]
+    assert mappings["books_reader"] == ["arn:aws:iam::111111111111:role/books-dev-api-*"]
+    (security,) = dev["opensearch"].resources("terraform_data")
+    assert security.address == "terraform_data.security[0]"
+
+
+def test_prod_keeps_dashboards_access_off_until_switched_on(live_plans: dict[str, dict[str, Plan]]) -> None:
+    """The README's prod switch is one input; until it is set, prod plans no Cognito and no FGAC change."""
+    prod = live_plans["prod"]["opensearch"]
+    assert prod.resources("aws_cognito_user_pool") == []
+    assert _domain(live_plans["prod"]).values["cognito_options"] == []
+    assert prod.resources("terraform_data") == []

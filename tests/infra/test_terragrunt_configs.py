@@ -14,7 +14,7 @@ from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod", "local")
-UNITS = {"table", "opensearch", "api", "indexer", "image"}
+UNITS = {"table", "opensearch", "api", "indexer", "image", "dashboard"}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -38,7 +38,7 @@ def test_every_hcl_file_parses() -> None:
             assert hcl2.load(handle), file
 
 
-def test_each_environment_has_the_five_units(environment: Environment) -> None:
+def test_each_environment_has_the_six_units(environment: Environment) -> None:
     assert set(environment.units) == UNITS
 
 
@@ -87,9 +87,10 @@ def test_mock_outputs_serve_only_init_validate_and_plan(environment: Environment
 def test_graph_is_acyclic_with_api_and_indexer_after_table_opensearch_and_image(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"]]
+    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"], ["dashboard"]]
     assert environment.graph()["api"] == {"table", "opensearch"}
     assert environment.graph()["indexer"] == {"table", "opensearch", "image"}
+    assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch"}
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:
