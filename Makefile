@@ -42,6 +42,18 @@ ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
 	  "$(TF_PROVIDER_MIRROR)" > .cache/terraform.rc
 endif
 
+# Lock files: the registry's checksums for every platform a developer or CI uses (tests/infra/test_lock_files.py).
+# `terraform providers lock` asks the provider's origin registry whatever the CLI config says, so this needs the
+# registry (this machine has only a mirror: the committed locks carry the published zh: checksums already).
+LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
+.PHONY: providers-lock
+providers-lock: ## Refreshes every live/*/*/.terraform.lock.hcl from the registry for LOCK_PLATFORMS
+	@set -e; for lock in live/*/*/.terraform.lock.hcl; do unit=$$(dirname $$lock); name=$$(basename $$unit); \
+	  module=$$( [ $$name = indexer ] && echo lambda || echo $$name ); work=$$(mktemp -d); \
+	  cp modules/$$module/*.tf $$lock $$work/; \
+	  (cd $$work && terraform providers lock $(addprefix -platform=,$(LOCK_PLATFORMS)) >/dev/null); \
+	  cp $$work/.terraform.lock.hcl $$lock; rm -rf $$work; echo "locked $$unit"; done
+
 .PHONY: docker
 docker: ## Makes sure a Docker engine runs (installs Debian's docker.io when missing and root)
 	@tests/images/engine.sh
