@@ -17,8 +17,9 @@ What it does as Terragrunt does:
   ``state_dir/tfstate``; its endpoint is ``BOOKS_AWS_ENDPOINT``, set to the moto endpoint.
 * Inputs reach Terraform as ``TF_VAR_<name>`` environment variables, strings raw and other types
   JSON-encoded; null inputs go to ``.terragrunt-null-vars.auto.tfvars.json``. Dependency mocks serve only
-  the commands their ``mock_outputs_allowed_terraform_commands`` name; ``destroy`` reads real outputs
-  (dependents are destroyed first, while their dependencies still exist).
+  the commands their ``mock_outputs_allowed_terraform_commands`` name, and only when the dependency has no
+  outputs (``destroy`` included: dependents are destroyed first, with their dependencies' real outputs
+  while those exist). ``destroy`` runs in every unit, applied or not, as ``run --all destroy`` does.
 * The unit's committed ``.terraform.lock.hcl`` is copied into the working directory before ``init``.
 * ``terraform.source`` with ``//``: the part before it is copied, Terraform runs in the part after.
 
@@ -230,7 +231,9 @@ class Stack:
             if self._workdir(unit.name).is_dir():
                 outputs[unit.name] = self.outputs_of(unit.name)
         for wave in reversed(self.environment.waves()):
-            todo = [name for name in wave if name in selected and self._workdir(name).is_dir()]
+            # every unit, as `run --all destroy` does: one a failed first apply never reached still reads its
+            # dependencies (their mocks, when they have no outputs and allow destroy), and destroys nothing
+            todo = [name for name in wave if name in selected]
             for name in todo:
                 self._prepare(name, outputs, command="destroy")
             with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:

@@ -220,9 +220,12 @@ class Unit:
 
     def inputs(self, outputs: Mapping[str, Mapping[str, Any]] | None = None, command: str = "apply") -> dict:
         """The unit's inputs (each include's merged under the unit's own, by its ``merge_strategy``) with
-        ``dependency.*.outputs`` taken from ``outputs[<unit>]`` when given, else from the mocks when
-        ``command`` is one they allow (never ``destroy``: Terragrunt reads real outputs there, since
-        ``run-all destroy`` removes dependents before their dependencies)."""
+        ``dependency.*.outputs`` taken from ``outputs[<unit>]`` when the dependency has outputs, else from
+        the mocks when ``command`` is one of ``mock_outputs_allowed_terraform_commands``, as Terragrunt does
+        ("mock_outputs ... will be used only if the dependency has no outputs" and the command is allowed:
+        Terragrunt's ``dependency`` block reference). ``destroy`` is no exception: a ``run --all destroy``
+        after a failed first apply meets dependencies that never produced outputs, and only a unit whose
+        mocks allow ``destroy`` gets past them."""
         outputs = outputs or {}
         for name, dependency in self.dependencies.items():
             if outputs.get(dependency.unit):

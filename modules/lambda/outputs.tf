@@ -53,11 +53,6 @@ output "event_source_mapping" {
   value       = local.event_source_mapping
 }
 
-output "alarm_topic_arn" {
-  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
-}
-
 output "alarm_actions" {
   description = "List of ARNs every alarm of the indexer notifies."
   value       = local.create_alarms ? local.alarm_actions : null

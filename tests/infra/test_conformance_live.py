@@ -171,6 +171,21 @@ def test_the_recommended_opensearch_alarms_exist(plans: dict[str, Plan]) -> None
     assert metrics["AWS/ES/ClusterStatus.yellow"]["evaluation_periods"] == 5
     assert metrics["AWS/ES/FreeStorageSpace"]["comparison_operator"] == "LessThanOrEqualToThreshold"
     assert metrics["AWS/ES/AutomatedSnapshotFailure"]["threshold"] == 1
+    cpu = metrics["AWS/ES/CPUUtilization"]  # "maximum is >= 80% for 15 minutes, 3 consecutive times"
+    assert (cpu["statistic"], cpu["threshold"], cpu["period"], cpu["evaluation_periods"]) == (
+        "Maximum",
+        80,
+        900,
+        3,
+    )
+    (errors,) = [
+        a for _, a in all_resources(plans, "aws_cloudwatch_metric_alarm") if a.values["metric_query"]
+    ]
+    assert errors.values["threshold"] == 10  # "5xx alarms >= 10% of OpenSearchRequests"
+    assert {q["metric"][0]["metric_name"] for q in errors.values["metric_query"] if q["metric"]} == {
+        "5xx",
+        "OpenSearchRequests",
+    }
     jvm = metrics["AWS/ES/JVMMemoryPressure"]
     assert (jvm["threshold"], jvm["evaluation_periods"]) == (95, 3)
     for key in ("AWS/ES/ClusterStatus.red", "AWS/ES/FreeStorageSpace"):

@@ -36,13 +36,13 @@ def _module_constraint() -> str:
     parts = []
     for part in constraint.split(","):
         operator, version = part.split()
-        numbers = (version.split(".") + ["0", "0"])[:3]
+        numbers = [*version.split("."), "0", "0"][:3]
         parts.append(f"{operator} {'.'.join(numbers)}")
     return ", ".join(parts)
 
 
 def test_there_is_a_lock_file_per_unit_and_environment() -> None:
-    assert len(LOCKS) == 3 * 5, LOCKS
+    assert len(LOCKS) == 3 * 6, LOCKS
 
 
 @pytest.mark.parametrize("lock", LOCKS, ids=lambda p: str(p.parent.relative_to(ROOT)))
@@ -92,4 +92,5 @@ def test_make_providers_lock_refreshes_every_unit_for_the_four_platforms() -> No
     (platforms,) = re.findall(r"^LOCK_PLATFORMS\s*:=\s*(.+)$", makefile, flags=re.M)
     assert set(published.REQUIRED_PLATFORMS) <= set(platforms.split())
     (recipe,) = re.findall(r"^providers-lock:.*?(?=^\S|\Z)", makefile, flags=re.S | re.M)
-    assert "live/*/*/" in recipe and "providers lock $(addprefix -platform=,$(LOCK_PLATFORMS))" in recipe
+    assert "live/*/*/" in recipe
+    assert "providers lock $(addprefix -platform=,$(LOCK_PLATFORMS))" in recipe
