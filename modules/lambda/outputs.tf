@@ -62,3 +62,18 @@ output "cloudwatch_metric_alarm_arns" {
   description = "Map of alarm key (iterator-age, errors, dead-letters) to alarm ARN."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
+
+output "role_policy_json" {
+  description = "The execution role's policy document (JSON), as attached."
+  value       = try(data.aws_iam_policy_document.this[0].json, null)
+}
+
+output "operator_policy_json" {
+  description = "Policy document (JSON) for whoever runs python -m indexer.ops against this function's table, stream, queue and index."
+  value       = try(data.aws_iam_policy_document.operator[0].json, null)
+}
+
+output "operator_policy_arn" {
+  description = "ARN of the managed operator policy, when create_operator_policy."
+  value       = try(aws_iam_policy.operator[0].arn, null)
+}

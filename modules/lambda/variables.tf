@@ -371,6 +371,12 @@ variable "dead_letter_kms_key_arn" {
   default     = null
 }
 
+variable "create_operator_policy" {
+  description = "Whether to create the managed policy the operations tools need (attach it to the operators' role or group)."
+  type        = bool
+  default     = true
+}
+
 ################################################################################
 # Alarms
 ################################################################################
