@@ -46,17 +46,32 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.table_arn}/stream/*"]
   }
 
-  # The alias itself, the versioned indices behind it ("<alias>-v1") and their documents: every request the
-  # indexer makes lies under the alias's paths (GET /<alias>, PUT /<alias>-v1, POST /<alias>/_bulk).
-  # The root /_bulk is deliberately absent: it would let the role write to any index named in the body.
+  # Exactly the requests the indexer makes, no more (tests/infra/test_iam_exercised.py runs it under this
+  # policy with es:ESHttp* evaluated): GET /<alias> (and /<alias>/_alias) at a cold start, PUT /<alias>-v1 to
+  # create the first index with its alias, and on an index an older release made PUT /<index>/_mapping and
+  # PUT /<index>/_alias/<alias>; POST /<alias>/_bulk, and /<alias>/_mget for tables without a write counter.
+  # Not _delete_by_query, _close, _settings nor any DELETE: IAM's "*" also matches "/", so "<alias>-*" would
+  # grant all of them. The root /_bulk is absent too: it would let the role write to any index in the body.
   statement {
-    sid     = "WriteIndex"
-    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+    sid       = "ReadIndex"
+    actions   = ["es:ESHttpGet"]
+    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}", "${var.opensearch_domain_arn}/${var.opensearch_index}/_alias"]
+  }
+
+  statement {
+    sid     = "CreateIndex"
+    actions = ["es:ESHttpPut"]
     resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-v1",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-v*/_mapping",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-v*/_alias/${var.opensearch_index}",
     ]
+  }
+
+  statement {
+    sid       = "WriteDocuments"
+    actions   = ["es:ESHttpPost"]
+    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}/_bulk", "${var.opensearch_domain_arn}/${var.opensearch_index}/_mget"]
   }
 
   statement {

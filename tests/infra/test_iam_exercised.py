@@ -48,7 +48,7 @@ from books_local.terragrunt import provider_config, terraform_env
 from indexer import batch
 from indexer.ops.__main__ import main as ops_main
 from support import iam_moto
-from support.iam_gate import IamGate, Principal
+from support.iam_gate import IamGate, Principal, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -132,7 +132,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         (workdir / "provider.tf").write_text(
             provider_config(REGION, moto.endpoint, {}, credentials=(moto.admin_key, moto.admin_secret))
         )
-        # The apply itself is not under test (an administrator makes the resources), and moto cannot verify the
+        # The apply is not under test (an administrator makes the resources), and moto cannot verify the
         # provider's signature of some Lambda calls (GetFunction answers 403): evaluation is off meanwhile.
         moto.without_authentication(True)
         for command in (["init"], ["apply", "-auto-approve"]):
@@ -285,6 +285,9 @@ def run_indexer(
     batch.reset_runtime()
     context = LambdaContext(configuration["FunctionName"], configuration["FunctionArn"], 512, 60)
     event = {"Records": [lambda_record(record, stream_arn, REGION) for record in records]}
+    if not records:
+        problems.append("the poller read no records")
+        return problems
     try:  # the function
         response = batch.process_event(event, context)
         if response.get("batchItemFailures"):
@@ -417,7 +420,37 @@ def test_the_indexer_runs_under_exactly_its_execution_role(
     gate.decisions.clear()
     assert run_indexer(deployment, role_keys, gate, monkeypatch) == []
     allowed = {(d.action, d.resource.split("/", 2)[-1]) for d in gate.decisions if d.allowed}
-    assert ("es:ESHttpPost", f"{deployment.index}/_bulk") in allowed, allowed
+    assert allowed == {
+        ("es:ESHttpGet", deployment.index),  # the alias and what it points at (cold start)
+        ("es:ESHttpPut", f"{deployment.index}-v1"),  # the first index, created with its alias
+        ("es:ESHttpPost", f"{deployment.index}/_bulk"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "{index}/_delete_by_query"),
+        ("POST", "{index}-v1/_delete_by_query"),
+        ("POST", "{index}-v1/_close"),
+        ("POST", "{index}/_close"),
+        ("PUT", "{index}-v1/_settings"),
+        ("PUT", "{index}/_settings"),
+        ("DELETE", "{index}-v1"),
+        ("POST", "_bulk"),
+        ("PUT", "{index}-v2"),
+    ],
+)
+def test_the_indexers_role_cannot_delete_close_or_reconfigure_the_index(
+    deployment: Deployment, method: str, path: str
+) -> None:
+    """Issue 19: the grant on "<alias>-*" also covered _delete_by_query, _close and _settings (IAM's "*" matches
+    "/": "IAM JSON policy elements: Resource",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+    The role's rendered policy, evaluated for those requests' actions and resources, allows none of them."""
+    action = f"es:ESHttp{method.capitalize()}"
+    resource = f"{deployment.domain_arn}/{path.format(index=deployment.index)}"
+    assert evaluate([deployment.indexer["role_policy_json"]], action, resource) is False
 
 
 def test_a_call_outside_the_role_is_denied(deployment: Deployment, role_keys: Keys) -> None:

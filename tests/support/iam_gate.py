@@ -6,8 +6,9 @@ OpenSearch Service": identity-based policies, resource ARNs down to indices and 
 https://docs.aws.amazon.com/opensearch-service/latest/developerguide/ac.html). The stand-in checks nothing,
 so this proxy does, before forwarding: it verifies the request's SigV4 signature (service ``es``, with the
 secret of the key that signed it), looks up the signer's identity policies (``principals``: read from the
-enforcing moto, so they are exactly what Terraform created) and evaluates them with moto's own policy engine (``Action`` and
-``Resource`` with wildcards, explicit Deny first). A request no statement allows gets AWS's 403.
+enforcing moto, so they are exactly what Terraform created) and evaluates them with moto's own policy engine
+(``Action`` and ``Resource`` with wildcards, explicit Deny first). A request no statement allows gets AWS's
+403.
 
 Not evaluated here (conformance tests cover them): the domain's resource-based access policy and its
 ``aws:PrincipalArn`` condition, conditions in identity policies, fine-grained access control's roles.
