@@ -12,4 +12,5 @@ locals {
   indexer    = { architecture = "x86_64", memory_size = 512, reserved_concurrent_executions = null, log_retention_in_days = 1 }
   api        = { throttling_rate_limit = 50, throttling_burst_limit = 100 }
   alarms     = { required = false, destinations = {} }
+  image      = { pull_account_ids = [] }
 }

@@ -16,4 +16,5 @@ locals {
   # On-call destinations (placeholders, like the account id): email_addresses, https_endpoints and/or topic_arn.
   # Each email and HTTPS subscription must be confirmed once (live/README.md); required: a plan without any fails.
   alarms     = { required = true, destinations = { email_addresses = ["books-oncall@example.com"] } }
+  image      = { pull_account_ids = [] }
 }

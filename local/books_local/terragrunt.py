@@ -30,7 +30,8 @@ Where it differs from Terragrunt (the complete list):
   ``.terragrunt-cache``), and the lock file is not copied back after ``init``.
 * The language is the subset this repository uses: the functions in ``terragrunt_config._Context`` and the
   expression and template syntax in ``terragrunt_eval`` (no ``for`` expressions, no splat, no nested
-  includes, no ``before_hook``/``after_hook``, no ``dependencies`` block, no ``run_cmd``, no ``sops``).
+  includes, no ``before_hook``/``after_hook``, no ``dependencies`` block, no ``sops``; ``run_cmd`` runs its
+  command in the configuration's folder but does not cache results between units).
 * With several includes, each merges into the ones before it by its own strategy, and the unit's own file
   merges last with the last include's strategy.
 * Emulator quirks, handled here and never in the modules (each is also noted where it is handled):

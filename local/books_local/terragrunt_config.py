@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -94,7 +95,19 @@ class _Context:
                 merged.update(_plain(item) or {})
             return merged
 
+        def run_cmd(*arguments: str) -> str:
+            """Terragrunt's run_cmd: the command's stdout, run in the configuration's folder (the
+            ``--terragrunt-quiet`` flag only keeps Terragrunt from echoing it)."""
+            command = [a for a in arguments if a != "--terragrunt-quiet"]
+            result = subprocess.run(command, cwd=config_dir, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise TerragruntError(
+                    f"run_cmd{tuple(command)} failed ({result.returncode}): {result.stderr}"
+                )
+            return result.stdout
+
         return {
+            "run_cmd": run_cmd,
             "find_in_parent_folders": find,
             "read_terragrunt_config": lambda path, *default: read_terragrunt_config(
                 Path(path) if Path(path).is_absolute() else config_dir / path, self.environ

@@ -444,8 +444,8 @@ def test_the_indexer_runs_under_exactly_its_execution_role(
 def test_the_indexers_role_cannot_delete_close_or_reconfigure_the_index(
     deployment: Deployment, method: str, path: str
 ) -> None:
-    """Issue 19: the grant on "<alias>-*" also covered _delete_by_query, _close and _settings (IAM's "*" matches
-    "/": "IAM JSON policy elements: Resource",
+    """Issue 19: the grant on "<alias>-*" also covered _delete_by_query, _close and _settings (IAM's "*"
+    matches "/": "IAM JSON policy elements: Resource",
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
     The role's rendered policy, evaluated for those requests' actions and resources, allows none of them."""
     action = f"es:ESHttp{method.capitalize()}"
