@@ -19,7 +19,9 @@ What it does as Terragrunt does:
   JSON-encoded; null inputs go to ``.terragrunt-null-vars.auto.tfvars.json``. Dependency mocks serve only
   the commands their ``mock_outputs_allowed_terraform_commands`` name, and only when the dependency has no
   outputs (``destroy`` included: dependents are destroyed first, with their dependencies' real outputs
-  while those exist). ``destroy`` runs in every unit, applied or not, as ``run --all destroy`` does.
+  while those exist). ``destroy`` runs in every unit, applied or not, as ``run --all destroy`` does, except
+  a unit with ``prevent_destroy = true`` and what it depends on: those are left, and destroy then fails
+  naming them, as Terragrunt refuses a protected unit.
 * The unit's committed ``.terraform.lock.hcl`` is copied into the working directory before ``init``.
 * ``terraform.source`` with ``//``: the part before it is copied, Terraform runs in the part after.
 
@@ -227,6 +229,8 @@ class Stack:
     def destroy(self, units: Iterable[str] | None = None) -> None:
         """Destroys the units in reverse dependency order (dependents first)."""
         selected = self._selected(units)
+        kept = self.environment.kept_by_destroy(selected)
+        selected -= set(kept)
         outputs: dict[str, dict[str, Any]] = {}
         for unit in self.environment.units_in_order():
             if self._workdir(unit.name).is_dir():
@@ -239,6 +243,11 @@ class Stack:
                 self._prepare(name, outputs, command="destroy")
             with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
                 list(pool.map(self._destroy_unit, todo))
+        if kept:
+            reasons = ", ".join(f"{name} ({why})" for name, why in kept.items())
+            raise TerragruntError(
+                f"destroy left these units in place: {reasons}; set prevent_destroy = false first"
+            )
 
     def outputs_of(self, name: str) -> dict[str, Any]:
         result = self._terraform(name, "output", "-json")

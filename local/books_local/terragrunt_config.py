@@ -258,6 +258,16 @@ class Unit:
             merged = _merge(layer.strategy, merged, own)
         return merged
 
+    @property
+    def prevent_destroy(self) -> bool:
+        """Terragrunt's ``prevent_destroy`` attribute (the last file that sets it wins): ``destroy`` refuses
+        the unit ("prevent_destroy", Terragrunt's configuration reference)."""
+        value = False
+        for layer in self.layers:
+            if "prevent_destroy" in layer.raw:
+                value = bool(layer.scope.evaluate(layer.raw["prevent_destroy"]))
+        return value
+
     def remote_state(self) -> dict[str, Any]:
         """The ``remote_state`` block (the last file that has one wins): {"backend", "config", "generate"}."""
         found: dict[str, Any] = {}
@@ -430,6 +440,21 @@ class Environment:
             for name in ready:
                 del remaining[name]
         return waves
+
+    def kept_by_destroy(self, selected: set[str]) -> dict[str, str]:
+        """{unit: why} for the selected units a destroy must leave: those with ``prevent_destroy``, and what
+        they depend on (a kept unit still reads its dependencies' outputs)."""
+        kept: dict[str, str] = {}
+        for name in sorted(selected):
+            if self.units[name].prevent_destroy:
+                kept[name] = "prevent_destroy = true"
+        todo = list(kept)
+        while todo:
+            for dependency in sorted(self.graph()[todo.pop()]):
+                if dependency in selected and dependency not in kept:
+                    kept[dependency] = "a unit with prevent_destroy depends on it"
+                    todo.append(dependency)
+        return kept
 
     def units_in_order(self) -> list[Unit]:
         return [self.units[name] for wave in self.waves() for name in wave]

@@ -11,7 +11,9 @@ import json
 from typing import Any
 
 import pytest
-from live_plans import Plan, all_resources
+from live_plans import ROOT, Plan, all_resources
+
+INDEX_JSON = ROOT / "artifacts" / "update_indices" / "lambda" / "indexer" / "index.json"
 
 ENVIRONMENTS = ("dev", "prod")
 
@@ -218,3 +220,66 @@ def test_dead_lettered_records_are_still_in_the_stream(plans: dict[str, Plan]) -
         assert 0 <= mapping.values["maximum_retry_attempts"] <= 10000
         (destination,) = mapping.values["destination_config"]
         assert destination["on_failure"], f"{unit} {mapping.address} has no on-failure destination"
+
+
+def test_every_domain_is_green_with_the_shipped_index(plans: dict[str, Plan]) -> None:
+    """Green means every primary and replica shard is allocated, yellow that some replica is not ("Cluster
+    health", https://docs.opensearch.org/latest/api-reference/cluster-api/cluster-health/); a replica is
+    never allocated on its primary's node, so one data node with one replica is yellow forever (issue 19:
+    dev). The shipped index expands its replicas with the nodes ("index.auto_expand_replicas": 0 to 1,
+    https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/): none on
+    a single node, one from two nodes on."""
+    settings = json.loads(INDEX_JSON.read_text())["settings"]["index"]
+    assert "number_of_replicas" not in settings
+    low, high = (int(n) for n in settings["auto_expand_replicas"].split("-"))
+    for domain in _domains(plans):
+        (cluster,) = domain["cluster_config"]
+        replicas = max(low, min(high, cluster["instance_count"] - 1))
+        assert replicas <= cluster["instance_count"] - 1, cluster  # every replica has a node of its own
+        if cluster["zone_awareness_enabled"]:
+            assert replicas >= 1, "a zone-aware domain keeps a replica in another zone"
+
+
+def test_slow_logs_are_published_and_have_thresholds(plans: dict[str, Plan]) -> None:
+    """The domain publishes INDEX_SLOW_LOGS and SEARCH_SLOW_LOGS to CloudWatch Logs (with the log resource
+    policy es.amazonaws.com needs), but OpenSearch writes a slow log entry only above a threshold, and every
+    threshold is off (-1) until set on the index ("Monitoring OpenSearch logs with Amazon CloudWatch Logs",
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createdomain-configure-slow-logs.html):
+    the shipped index sets them."""
+    for domain in _domains(plans):
+        published = {option["log_type"] for option in domain["log_publishing_options"]}
+        assert {"INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"} <= published
+    policies = [p for _, p in all_resources(plans, "aws_cloudwatch_log_resource_policy")]
+    assert policies
+    settings = json.loads(INDEX_JSON.read_text())["settings"]["index"]
+    assert settings["search.slowlog.threshold.query.warn"] == "5s"
+    assert settings["indexing.slowlog.threshold.index.warn"] == "5s"
+
+
+def test_only_the_indexer_and_api_roles_may_call_the_domain(plans: dict[str, Plan]) -> None:
+    """The access policy names the account as principal (a role that does not exist yet would be refused) and
+    admits only the given roles through aws:PrincipalArn, which "compares the ARN of the principal that made
+    the request" and, for a role session, is the role's ARN ("AWS global condition context keys",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+    Neither moto nor the gate evaluates conditions, so this reads the policy: every Allow carries the
+    condition, and it names nothing but the two roles."""
+    for domain in _domains(plans):
+        for statement in _statements(domain["access_policies"]):
+            assert statement["Effect"] == "Allow"
+            principals = statement["Principal"]["AWS"]
+            for principal in [principals] if isinstance(principals, str) else principals:
+                assert principal.endswith(":root"), principal
+            allowed = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+            allowed = [allowed] if isinstance(allowed, str) else allowed
+            assert len(allowed) == 2
+            assert any(arn.endswith("-indexer") for arn in allowed), allowed
+            assert any(arn.endswith("-api-*") for arn in allowed), allowed
+
+
+def test_no_environment_reserves_concurrency_a_new_account_cannot_give(plans: dict[str, Plan]) -> None:
+    """ "You can reserve up to the Unreserved account concurrency value that is shown, minus 100 for functions
+    that don't have reserved concurrency" ("Configuring reserved concurrency for a function",
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): on a new account, whose
+    quota is 10, any reservation fails (issue 19: prod reserved 10)."""
+    for unit, function in all_resources(plans, "aws_lambda_function"):
+        assert function.values["reserved_concurrent_executions"] in (None, -1), f"{unit} {function.address}"

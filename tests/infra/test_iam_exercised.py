@@ -265,9 +265,11 @@ def run_indexer(
     stream_arn = deployment.table["table_stream_arn"]
     streams = keys.client(moto, "dynamodbstreams")
     records: list[dict[str, Any]] = []
+    shard_id = ""
     try:  # the event source mapping's poller
         streams.list_streams(TableName=deployment.table["table_name"])
         for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
             iterator = streams.get_shard_iterator(
                 StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
@@ -299,7 +301,7 @@ def run_indexer(
     try:  # the mapping's on-failure destination (a batch given up on), then the runtime's log delivery
         message = failure_message(
             records=event["Records"][:1],
-            shard_id="shard-0",
+            shard_id=shard_id,
             stream_arn=stream_arn,
             function_arn=configuration["FunctionArn"],
             condition="RetryAttemptsExhausted",
@@ -340,7 +342,7 @@ OPS_COMMANDS = (
     ("backfill",),
     ("audit", "--recheck-after", "0"),
     ("replay-dlq", "--wait-seconds", "0"),
-    ("purge-tombstones", "--older-than", "0s"),
+    ("purge-tombstones", "--older-than", "48h"),  # the stream's retention and more: scans, purges nothing
     ("reindex", "--recheck-after", "0", "--delete-old"),
 )
 
@@ -392,8 +394,11 @@ def _each_permission_removed(
     run: Callable[[], list[str]],
     gate: IamGate,
 ) -> list[str]:
-    """The grants whose removal broke nothing (extra permissions), trying each one alone."""
+    """The grants whose removal broke nothing (extra permissions), trying each one alone (after proving the
+    whole policy works, or every removal would look necessary)."""
     extra = []
+    gate.decisions.clear()
+    assert run() == [], "the unchanged policy must work before permissions are taken away"
     try:
         for sid, action in _grants(document):
             put(_without(document, sid, action))

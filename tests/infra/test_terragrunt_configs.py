@@ -236,3 +236,19 @@ def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: 
     assert f"--aws-sigv4 'aws:amz:{environment.locals['region']}:execute-api'" in generated
     assert "aws_api_gateway_stage.this.invoke_url" in generated
     assert "$${" not in generated  # Terraform, not Terragrunt, interpolates the stage URL
+
+
+def test_the_prod_domain_is_kept_by_destroy_and_nothing_else_is_protected() -> None:
+    """A Terraform lifecycle block cannot take a variable ("The lifecycle Meta-Argument": only literal
+    values), so the module cannot switch prevent_destroy per environment without a second resource block;
+    live/prod's opensearch unit sets Terragrunt's unit-level prevent_destroy instead."""
+    for name in ENVIRONMENTS:
+        environment = Environment.load(ROOT / "live" / name, environ=ENVIRON)
+        protected = {unit for unit, config in environment.units.items() if config.prevent_destroy}
+        assert protected == ({"opensearch"} if name == "prod" else set()), name
+    prod = Environment.load(ROOT / "live" / "prod", environ=ENVIRON)
+    assert prod.kept_by_destroy(set(prod.units)) == {
+        "opensearch": "prevent_destroy = true",
+        "alarms": "a unit with prevent_destroy depends on it",
+    }
+    assert prod.kept_by_destroy({"api", "indexer"}) == {}
