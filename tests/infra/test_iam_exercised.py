@@ -371,8 +371,8 @@ DENIED = ("AccessDenied", "not authorized", "AuthorizationException")
 UNREACHED = {
     "ReadTable: dynamodb:GetItem": "backfill --checkpoint re-reads the items an earlier run failed to write "
     "(indexer/ops/backfill.py, _retry_failed); nothing fails to write here",
-    "ReadTable: dynamodb:BatchGetItem": "replay-dlq --source table and the audit's rechecks read items with it "
-    "(indexer/ops/reads.py); removing it changed no command's outcome in this run (an open question)",
+    "ReadTable: dynamodb:BatchGetItem": "replay-dlq --source table and the audit's rechecks read items "
+    "with it (indexer/ops/reads.py); removing it changed no command's outcome in this run (an open question)",
     "DrainDeadLetters: sqs:ChangeMessageVisibility": "replay-dlq releases the messages it could not replay "
     "(indexer/ops/dlq.py); removing it changed no command's outcome in this run (an open question)",
 }
