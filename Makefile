@@ -67,7 +67,7 @@ IMAGE_TAG ?= books-indexer:latest
 PLATFORM  ?= linux/amd64
 .PHONY: image
 image: docker ## Builds the indexer's image as IMAGE_TAG for PLATFORM (deploys build it in the apply: README, Deploy)
-	@DOCKER=$(DOCKER) PLATFORM=$(PLATFORM) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" "$(BASE_IMAGE)"
+	@DOCKER=$(DOCKER) PLATFORM=$(PLATFORM) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" $(BASE_IMAGE)
 
 BASE_IMAGE_TAG ?= public.ecr.aws/lambda/python:3.11
 .PHONY: base-image-pin

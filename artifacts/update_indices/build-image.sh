@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the indexer image: build-image.sh TAG   (modules/image calls it when the content tag changes)
+# Builds the indexer image: build-image.sh TAG [BASE_IMAGE]   (modules/image calls it when its tag changes)
 # - The build context is exactly git's tracked files of this folder (`git ls-files`), the same list the image
 #   unit hashes into the tag (live/_envcommon/image.hcl), less what .dockerignore names: a stray untracked
 #   file neither changes the tag nor reaches the image. Run it from a git checkout.
 # - The base image is ./base-image, pinned by digest (<repository>:<tag>@sha256:...) and so part of the tag;
-#   `make base-image-pin` resolves the tag's newest digest and rewrites it. BASE_IMAGE (environment) overrides
-#   it; an override without a digest is refused unless BASE_IMAGE_UNPINNED names why (the local stand-in image,
-#   which exists on this machine only and has no registry digest).
+#   `make base-image-pin` resolves the tag's newest digest and rewrites it. BASE_IMAGE (argument or
+#   environment) overrides it. A base without a digest is refused, unless it is an image built on this machine
+#   (no registry digest exists to pin: the local stand-in, local/lambda-python:3.11) or BASE_IMAGE_UNPINNED
+#   names why.
 # - PLATFORM (default linux/amd64; linux/arm64 for arm64 functions): Lambda runs an image built for exactly
 #   one architecture, and a single-platform image manifest, never a list or index ("Lambda does not support
 #   multi-architecture images": https://docs.aws.amazon.com/lambda/latest/dg/images-create.html). So the
@@ -17,15 +18,16 @@
 # - When CA_BUNDLE names a file (default: the host's system bundle) it goes into the context as
 #   ca-bundle.crt, so pip trusts an intercepting HTTPS proxy.
 set -euo pipefail
-tag=${1:?usage: build-image.sh TAG}
+tag=${1:?usage: build-image.sh TAG [BASE_IMAGE]}
 platform=${PLATFORM:-linux/amd64}
 here=$(cd "$(dirname "$0")" && pwd)
 docker=${DOCKER:-docker}
 ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-base=${BASE_IMAGE:-$(tr -d '[:space:]' < "$here/base-image")}
+base=${2:-${BASE_IMAGE:-$(tr -d '[:space:]' < "$here/base-image")}}
 case "$base" in
   *@sha256:*) ;;
-  *) if [ -z "${BASE_IMAGE_UNPINNED:-}" ]; then
+  *) local_only=$("$docker" image inspect --format '{{len .RepoDigests}}' "$base" 2>/dev/null || echo absent)
+     if [ "$local_only" != 0 ] && [ -z "${BASE_IMAGE_UNPINNED:-}" ]; then
        echo "build-image.sh: base image $base is not pinned by digest; run \`make base-image-pin\` where its" \
             "registry is reachable (or set BASE_IMAGE to <image>@sha256:...)" >&2
        exit 2
