@@ -16,6 +16,8 @@ from live_plans import ROOT, Plan, all_resources
 INDEX_JSON = ROOT / "artifacts" / "update_indices" / "lambda" / "indexer" / "index.json"
 
 ENVIRONMENTS = ("dev", "prod")
+# The first test plans twelve units (six per environment) in its fixture: minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(1800)
 
 # Condition keys AWS documents in the trust policy of a role each service principal assumes. A principal
 # missing here fails the test: look its documentation up before adding it.
