@@ -372,9 +372,11 @@ UNREACHED = {
     "ReadTable: dynamodb:GetItem": "backfill --checkpoint re-reads the items an earlier run failed to write "
     "(indexer/ops/backfill.py, _retry_failed); nothing fails to write here",
     "ReadTable: dynamodb:BatchGetItem": "replay-dlq --source table and the audit's rechecks read items "
-    "with it (indexer/ops/reads.py); removing it changed no command's outcome in this run (an open question)",
+    "with it (indexer/ops/reads.py); here the table-source replay receives no message (the one the first "
+    "replay released does not come back from moto's queue), so it never reads",
     "DrainDeadLetters: sqs:ChangeMessageVisibility": "replay-dlq releases the messages it could not replay "
-    "(indexer/ops/dlq.py); removing it changed no command's outcome in this run (an open question)",
+    "(indexer/ops/dlq.py); without it the first replay still exits 1 for the gone batch and nothing later "
+    "observes the release, for the reason above",
 }
 
 
