@@ -17,7 +17,7 @@ dependency "api" {
     stage_name                   = "v1"
     cloudwatch_metric_alarm_arns = { server-errors = "${local.arn}:${local.env.name_prefix}-api-server-errors" }
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "indexer" {
@@ -30,7 +30,7 @@ dependency "indexer" {
     index_lag_alarm_threshold_ms = 60000
     cloudwatch_metric_alarm_arns = { index-lag = "${local.arn}:${local.env.name_prefix}-indexer-index-lag" }
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "opensearch" {
@@ -40,7 +40,7 @@ dependency "opensearch" {
     domain_name                  = local.env.name_prefix
     cloudwatch_metric_alarm_arns = { cluster-red = "${local.arn}:${local.env.name_prefix}-opensearch-cluster-red" }
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 inputs = {

@@ -11,7 +11,17 @@ terraform {
   source = "${dirname(find_in_parent_folders("terragrunt.hcl"))}/modules//opensearch"
 }
 
+dependency "alarms" {
+  config_path = "../alarms"
+
+  mock_outputs = {
+    alarm_actions = ["arn:aws:sns:${local.env.region}:${local.env.account_id}:${local.env.name_prefix}-alarms"]
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
 inputs = {
+  alarm_actions = dependency.alarms.outputs.alarm_actions
   domain_name             = local.env.name_prefix
   instance_type           = local.env.opensearch.instance_type
   instance_count          = local.env.opensearch.instance_count

@@ -63,11 +63,6 @@ output "usage_plan_id" {
   value       = try(aws_api_gateway_usage_plan.this[0].id, null)
 }
 
-output "alarm_topic_arn" {
-  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
-}
-
 output "alarm_actions" {
   description = "List of ARNs every alarm of the API notifies."
   value       = var.create_alarms ? local.alarm_actions : null

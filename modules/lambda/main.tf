@@ -7,9 +7,6 @@ locals {
   create_ecr_repository       = local.create && var.create_ecr_repository
   create_event_source_mapping = local.create && var.create_event_source_mapping
   create_alarms               = local.create && var.create_alarms
-  # Every alarm notifies someone: the given actions, or a topic made here when none are given.
-  create_alarm_topic = local.create_alarms && length(var.alarm_actions) == 0
-  create_alarm_key   = local.create_alarm_topic && var.alarm_topic_kms_key_id == null
 
   # The stream ARN is "<table arn>/stream/<label>"; the table ARN scopes dynamodb:ListStreams.
   table_arn = split("/stream/", var.table_stream_arn)[0]
@@ -199,68 +196,9 @@ resource "aws_lambda_event_source_mapping" "this" {
 # Alarms
 ################################################################################
 
-# CloudWatch can publish to an encrypted topic only with kms:Decrypt and kms:GenerateDataKey* on its key, which
-# the AWS managed alias/aws/sns key's fixed policy never grants: alarms would change state and deliver nothing
-# ("Enable compatibility between event sources from AWS services and encrypted topics",
-# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). Without
-# alarm_topic_kms_key_id the topic gets a customer managed key whose policy grants exactly that.
-data "aws_iam_policy_document" "alarm_key" {
-  # checkov:skip=CKV_AWS_109:A key policy: "*" is the key itself, and the account administers its own key as AWS's default key policy does.
-  # checkov:skip=CKV_AWS_111:A key policy: "*" is the key itself; the only service grant is CloudWatch's Decrypt/GenerateDataKey from this account.
-  # checkov:skip=CKV_AWS_356:A key policy's resource is always "*" (the key it is attached to).
-  count = local.create_alarm_key ? 1 : 0
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchAlarmsPublish"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_kms_key" "alarms" {
-  count = local.create_alarm_key ? 1 : 0
-
-  description             = "Encrypts the ${var.function_name} indexer alarm topic; CloudWatch alarms may use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.alarm_key[0].json
-
-  tags = var.tags
-}
-
-resource "aws_sns_topic" "alarms" {
-  count = local.create_alarm_topic ? 1 : 0
-
-  name              = "${var.function_name}-alarms"
-  kms_master_key_id = local.create_alarm_key ? aws_kms_key.alarms[0].arn : var.alarm_topic_kms_key_id
-
-  tags = var.tags
-}
-
 locals {
-  alarm_actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_actions)
+  # Every alarm notifies the environment's alarm topic (modules/alarm-topic), on ALARM and on OK.
+  alarm_actions = var.alarm_actions
 
   alarms = {
     iterator-age = {

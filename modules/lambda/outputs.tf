@@ -58,11 +58,6 @@ output "event_source_mapping" {
   value       = local.event_source_mapping
 }
 
-output "alarm_topic_arn" {
-  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
-}
-
 output "alarm_actions" {
   description = "List of ARNs every alarm of the indexer notifies."
   value       = local.create_alarms ? local.alarm_actions : null
@@ -81,4 +76,19 @@ output "metrics_namespace" {
 output "index_lag_alarm_threshold_ms" {
   description = "Threshold of the index lag alarm in milliseconds, or null when alarms are off."
   value       = local.create_alarms ? var.index_lag_alarm_threshold_ms : null
+}
+
+output "role_policy_json" {
+  description = "The execution role's policy document (JSON), as attached."
+  value       = try(data.aws_iam_policy_document.this[0].json, null)
+}
+
+output "operator_policy_json" {
+  description = "Policy document (JSON) for whoever runs python -m indexer.ops against this function's table, stream, queue and index."
+  value       = try(data.aws_iam_policy_document.operator[0].json, null)
+}
+
+output "operator_policy_arn" {
+  description = "ARN of the managed operator policy, when create_operator_policy."
+  value       = try(aws_iam_policy.operator[0].arn, null)
 }

@@ -23,11 +23,6 @@ output "log_group_arns" {
   value       = { for type, group in aws_cloudwatch_log_group.this : type => group.arn }
 }
 
-output "alarm_topic_arn" {
-  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
-}
-
 output "alarm_actions" {
   description = "List of ARNs every alarm of the domain notifies."
   value       = local.create_alarms ? local.alarm_actions : null
@@ -35,7 +30,7 @@ output "alarm_actions" {
 
 output "cloudwatch_metric_alarm_arns" {
   description = "Map of alarm key (cluster-red, free-storage, ...) to alarm ARN."
-  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+  value       = merge({ for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }, { for alarm in aws_cloudwatch_metric_alarm.server_errors : "5xx" => alarm.arn })
 }
 
 output "dashboards_url" {

@@ -54,7 +54,9 @@ def client(endpoint: str, service: str) -> Any:
 
 def test_every_unit_is_applied_with_its_outputs(applied: tuple[Stack, dict]) -> None:
     _, outputs = applied
-    assert set(outputs) == {"table", "opensearch", "api", "indexer", "image", "dashboard"}
+    assert set(outputs) == {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard"}
+    # every alarm of every unit publishes to the one alarm topic (written once, by the alarms unit)
+    assert outputs["alarms"]["alarm_actions"] == [outputs["alarms"]["topic_arn"]]
     assert outputs["table"]["table_name"] == "books-local"
     assert outputs["opensearch"]["domain_name"] == "books-local"
     assert outputs["indexer"]["function_name"] == "books-local-indexer"
@@ -144,6 +146,11 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
         "Errors",
         "ApproximateNumberOfMessagesVisible",
     }
+    every = client(infra_moto, "cloudwatch").describe_alarms(AlarmNamePrefix="books-local-")["MetricAlarms"]
+    assert every
+    assert {tuple(a["AlarmActions"]) for a in every} == {(outputs["alarms"]["topic_arn"],)}
+    topics = client(infra_moto, "sns").list_topics()["Topics"]
+    assert [topic["TopicArn"] for topic in topics] == [outputs["alarms"]["topic_arn"]]
 
     domain = client(infra_moto, "opensearch").describe_domain(DomainName="books-local")["DomainStatus"]
     assert domain["DomainEndpointOptions"]["EnforceHTTPS"] is True
@@ -192,7 +199,7 @@ def test_the_dashboard_shows_the_alarms_and_resources_the_other_units_made(
 def test_second_plan_shows_no_changes(applied: tuple[Stack, dict]) -> None:
     stack, _ = applied
     assert stack.plan() == dict.fromkeys(
-        ("table", "opensearch", "image", "api", "indexer", "dashboard"), False
+        ("alarms", "table", "opensearch", "image", "api", "indexer", "dashboard"), False
     )
 
 

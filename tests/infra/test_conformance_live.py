@@ -11,9 +11,13 @@ import json
 from typing import Any
 
 import pytest
-from live_plans import Plan, all_resources
+from live_plans import ROOT, Plan, all_resources
+
+INDEX_JSON = ROOT / "artifacts" / "update_indices" / "lambda" / "indexer" / "index.json"
 
 ENVIRONMENTS = ("dev", "prod")
+# The first test plans twelve units (six per environment) in its fixture: minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(1800)
 
 # Condition keys AWS documents in the trust policy of a role each service principal assumes. A principal
 # missing here fails the test: look its documentation up before adding it.
@@ -183,6 +187,21 @@ def test_the_recommended_opensearch_alarms_exist(plans: dict[str, Plan]) -> None
     assert metrics["AWS/ES/ClusterStatus.yellow"]["evaluation_periods"] == 5
     assert metrics["AWS/ES/FreeStorageSpace"]["comparison_operator"] == "LessThanOrEqualToThreshold"
     assert metrics["AWS/ES/AutomatedSnapshotFailure"]["threshold"] == 1
+    cpu = metrics["AWS/ES/CPUUtilization"]  # "maximum is >= 80% for 15 minutes, 3 consecutive times"
+    assert (cpu["statistic"], cpu["threshold"], cpu["period"], cpu["evaluation_periods"]) == (
+        "Maximum",
+        80,
+        900,
+        3,
+    )
+    (errors,) = [
+        a for _, a in all_resources(plans, "aws_cloudwatch_metric_alarm") if a.values["metric_query"]
+    ]
+    assert errors.values["threshold"] == 10  # "5xx alarms >= 10% of OpenSearchRequests"
+    assert {q["metric"][0]["metric_name"] for q in errors.values["metric_query"] if q["metric"]} == {
+        "5xx",
+        "OpenSearchRequests",
+    }
     jvm = metrics["AWS/ES/JVMMemoryPressure"]
     assert (jvm["threshold"], jvm["evaluation_periods"]) == (95, 3)
     for key in ("AWS/ES/ClusterStatus.red", "AWS/ES/FreeStorageSpace"):
@@ -315,3 +334,69 @@ def test_prod_keeps_dashboards_access_off_until_switched_on(live_plans: dict[str
     assert prod.resources("aws_cognito_user_pool") == []
     assert _domain(live_plans["prod"]).values["cognito_options"] == []
     assert prod.resources("terraform_data") == []
+
+
+def test_every_domain_is_green_with_the_shipped_index(plans: dict[str, Plan]) -> None:
+    """Green means every primary and replica shard is allocated, yellow that some replica is not ("Cluster
+    health", https://docs.opensearch.org/latest/api-reference/cluster-api/cluster-health/); a replica is
+    never allocated on its primary's node, so one data node with one replica is yellow forever (issue 19:
+    dev). The shipped index expands its replicas with the nodes ("index.auto_expand_replicas": 0 to 1,
+    https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/): none on
+    a single node, one from two nodes on."""
+    settings = json.loads(INDEX_JSON.read_text())["settings"]["index"]
+    assert "number_of_replicas" not in settings
+    low, high = (int(n) for n in settings["auto_expand_replicas"].split("-"))
+    for domain in _domains(plans):
+        (cluster,) = domain["cluster_config"]
+        replicas = max(low, min(high, cluster["instance_count"] - 1))
+        assert replicas <= cluster["instance_count"] - 1, cluster  # every replica has a node of its own
+        if cluster["zone_awareness_enabled"]:
+            assert replicas >= 1, "a zone-aware domain keeps a replica in another zone"
+
+
+def test_slow_logs_are_published_and_have_thresholds(plans: dict[str, Plan]) -> None:
+    """The domain publishes INDEX_SLOW_LOGS and SEARCH_SLOW_LOGS to CloudWatch Logs (with the log resource
+    policy es.amazonaws.com needs), but OpenSearch writes a slow log entry only above a threshold, and every
+    threshold is off (-1) until set on the index ("Monitoring OpenSearch logs with Amazon CloudWatch Logs",
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/createdomain-configure-slow-logs.html):
+    the shipped index sets them."""
+    for domain in _domains(plans):
+        published = {option["log_type"] for option in domain["log_publishing_options"]}
+        assert {"INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"} <= published
+    policies = [p for _, p in all_resources(plans, "aws_cloudwatch_log_resource_policy")]
+    assert policies
+    settings = json.loads(INDEX_JSON.read_text())["settings"]["index"]
+    assert settings["search.slowlog.threshold.query.warn"] == "5s"
+    assert settings["indexing.slowlog.threshold.index.warn"] == "5s"
+
+
+def test_only_the_indexer_and_api_roles_may_call_the_domain(plans: dict[str, Plan]) -> None:
+    """The access policy names the account as principal (a role that does not exist yet would be refused) and
+    admits only the given roles through aws:PrincipalArn, which "compares the ARN of the principal that made
+    the request" and, for a role session, is the role's ARN ("AWS global condition context keys",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+    Neither moto nor the gate evaluates conditions, so this reads the policy: every Allow carries the
+    condition, and it names nothing but the two roles."""
+    for domain in _domains(plans):
+        for statement in _statements(domain["access_policies"]):
+            assert statement["Effect"] == "Allow"
+            principals = statement["Principal"]["AWS"]
+            for principal in [principals] if isinstance(principals, str) else principals:
+                assert principal.endswith(":root"), principal
+            allowed = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+            allowed = [allowed] if isinstance(allowed, str) else allowed
+            assert any(arn.endswith("-indexer") for arn in allowed), allowed
+            assert any(arn.endswith("-api-*") for arn in allowed), allowed
+            people = [arn for arn in allowed if not arn.endswith(("-indexer", "-api-*"))]
+            fine_grained = any(o["enabled"] for o in domain.get("advanced_security_options") or [])
+            # with Dashboards access: also the FGAC master user and the admin and analyst roles people get
+            assert len(people) <= (3 if fine_grained else 0), allowed
+
+
+def test_no_environment_reserves_concurrency_a_new_account_cannot_give(plans: dict[str, Plan]) -> None:
+    """ "You can reserve up to the Unreserved account concurrency value that is shown, minus 100 for functions
+    that don't have reserved concurrency" ("Configuring reserved concurrency for a function",
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): on a new account, whose
+    quota is 10, any reservation fails (issue 19: prod reserved 10)."""
+    for unit, function in all_resources(plans, "aws_lambda_function"):
+        assert function.values["reserved_concurrent_executions"] in (None, -1), f"{unit} {function.address}"
