@@ -110,7 +110,12 @@ def test_destroy_after_a_failed_first_apply_gets_past_dependencies_without_outpu
 def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [["alarms", "image", "table"], ["opensearch"], ["api", "indexer"], ["dashboard"]]
+    assert environment.waves() == [
+        ["alarms", "image", "table"],
+        ["opensearch"],
+        ["api", "indexer"],
+        ["dashboard"],
+    ]
     assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
     assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
     assert environment.graph()["opensearch"] == {"alarms"}
