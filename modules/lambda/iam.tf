@@ -1,5 +1,6 @@
-# The indexer's execution role: read this table's stream, write this domain's index, write its own log
-# group, send failed batches to its own queue. Every statement names exact ARNs.
+# The indexer's execution role: read this table's stream (and Query it when entities fold), write this
+# domain's aliases, write its own log group, send failed batches to its own queue. Every statement names
+# exact ARNs.
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -31,7 +32,10 @@ resource "aws_iam_role" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "this" {
+# What the function reads of the table and writes to the domain. Every ARN here comes from inputs, so this
+# document is known at plan time (tests/infra reads it from the plan); the role's policy adds the statements on
+# the resources made here.
+data "aws_iam_policy_document" "data_access" {
   count = local.create ? 1 : 0
 
   statement {
@@ -46,18 +50,32 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.table_arn}/stream/*"]
   }
 
-  # The alias itself, the versioned indices behind it ("<alias>-v1") and their documents: every request the
-  # indexer makes lies under the alias's paths (GET /<alias>, PUT /<alias>-v1, POST /<alias>/_bulk).
-  # The root /_bulk is deliberately absent: it would let the role write to any index named in the body.
-  statement {
-    sid     = "WriteIndex"
-    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
-    resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
-    ]
+  # A folded document is rebuilt from a strongly consistent Query of its partition (entities with
+  # document_id = partition_key); without one the function never reads the table, so it may not.
+  dynamic "statement" {
+    for_each = local.folds ? [local.table_arn] : []
+    content {
+      sid       = "QueryTableForFolding"
+      actions   = ["dynamodb:Query"]
+      resources = [statement.value]
+    }
   }
+
+  # Each alias the function writes (opensearch_index, or every entity's), the versioned indices behind it
+  # ("<alias>-v1") and their documents: every request the indexer makes lies under the alias's paths
+  # (GET /<alias>, PUT /<alias>-v1, POST /<alias>/_bulk). The root /_bulk is deliberately absent: it would let
+  # the role write to any index named in the body.
+  statement {
+    sid       = "WriteIndex"
+    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+    resources = flatten([for alias in local.index_aliases : ["${var.opensearch_domain_arn}/${alias}", "${var.opensearch_domain_arn}/${alias}/*", "${var.opensearch_domain_arn}/${alias}-*"]])
+  }
+}
+
+data "aws_iam_policy_document" "this" {
+  count = local.create ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.data_access[0].json]
 
   statement {
     sid       = "WriteOwnLogs"

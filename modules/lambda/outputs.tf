@@ -67,3 +67,18 @@ output "cloudwatch_metric_alarm_arns" {
   description = "Map of alarm key (iterator-age, errors, dead-letters) to alarm ARN."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
+
+output "index_aliases" {
+  description = "List of the index aliases the function writes (every entity's index, or opensearch_index without entities); grant searchers these."
+  value       = local.create ? local.index_aliases : null
+}
+
+output "entity_configuration" {
+  description = "ENTITY_CONFIG as the function gets it (compact JSON), or null without entities."
+  value       = local.create ? local.entity_configuration : null
+}
+
+output "environment_size_bytes" {
+  description = "Size of the function's environment variables as Lambda measures it (compact JSON, UTF-8 bytes); Lambda allows 4096."
+  value       = local.create ? local.environment_bytes : null
+}
