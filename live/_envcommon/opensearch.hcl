@@ -1,7 +1,13 @@
 # The search domain; only the indexer's and the API's roles may call it (ARNs known by name; the API role has
 # a name_prefix). Sizing: env.hcl's opensearch.
 locals {
-  env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
+  env          = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
+  # The API's role only where there is an API (env.hcl's api is null where there is none: local-orders).
+  indexer_only = ["arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer"]
+  indexer_and_api = [
+    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer",
+    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*",
+  ]
 }
 
 terraform {
@@ -17,8 +23,5 @@ inputs = {
   dedicated_master        = local.env.opensearch.dedicated_master
   ebs_volume_size         = local.env.opensearch.ebs_volume_size
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
-  access_principal_arns = [
-    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer",
-    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*",
-  ]
+  access_principal_arns   = local.env.api == null ? local.indexer_only : local.indexer_and_api
 }

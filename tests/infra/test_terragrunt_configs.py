@@ -13,8 +13,10 @@ import pytest
 from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = ("dev", "prod", "local")
+ENVIRONMENTS = ("dev", "prod", "local", "local-orders")
 UNITS = {"table", "opensearch", "api", "indexer", "image"}
+# The worked example of a single-table design (README.md, "Single-table designs") has no API.
+UNITS_OF = {name: UNITS - {"api"} if name == "local-orders" else UNITS for name in ENVIRONMENTS}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -31,15 +33,17 @@ def interface(unit_source: Path) -> ModuleInterface:
 def test_every_hcl_file_parses() -> None:
     files = [ROOT / "terragrunt.hcl", *sorted((ROOT / "live").rglob("*.hcl"))]
     locks = [file for file in files if file.name == ".terraform.lock.hcl"]
-    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) * (1 + 2 * len(UNITS))
-    assert len(locks) == len(ENVIRONMENTS) * len(UNITS)
+    units = sum(len(UNITS_OF[name]) for name in ENVIRONMENTS)
+    entities = [ROOT / "live" / "local-orders" / "entities.hcl"]  # the example's ENTITY_CONFIG
+    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) + 2 * units + len(entities)
+    assert len(locks) == units
     for file in files:
         with file.open() as handle:
             assert hcl2.load(handle), file
 
 
 def test_each_environment_has_the_five_units(environment: Environment) -> None:
-    assert set(environment.units) == UNITS
+    assert set(environment.units) == UNITS_OF[environment.path.name]
 
 
 def test_unit_sources_exist(environment: Environment) -> None:
@@ -87,8 +91,10 @@ def test_mock_outputs_serve_only_init_validate_and_plan(environment: Environment
 def test_graph_is_acyclic_with_api_and_indexer_after_table_opensearch_and_image(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"]]
-    assert environment.graph()["api"] == {"table", "opensearch"}
+    dependents = ["api", "indexer"] if "api" in environment.units else ["indexer"]
+    assert environment.waves() == [["image", "opensearch", "table"], dependents]
+    if "api" in environment.units:
+        assert environment.graph()["api"] == {"table", "opensearch"}
     assert environment.graph()["indexer"] == {"table", "opensearch", "image"}
 
 
@@ -155,12 +161,11 @@ def test_opensearch_admits_exactly_the_indexer_and_api_roles(environment: Enviro
     prefix = environment.locals["name_prefix"]
     account = environment.locals["account_id"]
     principals = environment.units["opensearch"].inputs(command="plan")["access_principal_arns"]
-    assert principals == [
-        f"arn:aws:iam::{account}:role/{prefix}-indexer",
-        f"arn:aws:iam::{account}:role/{prefix}-api-*",
-    ]
+    api = [f"arn:aws:iam::{account}:role/{prefix}-api-*"] if "api" in environment.units else []
+    assert principals == [f"arn:aws:iam::{account}:role/{prefix}-indexer", *api]
     assert environment.units["indexer"].inputs(command="plan")["function_name"] == f"{prefix}-indexer"
-    assert environment.units["api"].inputs(command="plan")["name"] == prefix
+    if "api" in environment.units:
+        assert environment.units["api"].inputs(command="plan")["name"] == prefix
 
 
 def test_root_config_keeps_state_in_s3_with_locking_and_guards_the_account() -> None:
@@ -205,6 +210,8 @@ def test_every_unit_commits_a_lock_file_for_the_provider_its_module_admits(envir
 
 
 def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: Environment) -> None:
+    if "api" not in environment.units:
+        pytest.skip(f"{environment.path.name} has no API")
     generated = environment.units["api"].generated_files()["deploy_outputs.tf"]
     outputs = hcl2.loads(generated)["output"]
     names = {name for block in outputs for name in block}
@@ -212,3 +219,20 @@ def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: 
     assert f"--aws-sigv4 'aws:amz:{environment.locals['region']}:execute-api'" in generated
     assert "aws_api_gateway_stage.this.invoke_url" in generated
     assert "$${" not in generated  # Terraform, not Terragrunt, interpolates the stage URL
+
+
+def test_the_orders_example_keys_its_table_by_pk_and_sk_and_its_indexer_reads_them() -> None:
+    """live/local-orders (README.md, "Single-table designs"): the table's PK/SK come from its env.hcl, the
+    indexer gets the same names (the table's outputs; for plan, the mocks) and the example's entities; the
+    books environments keep the key `id` and no sort key."""
+    orders = Environment.load(ROOT / "live" / "local-orders", environ=ENVIRON)
+    table = orders.units["table"].inputs(command="plan")
+    indexer = orders.units["indexer"].inputs(command="plan")
+    assert (table["hash_key"], table["range_key"]) == ("PK", "SK")
+    assert (indexer["table_partition_key"], indexer["table_sort_key"]) == ("PK", "SK")
+    assert [entity["index"] for entity in indexer["entities"]] == ["orders", "customers"]
+    for name in ("dev", "prod", "local"):
+        books = Environment.load(ROOT / "live" / name, environ=ENVIRON)
+        assert books.units["table"].inputs(command="plan")["hash_key"] == "id"
+        assert books.units["table"].inputs(command="plan")["range_key"] is None
+        assert "entities" not in books.units["indexer"].inputs(command="plan")
