@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from books_local import orders_load
+from books_local.config import ROOT
 from books_local.orders_load import MAX_ITEMS, MAX_SHIPMENTS, customers, orders
 
 
@@ -52,3 +53,22 @@ def test_customers_have_unique_keys_and_emails() -> None:
     people = customers(200, seed=1)
     assert len({c.key for c in people}) == len({c.email for c in people}) == 200
     assert all(c.key.startswith("CUSTOMER#") for c in people)
+
+
+def test_the_readmes_example_searches_find_what_the_default_load_writes() -> None:
+    """README.md, "Single-table designs", names a SKU, an order, a customer and a name the default
+    `make load-orders` writes: they stay true."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### The worked example: orders") : readme.index("## Deploy")]
+    first = next(orders(orders_load.DEFAULT_ORDERS, orders_load.DEFAULT_CUSTOMERS, orders_load.DEFAULT_SEED))
+    assert first.key == "ORDER#000001"
+    assert '"orderItems.sku.keyword": "HS-5150"' in section
+    assert "HS-5150" in first.skus
+    assert first.rows[0]["customerId"] == "CUSTOMER#0001"
+    assert '"customerId.keyword": "CUSTOMER#0001"' in section
+    assert f'"total": {first.rows[0]["total"]}' in section
+    people = customers(orders_load.DEFAULT_CUSTOMERS, orders_load.DEFAULT_SEED)
+    assert '"match": {"name": "Hopper"}' in section
+    assert any(person.name.endswith(" Hopper") for person in people)
+    assert f"make load-orders       # {orders_load.DEFAULT_ORDERS} orders" in section
+    assert f"and {orders_load.DEFAULT_CUSTOMERS} customers" in section
