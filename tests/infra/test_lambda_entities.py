@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 
 from books_local.terragrunt import Environment, provider_config, terraform_env
@@ -430,3 +431,11 @@ def test_an_environment_over_lambdas_4_kb_is_refused_at_plan_time(refused: dict[
     (text,) = refused["environment_over_4kb"]
     assert text.startswith("Resource precondition failed"), text
     assert "Lambda allows 4 KB (4096 bytes) for all of them in aggregate" in text, text
+
+
+@pytest.mark.parametrize("readme", ["README.md", "modules/lambda/README.md"])
+def test_the_readmes_show_the_examples_entities_as_live_local_orders_has_them(readme: str) -> None:
+    text = (ROOT / readme).read_text()
+    blocks = [block.split("```", 1)[0] for block in text.split("```hcl\n")[1:]]
+    (shown,) = [hcl2.loads(block) for block in blocks if "entities = [" in block]
+    assert shown["entities"] == orders_entities()
