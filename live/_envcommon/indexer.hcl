@@ -50,7 +50,9 @@ inputs = {
   log_retention_in_days          = local.env.indexer.log_retention_in_days
   table_stream_arn               = dependency.table.outputs.table_stream_arn
   table_partition_key            = dependency.table.outputs.table_hash_key
-  table_sort_key                 = dependency.table.outputs.table_range_key
+  # A table without a sort key has no table_range_key output at all: Terraform does not store a null output
+  # (hashicorp/terraform#34080), so Terragrunt's outputs lack it.
+  table_sort_key = try(dependency.table.outputs.table_range_key, null)
   opensearch_endpoint            = dependency.opensearch.outputs.domain_endpoint
   opensearch_domain_arn          = dependency.opensearch.outputs.domain_arn
 }
