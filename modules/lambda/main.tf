@@ -32,6 +32,7 @@ locals {
       document_id = e.document_id
       include     = e.include
       exclude     = e.exclude
+      mappings    = e.mappings == null ? null : { properties = jsondecode(e.mappings) }
     } : key => value if value != null },
     e.children == null ? {} : { children = [for j, c in e.children : { for key, value in {
       name         = c.name

@@ -272,6 +272,9 @@ variable "entities" {
     document_id = optional(string)
     include     = optional(list(string))
     exclude     = optional(list(string))
+    # Fields this entity's index maps its own way, as JSON (jsonencode({ orderItems = { type = "nested" } })),
+    # over the shipped index.json's when the index is made: ENTITY_CONFIG's mappings.properties.
+    mappings = optional(string)
     children = optional(list(object({
       name = string
       match = object({
@@ -294,6 +297,11 @@ variable "entities" {
   default = null
 
   # The rules of ENTITY_CONFIG (indexer/entities.py, which checks them again at cold start), at plan time.
+  validation {
+    condition     = var.entities == null || alltrue([for e in coalesce(var.entities, []) : e.mappings == null || can(keys(jsondecode(e.mappings)))])
+    error_message = "entities[*].mappings must be a JSON object of field mappings, e.g. jsonencode({ orderItems = { type = \"nested\" } })."
+  }
+
   validation {
     condition     = var.entities == null || try(length(var.entities) > 0, false)
     error_message = "entities must be null (flat indexing) or a non-empty list."
