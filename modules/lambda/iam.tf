@@ -166,8 +166,9 @@ data "aws_iam_policy_document" "operator" {
 
   # Key schema check, backfill/audit/reindex scans, reads of single items for repairs and replays.
   statement {
-    sid       = "ReadTable"
-    actions   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"]
+    sid = "ReadTable"
+    # Query: folded entities' partitions, rebuilt and audited (only when an entity folds)
+    actions   = concat(["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"], local.folds ? ["dynamodb:Query"] : [])
     resources = [local.table_arn]
   }
 
@@ -193,16 +194,16 @@ data "aws_iam_policy_document" "operator" {
     }
   }
 
-  # The alias, its versioned indices and their documents: writes, repairs, the new index of a reindex and the
+  # The alias (every entity's with entities), its versioned indices and their documents: writes, repairs, the new index of a reindex and the
   # old one's deletion (reindex --delete-old, purge-tombstones' deletes).
   statement {
     sid     = "MaintainIndex"
     actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
-    resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
-    ]
+    resources = flatten([for alias in local.index_aliases : [
+      "${var.opensearch_domain_arn}/${alias}",
+      "${var.opensearch_domain_arn}/${alias}/*",
+      "${var.opensearch_domain_arn}/${alias}-*",
+    ]])
   }
 
   # Two APIs outside any index path: a scroll's next pages and its release (audit, purge-tombstones), and the
