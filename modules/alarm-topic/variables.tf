@@ -64,6 +64,12 @@ variable "require_destination" {
   default     = false
 }
 
+variable "allow_eventbridge" {
+  description = "Whether EventBridge rules may publish to the topic made here (events.amazonaws.com in the topic's and its key's policies), e.g. the image module's scan findings."
+  type        = bool
+  default     = false
+}
+
 variable "kms_key_arn" {
   description = "ARN of a customer managed KMS key for the topic whose policy lets cloudwatch.amazonaws.com use it; null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
   type        = string
