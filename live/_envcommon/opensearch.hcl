@@ -1,5 +1,6 @@
-# The search domain; only the indexer's and the API's roles may call it (ARNs known by name; the API role has
-# a name_prefix). Sizing: env.hcl's opensearch.
+# The search domain; its access policy allows the indexer's and the API's roles (ARNs known by name; the API
+# role has a name_prefix), and within the account any identity whose own IAM policy allows es:ESHttp* on it
+# (modules/opensearch/iam.tf). Sizing: env.hcl's opensearch.
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
   # With fine-grained access control (dev's dashboards_access) these roles are mapped inside the domain too.
@@ -8,6 +9,8 @@ locals {
   # The API's role only where there is an API (env.hcl's api is null where there is none: local-orders).
   indexer_only    = [local.indexer_role]
   indexer_and_api = [local.indexer_role, local.api_roles]
+  api_only        = [local.api_roles]
+  no_roles        = []
 }
 
 terraform {
@@ -35,7 +38,7 @@ inputs = {
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
   index_access = {
     writer_role_arns = [local.indexer_role]
-    reader_role_arns = local.env.api == null ? [] : [local.api_roles]
+    reader_role_arns = local.env.api == null ? local.no_roles : local.api_only
   }
   access_principal_arns = local.env.api == null ? local.indexer_only : local.indexer_and_api
 }

@@ -105,9 +105,9 @@ resource "aws_sns_topic" "this" {
   tags = var.tags
 }
 
-# Alarms of this account publish; nobody else does. The topic's default policy already limits Publish to the
-# owner's account; this one names the CloudWatch service principal with the confused-deputy guard AWS documents
-# for service principals (aws:SourceAccount).
+# Alarms of this account publish (and, with allow_eventbridge, EventBridge rules: below). The topic's default
+# policy already limits Publish to the owner's account; this one names the CloudWatch service principal with the
+# confused-deputy guard AWS documents for service principals (aws:SourceAccount).
 data "aws_iam_policy_document" "topic" {
   count = local.create_topic ? 1 : 0
 
