@@ -47,12 +47,15 @@ endif
 # registry (this machine has only a mirror: the committed locks carry the published zh: checksums already).
 LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
 .PHONY: providers-lock
-providers-lock: ## Refreshes every live/*/*/.terraform.lock.hcl from the registry for LOCK_PLATFORMS
-	@set -e; for lock in live/*/*/.terraform.lock.hcl; do unit=$$(dirname $$lock); name=$$(basename $$unit); \
-	  module=$$( [ $$name = indexer ] && echo lambda || echo $$name ); work=$$(mktemp -d); \
-	  cp modules/$$module/*.tf $$lock $$work/; \
+# Every unit (live/<env>/<unit>/terragrunt.hcl) gets one, from the module its _envcommon file names as source.
+providers-lock: ## Refreshes every unit's live/*/*/.terraform.lock.hcl from the registry for LOCK_PLATFORMS
+	@set -e; for config in live/*/*/terragrunt.hcl; do unit=$$(dirname $$config); name=$$(basename $$unit); \
+	  module=$$(sed -n 's|.*/modules//\([A-Za-z0-9_-]*\)".*|\1|p' live/_envcommon/$$name.hcl); \
+	  [ -n "$$module" ] && [ -d modules/$$module ] || { echo "$$unit: no module named in live/_envcommon/$$name.hcl" >&2; exit 1; }; \
+	  work=$$(mktemp -d); cp modules/$$module/*.tf $$work/; \
+	  if [ -f $$unit/.terraform.lock.hcl ]; then cp $$unit/.terraform.lock.hcl $$work/; fi; \
 	  (cd $$work && terraform providers lock $(addprefix -platform=,$(LOCK_PLATFORMS)) >/dev/null); \
-	  cp $$work/.terraform.lock.hcl $$lock; rm -rf $$work; echo "locked $$unit"; done
+	  cp $$work/.terraform.lock.hcl $$unit/.terraform.lock.hcl; rm -rf $$work; echo "locked $$unit ($$module)"; done
 
 .PHONY: docker
 docker: ## Makes sure a Docker engine runs (installs Debian's docker.io when missing and root)

@@ -28,7 +28,7 @@ locals {
     }
   }
 
-  emulator_services = ["apigateway", "cloudwatch", "dynamodb", "ecr", "iam", "kms", "lambda", "logs", "opensearch", "sns", "sqs", "sts"]
+  emulator_services = ["apigateway", "cloudwatch", "dynamodb", "ecr", "events", "iam", "kms", "lambda", "logs", "opensearch", "sns", "sqs", "sts"]
 }
 
 remote_state {

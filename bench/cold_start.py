@@ -142,7 +142,8 @@ def build_image() -> None:
         [str(ARTIFACT / "build-image.sh"), IMAGE, BASE_IMAGE],
         check=True,
         stdout=subprocess.DEVNULL,
-        env={**os.environ, "DOCKER": DOCKER},
+        # the checkout as it is: the report records whether the tree was clean
+        env={**os.environ, "DOCKER": DOCKER, "ALLOW_UNCOMMITTED_SOURCES": "1"},
     )
 
 

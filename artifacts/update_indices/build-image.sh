@@ -13,6 +13,14 @@
 #   multi-architecture images": https://docs.aws.amazon.com/lambda/latest/dg/images-create.html). So the
 #   platform is named, and where the builder adds attestations (BuildKit with buildx, which turns the push
 #   into an image index) they are turned off with --provenance=false --sbom=false.
+# - The image is a commit's: when a tracked file of this folder differs from HEAD (git status --porcelain
+#   --untracked-files=no: modified, staged or deleted; untracked files never reach the image) the build is
+#   refused, unless ALLOW_UNCOMMITTED_SOURCES=1 (local builds: make up's image step, the tests). It carries
+#   LABEL org.opencontainers.image.revision=<commit> (<commit>-dirty with the override) and
+#   org.opencontainers.image.base.name=<base image>.
+# - A base image older than BASE_IMAGE_MAX_AGE_DAYS (90) prints a loud warning naming its date (the date in
+#   its tag, e.g. 3.11.2023.09.29.09, else the image's creation date), and the build goes on: Lambda never
+#   patches an image, so an old base means missing patches (base_image_age.py; README.md, Deploy).
 # - The image carries LABEL books.source-tag=TAG's tag part, which publish.sh checks before trusting a tag
 #   that already exists.
 # - When CA_BUNDLE names a file (default: the host's system bundle) it goes into the context as
@@ -43,10 +51,34 @@ if ! files=$(git -C "$here" ls-files) || [ -z "$files" ]; then
   echo "build-image.sh: $here is not in a git checkout (the image is built from git's tracked files)" >&2
   exit 2
 fi
+if changed=$(git -C "$here" status --porcelain --untracked-files=no -- .) && [ -n "$changed" ]; then
+  if [ "${ALLOW_UNCOMMITTED_SOURCES:-}" != 1 ]; then
+    {
+      echo "build-image.sh: refusing to build: these tracked files of $here differ from commit"
+      echo "$(git -C "$here" rev-parse --short HEAD), so the image would hold code from no commit:"
+      echo "$changed"
+      echo "Commit them (or git stash them) and build again; for a local build only, set ALLOW_UNCOMMITTED_SOURCES=1."
+    } >&2
+    exit 3
+  fi
+  revision="$(git -C "$here" rev-parse HEAD)-dirty"
+else
+  revision=$(git -C "$here" rev-parse HEAD)
+fi
+# A warning, never a refusal (deploys must work): 0 when judged by the tag's date, 4 when the tag has none.
+age_status=0
+python3 "$here/base_image_age.py" "$base" || age_status=$?
+
 context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
 (cd "$here" && git ls-files -z | xargs -0 cp --parents -t "$context")
 if [ -f "$ca_bundle" ]; then cp "$ca_bundle" "$context/ca-bundle.crt"; fi
 "$docker" build --quiet --platform "$platform" "${attestations[@]}" --build-arg "BASE_IMAGE=$base" \
-  --label "books.source-tag=${tag##*:}" -t "$tag" "$context" >/dev/null
+  --label "books.source-tag=${tag##*:}" --label "org.opencontainers.image.revision=$revision" \
+  --label "org.opencontainers.image.base.name=$base" -t "$tag" "$context" >/dev/null
+if [ "$age_status" = 4 ]; then
+  # no date in the tag: the base's creation date, as Docker reports it now that the build has pulled it
+  created=$("$docker" image inspect --format '{{.Created}}' "$base" 2>/dev/null || true)
+  if [ -n "$created" ]; then python3 "$here/base_image_age.py" "$base" "$created" || true; fi
+fi
 echo "$tag"

@@ -12,4 +12,5 @@ inputs = {
   name                = "${local.env.name_prefix}-alarms"
   destinations        = local.env.alarms.destinations
   require_destination = local.env.alarms.required
+  allow_eventbridge   = true # the image unit's scan findings (EventBridge rule) page through this topic too
 }

@@ -10,6 +10,16 @@ terraform {
   source = "${local.repo_root}/modules//image"
 }
 
+# Scan on push: CRITICAL or HIGH findings in a pushed image go to the alarm topic (the on-call).
+dependency "alarms" {
+  config_path = "../alarms"
+
+  mock_outputs = {
+    topic_arn = "arn:aws:sns:${local.env.region}:${local.env.account_id}:${local.env.name_prefix}-alarms"
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
 inputs = {
   repository_name = "${local.env.name_prefix}-indexer"
   source_dir = "${local.repo_root}/artifacts/update_indices"
@@ -20,4 +30,5 @@ inputs = {
   build_script    = "${local.repo_root}/artifacts/update_indices/build-image.sh"
   architecture    = local.env.indexer.architecture
   docker_command  = get_env("DOCKER", "docker")
+  scan_findings_topic_arn = dependency.alarms.outputs.topic_arn
 }

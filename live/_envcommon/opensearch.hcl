@@ -1,5 +1,6 @@
-# The search domain; only the indexer's and the API's roles may call it (ARNs known by name; the API role has
-# a name_prefix). Sizing: env.hcl's opensearch.
+# The search domain; its access policy allows the indexer's and the API's roles (ARNs known by name; the API
+# role has a name_prefix), and within the account any identity whose own IAM policy allows es:ESHttp* on it
+# (modules/opensearch/iam.tf). Sizing: env.hcl's opensearch.
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
   # With fine-grained access control (dev's dashboards_access) these roles are mapped inside the domain too.

@@ -11,6 +11,7 @@ locals {
   table      = { deletion_protection_enabled = false, hash_key = "PK", range_key = "SK" }
   opensearch = { instance_type = "t3.small.search", instance_count = 1, zone_awareness_enabled = false, availability_zone_count = 2, dedicated_master = null, ebs_volume_size = 10, log_retention_in_days = 1 }
   indexer    = { architecture = "x86_64", memory_size = 512, reserved_concurrent_executions = null, log_retention_in_days = 1 }
-  api        = null # no API unit: only the indexer's role may call the domain
+  api        = null # no API unit: the domain's access policy names only the indexer's role
   alarms     = { required = false, destinations = {} }
+  image      = { pull_account_ids = [] } # _envcommon/image.hcl reads it: no other account promotes from here
 }

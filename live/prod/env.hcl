@@ -15,8 +15,10 @@ locals {
   # 10) can reserve nothing; the stream's shards x parallelization_factor already bound the indexer's load.
   indexer = { architecture = "x86_64", memory_size = 1024, reserved_concurrent_executions = null, log_retention_in_days = 365 }
   api        = { throttling_rate_limit = 500, throttling_burst_limit = 1000 }
-  # On-call destinations (placeholders, like the account id): email_addresses, https_endpoints and/or topic_arn.
-  # Each email and HTTPS subscription must be confirmed once (live/README.md); required: a plan without any fails.
-  alarms     = { required = true, destinations = { email_addresses = ["books-oncall@example.com"] } }
+  # On-call destinations: email_addresses, https_endpoints and/or topic_arn. Until a real one is written here (or
+  # exported as BOOKS_ONCALL_EMAILS, comma-separated), the placeholder below, on a domain reserved for examples
+  # (RFC 2606), fails every prod plan: required means someone must be paged. Each email and HTTPS subscription
+  # must be confirmed once (live/README.md).
+  alarms = { required = true, destinations = { email_addresses = split(",", get_env("BOOKS_ONCALL_EMAILS", "replace-me@example.com")) } }
   image      = { pull_account_ids = [] }
 }

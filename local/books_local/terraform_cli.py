@@ -18,6 +18,7 @@ EMULATED_SERVICES = (
     "dynamodb",
     "ec2",
     "ecr",
+    "events",
     "iam",
     "kms",
     "lambda",

@@ -5,7 +5,8 @@
 # the AWS managed alias/aws/sns key's fixed policy never grants: alarms would change state and deliver nothing
 # ("Enable compatibility between event sources from AWS services and encrypted topics",
 # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). Without
-# kms_key_arn the topic gets a customer managed key whose policy grants exactly that.
+# kms_key_arn the topic gets a customer managed key whose policy grants exactly that (and, with
+# allow_eventbridge, the same to EventBridge, whose rules publish too).
 #
 # Email and HTTPS subscriptions stay "PendingConfirmation", and receive nothing, until the endpoint confirms
 # them: SNS sends a confirmation message whose SubscribeURL (or Token, with ConfirmSubscription) must be used
@@ -15,6 +16,7 @@
 
 data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
 
 locals {
   create       = var.create
@@ -22,6 +24,8 @@ locals {
   create_key   = local.create_topic && var.kms_key_arn == null
 
   topic_arn = local.create_topic ? aws_sns_topic.this[0].arn : var.destinations.topic_arn
+  # The ARN the topic made here will have, known at plan time, so that its policy can be read in the plan.
+  own_topic_arn = "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${var.name}"
 
   subscriptions = local.create ? merge(
     { for address in var.destinations.email_addresses : "email:${address}" => { protocol = "email", endpoint = address } },
@@ -62,6 +66,23 @@ data "aws_iam_policy_document" "key" {
       values   = [data.aws_caller_identity.current.account_id]
     }
   }
+
+  # EventBridge rules (the image module's scan findings) publish too: the key policy statement SNS documents
+  # for AWS event sources, as written there (no condition).
+  dynamic "statement" {
+    for_each = var.allow_eventbridge ? [1] : []
+
+    content {
+      sid       = "EventBridgeRulesPublish"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -84,16 +105,16 @@ resource "aws_sns_topic" "this" {
   tags = var.tags
 }
 
-# Alarms of this account publish; nobody else does. The topic's default policy already limits Publish to the
-# owner's account; this one names the CloudWatch service principal with the confused-deputy guard AWS documents
-# for service principals (aws:SourceAccount).
+# Alarms of this account publish (and, with allow_eventbridge, EventBridge rules: below). The topic's default
+# policy already limits Publish to the owner's account; this one names the CloudWatch service principal with the
+# confused-deputy guard AWS documents for service principals (aws:SourceAccount).
 data "aws_iam_policy_document" "topic" {
   count = local.create_topic ? 1 : 0
 
   statement {
     sid       = "CloudWatchAlarmsPublish"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this[0].arn]
+    resources = [local.own_topic_arn]
 
     principals {
       type        = "Service"
@@ -107,10 +128,29 @@ data "aws_iam_policy_document" "topic" {
     }
   }
 
+  # EventBridge rules of this account (the image module's scan findings). No condition: "You can't use Condition
+  # blocks in Amazon SNS topic policies for EventBridge" ("Using resource-based policies for Amazon
+  # EventBridge", Amazon SNS permissions, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html).
+  # This is the statement as documented there; without allow_eventbridge nothing here names EventBridge.
+  dynamic "statement" {
+    for_each = var.allow_eventbridge ? [1] : []
+
+    content {
+      sid       = "EventBridgeRulesPublish"
+      actions   = ["sns:Publish"]
+      resources = [local.own_topic_arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+    }
+  }
+
   statement {
     sid       = "AccountManages"
     actions   = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"]
-    resources = [aws_sns_topic.this[0].arn]
+    resources = [local.own_topic_arn]
 
     principals {
       type        = "AWS"

@@ -42,12 +42,30 @@ variable "destinations" {
   # An environment that pages someone must name who (prod). Without it every alarm changes state unseen.
   validation {
     condition     = !var.require_destination || length(var.destinations.email_addresses) + length(var.destinations.https_endpoints) > 0 || var.destinations.topic_arn != null
-    error_message = "No on-call destination: this environment requires one, or its alarms notify nobody. Set alarms.destinations in live/<env>/env.hcl, e.g. destinations = { email_addresses = [\"oncall@example.com\"] }, or https_endpoints = [\"https://...\"], or topic_arn = \"arn:aws:sns:<region>:<account>:<topic>\" (an existing topic), then plan again; email and HTTPS subscriptions must then be confirmed."
+    error_message = "No on-call destination: this environment requires one, or its alarms notify nobody. Set alarms.destinations in live/<env>/env.hcl, e.g. destinations = { email_addresses = [\"oncall@your-company.com\"] }, or https_endpoints = [\"https://...\"], or topic_arn = \"arn:aws:sns:<region>:<account>:<topic>\" (an existing topic), then plan again; email and HTTPS subscriptions must then be confirmed."
+  }
+
+  # A placeholder is no destination: RFC 2606 reserves example.com, example.net and example.org (and the TLDs
+  # .example, .invalid, .localhost and .test) so that no mail or request to them ever reaches anyone.
+  validation {
+    condition = !var.require_destination || alltrue([
+      for host in concat(
+        [for address in var.destinations.email_addresses : lower(try(regex("@([^@]+)$", address)[0], address))],
+        [for url in var.destinations.https_endpoints : lower(try(regex("^https://([^/:?#]+)", url)[0], url))],
+      ) : !can(regex("(^|\\.)(example\\.(com|net|org)|example|invalid|localhost|test)$", host))
+    ])
+    error_message = "An on-call destination is a placeholder on a domain reserved for examples (RFC 2606: example.com, example.net, example.org, .example, .invalid, .localhost, .test): nobody would be paged. Set a real address in live/<env>/env.hcl (alarms.destinations), or for prod export BOOKS_ONCALL_EMAILS=oncall@your-company.com (comma-separated, read by live/prod/env.hcl), then plan again."
   }
 }
 
 variable "require_destination" {
   description = "Whether to refuse a plan without any destination (on for environments that page someone)."
+  type        = bool
+  default     = false
+}
+
+variable "allow_eventbridge" {
+  description = "Whether EventBridge rules may publish to the topic made here (events.amazonaws.com in the topic's and its key's policies), e.g. the image module's scan findings."
   type        = bool
   default     = false
 }

@@ -1,3 +1,4 @@
+data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
@@ -5,6 +6,7 @@ locals {
   create            = var.create
   create_repository = local.create && var.create_repository
   build_image       = local.create && var.build_image
+  notify_findings   = local.create_repository && var.scan_findings_topic_arn != null
 
   repository_name = var.repository_name
   repository_url  = local.create_repository ? aws_ecr_repository.this[0].repository_url : var.repository_url
@@ -87,6 +89,50 @@ resource "aws_ecr_lifecycle_policy" "this" {
 }
 
 ################################################################################
+# Vulnerabilities found in a pushed image page someone
+#
+# The repository scans every push (basic scanning). Lambda never patches an image ("you must create a new
+# container image from the updated base image and redeploy your function", "Understanding how Lambda manages
+# runtime version updates", https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html), so a finding
+# is only fixed by a rebuild on a newer base (make base-image-pin). ECR sends "ECR Image Scan" to EventBridge
+# when a scan completes, with "finding-severity-counts" holding a count only for the severities that have
+# findings ("Amazon ECR events and EventBridge", "Event for a completed image scan (basic scanning)",
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html). The rule matches this
+# repository's completed scans with a count above 0 in any of scan_findings_severities: numeric matching
+# and "$or" ("Content filtering in Amazon EventBridge event patterns",
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html).
+# The topic's policy must allow events.amazonaws.com sns:Publish, without a Condition block ("You can't use
+# Condition blocks in Amazon SNS topic policies for EventBridge", "Using resource-based policies for Amazon
+# EventBridge", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html): the
+# alarm-topic module's allow_eventbridge does that, and its key's policy likewise.
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "scan_findings" {
+  count = local.notify_findings ? 1 : 0
+
+  name        = "${substr(replace(local.repository_name, "/", "-"), 0, 50)}-scan-findings"
+  description = "Scan on push of ${local.repository_name} found ${join("/", var.scan_findings_severities)} vulnerabilities: rebuild on a patched base image."
+  event_pattern = jsonencode({
+    source        = ["aws.ecr"]
+    "detail-type" = ["ECR Image Scan"]
+    detail = {
+      "repository-name" = [local.repository_name]
+      "scan-status"     = ["COMPLETE"]
+      "$or"             = [for severity in var.scan_findings_severities : { "finding-severity-counts" = { (severity) = [{ numeric = [">", 0] }] } }]
+    }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "scan_findings" {
+  count = local.notify_findings ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.scan_findings[0].name
+  arn  = var.scan_findings_topic_arn
+}
+
+################################################################################
 # Build and push
 ################################################################################
 
@@ -139,29 +185,62 @@ data "aws_ecr_image" "this" {
 }
 
 ################################################################################
-# Cross-account pull for promotion: the accounts in pull_account_ids may read this repository's images (and
-# nothing else), which is what their image unit's skopeo copy needs ("Private repository policy examples in
-# Amazon ECR": allow another account to pull,
-# https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html).
+# Repository policy: always written, because Terraform owns the whole policy document.
+#
+# Lambda itself pulls the image of a function in this account: "For a function in the same account as the
+# container image in Amazon ECR, you can add ecr:BatchGetImage and ecr:GetDownloadUrlForLayer permissions to
+# your Amazon ECR repository" (Lambda developer guide, "Creating Lambda functions defined as container images",
+# section "Amazon ECR permissions", https://docs.aws.amazon.com/lambda/latest/dg/configuration-images.html).
+# Without that statement Lambda adds it on CreateFunction (when the caller may get/set the policy), and the next
+# apply of a policy written here without it removes it as drift; an idle function that Lambda made Inactive
+# must fetch the image again, and "If the corresponding container image no longer exists on Amazon ECR or
+# permissions are revoked, the function enters the Failed state" ("Invoking functions defined as container
+# images", https://docs.aws.amazon.com/lambda/latest/dg/invocation-images.html). Seen in the field:
+# terraform-aws-modules/terraform-aws-lambda#377, aws/aws-parallelcluster-ui#373. The condition is the one
+# Lambda writes itself, scoped to this account's functions in this region.
+#
+# Promotion: the accounts in pull_account_ids may read this repository's images (and nothing else), which is
+# what their image unit's skopeo copy needs ("Private repository policy examples in Amazon ECR": allow another
+# account to pull, https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html).
 ################################################################################
 
-data "aws_iam_policy_document" "pull" {
-  count = local.create_repository && length(var.pull_account_ids) > 0 ? 1 : 0
+data "aws_iam_policy_document" "repository" {
+  count = local.create_repository ? 1 : 0
 
   statement {
-    sid     = "PromotionPull"
-    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
+    sid     = "LambdaECRImageRetrieval"
+    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
     principals {
-      type        = "AWS"
-      identifiers = [for account in var.pull_account_ids : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.pull_account_ids) > 0 ? [var.pull_account_ids] : []
+
+    content {
+      sid     = "PromotionPull"
+      actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
+
+      principals {
+        type        = "AWS"
+        identifiers = [for account in statement.value : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
+      }
     }
   }
 }
 
 resource "aws_ecr_repository_policy" "this" {
-  count = local.create_repository && length(var.pull_account_ids) > 0 ? 1 : 0
+  count = local.create_repository ? 1 : 0
 
   repository = aws_ecr_repository.this[0].name
-  policy     = data.aws_iam_policy_document.pull[0].json
+  policy     = data.aws_iam_policy_document.repository[0].json
 }

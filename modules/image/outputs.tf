@@ -27,3 +27,8 @@ output "architecture" {
   description = "Instruction set the image is built for (pass it to the function)."
   value       = var.architecture
 }
+
+output "scan_findings_rule_arn" {
+  description = "ARN of the EventBridge rule that sends vulnerable scans to scan_findings_topic_arn, or null."
+  value       = try(aws_cloudwatch_event_rule.scan_findings[0].arn, null)
+}

@@ -98,6 +98,28 @@ variable "pull_account_ids" {
   }
 }
 
+variable "scan_findings_topic_arn" {
+  description = "ARN of an SNS topic (the alarm topic) told when a pushed image's scan finds vulnerabilities of scan_findings_severities; its policy must let events.amazonaws.com publish (and its KMS key, if any). Null notifies nobody."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.scan_findings_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.scan_findings_topic_arn))
+    error_message = "scan_findings_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), e.g. the alarms unit's topic_arn output, or null."
+  }
+}
+
+variable "scan_findings_severities" {
+  description = "List of the scan-on-push severities that notify scan_findings_topic_arn when an image has at least one finding of any of them."
+  type        = list(string)
+  default     = ["CRITICAL", "HIGH"]
+
+  validation {
+    condition     = length(var.scan_findings_severities) > 0 && alltrue([for severity in var.scan_findings_severities : contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"], severity)])
+    error_message = "scan_findings_severities must list one or more of CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED (ECR's finding severities, upper case)."
+  }
+}
+
 variable "source_excludes" {
   description = "List of regular expressions: files under source_dir whose relative path matches one are not part of the content tag."
   type        = list(string)

@@ -1,10 +1,19 @@
-# Access policy: only the given principals may call the domain's HTTP API (es:ESHttp*), only on this domain.
+# Access policy: the given principals may call the domain's HTTP API (es:ESHttp*), only on this domain.
 #
 # The principals are roles made by units that depend on this domain (the indexer's, the API's), so they may
 # not exist yet when the domain is created, and a resource policy naming an absent role is rejected.
-# The policy therefore names each principal's account and pins the exact role ARNs with a
-# condition on aws:PrincipalArn, which needs no role to exist and still admits nobody else. ArnLike lets a
-# caller name a role made with a name_prefix (the api module's) as "role/<prefix>*"; exact ARNs match exactly.
+# The policy therefore names each principal's account and pins the exact role ARNs with a condition on
+# aws:PrincipalArn, which needs no role to exist and grants nothing through this policy to anyone else.
+# ArnLike lets a caller name a role made with a name_prefix (the api module's) as "role/<prefix>*"; exact ARNs
+# match exactly.
+#
+# What it does not do: keep out the rest of the domain's own account. This is an Allow, and "If either the
+# identity-based policy or the resource-based policy within the same account allows the request and the other
+# doesn't, the request is still allowed" ("Policy evaluation for requests within a single account",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html):
+# any user or role of the account whose identity policy allows es:ESHttp* on the domain (an administrator's
+# AdministratorAccess does) may call it too. Who that is, is the account's IAM, not this module; other accounts
+# get in only through this policy.
 locals {
   access_principal_arns = distinct(concat(var.access_principal_arns, local.security_principal_arns))
 }

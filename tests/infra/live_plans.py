@@ -20,8 +20,12 @@ from typing import Any
 from books_local.terragrunt import Environment, provider_config, terraform_env
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every get_env has a default (prod promotes the digest in live/prod/release.hcl): a plan needs none.
-ENVIRON: dict[str, str] = {}
+# Every get_env has a default (prod promotes the digest in live/prod/release.hcl) except what must be real:
+# prod pages someone, and its committed placeholder (RFC 2606's example.com) fails the plan until a real
+# address is set. The plans name one the way an operator would (BOOKS_ONCALL_EMAILS; .internal is no RFC 2606
+# name).
+ONCALL = "books-oncall@books.internal"
+ENVIRON: dict[str, str] = {"BOOKS_ONCALL_EMAILS": ONCALL}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """live/local-orders (the worked example of a single-table design, README.md "Single-table designs") applied
 unit by unit against a moto of its own with plain terraform, as `terragrunt run-all apply` would: the PK/SK
-table and its stream, the domain that admits only the indexer, the function with the example's
+table and its stream, the domain whose access policy names only the indexer, the function with the example's
 ENTITY_CONFIG, a role that may Query the table and write both entities' aliases; a second plan shows no
 changes.
 

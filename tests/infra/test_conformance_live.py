@@ -372,8 +372,9 @@ def test_slow_logs_are_published_and_have_thresholds(plans: dict[str, Plan]) -> 
 
 def test_only_the_indexer_and_api_roles_may_call_the_domain(plans: dict[str, Plan]) -> None:
     """The access policy names the account as principal (a role that does not exist yet would be refused) and
-    admits only the given roles through aws:PrincipalArn, which "compares the ARN of the principal that made
-    the request" and, for a role session, is the role's ARN ("AWS global condition context keys",
+    allows only the given roles through aws:PrincipalArn (within the account an identity policy allowing
+    es:ESHttp* suffices as well: modules/opensearch/iam.tf), which "compares the ARN of the principal that
+    made the request" and, for a role session, is the role's ARN ("AWS global condition context keys",
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
     Neither moto nor the gate evaluates conditions, so this reads the policy: every Allow carries the
     condition, and it names nothing but the two roles."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_plans import ONCALL
 
 from books_local.terragrunt import Environment, provider_config, terraform_env
 
@@ -199,11 +200,61 @@ def test_a_prod_plan_without_an_on_call_destination_fails_saying_how_to_set_one(
     text = " ".join((modules["alarm-topic"].plan(**{**prod, "destinations": {}}).stderr).split())
     assert "Set alarms.destinations in live/<env>/env.hcl" in text
     assert "email_addresses" in text
-    plan = modules["alarm-topic"].planned(**prod)
+    named = Environment.load(ROOT / "live" / "prod", environ={"BOOKS_ONCALL_EMAILS": ONCALL})
+    plan = modules["alarm-topic"].planned(**named.units["alarms"].inputs(command="plan"))
     (subscription,) = [r for r in plan["resource_changes"] if r["type"] == "aws_sns_topic_subscription"]
     assert subscription["change"]["after"]["protocol"] == "email"
+    assert subscription["change"]["after"]["endpoint"] == ONCALL
     (topic,) = [r for r in plan["resource_changes"] if r["type"] == "aws_sns_topic"]
     assert topic["change"]["after"]["name"] == "books-prod-alarms"
+
+
+# ---- RFC 2606 ("Reserved Top Level DNS Names"): example.com, example.net and example.org, and the TLDs
+# .example, .invalid, .localhost and .test, are reserved so that nothing sent there reaches anyone ----------
+
+PLACEHOLDER = "An on-call destination is a placeholder on a domain reserved for examples"
+
+
+def test_prods_committed_placeholder_fails_the_plan_until_a_real_address_is_set(
+    modules: dict[str, Module],
+) -> None:
+    """live/prod/env.hcl stays honest: it names no one, so a prod plan fails and says how to name someone."""
+    committed = Environment.load(ROOT / "live" / "prod", environ={}).units["alarms"].inputs(command="plan")
+    assert committed["destinations"]["email_addresses"] == ["replace-me@example.com"]
+    modules["alarm-topic"].refuses(PLACEHOLDER, **committed)
+    text = " ".join(modules["alarm-topic"].plan(**committed).stderr.split())
+    assert "BOOKS_ONCALL_EMAILS" in text
+    assert "live/<env>/env.hcl" in text
+
+
+@pytest.mark.parametrize(
+    "destinations",
+    [
+        {"email_addresses": ["oncall@example.com"]},
+        {"email_addresses": ["real@books.internal", "Pager@Team.EXAMPLE.ORG"]},
+        {"email_addresses": ["oncall@example.net"]},
+        {"email_addresses": ["oncall@pager.test"]},
+        {"https_endpoints": ["https://hooks.example.com/alarms"]},
+        {"https_endpoints": ["https://pager.invalid:8443/x"]},
+    ],
+)
+def test_a_required_destination_on_a_reserved_domain_is_refused(
+    modules: dict[str, Module], destinations: dict[str, list[str]]
+) -> None:
+    modules["alarm-topic"].refuses(PLACEHOLDER, destinations=destinations, require_destination=True)
+
+
+def test_reserved_domains_are_only_refused_where_someone_must_be_paged(modules: dict[str, Module]) -> None:
+    """dev requires no destination: its example address is a harmless default. Names that merely contain a
+    reserved word are real domains."""
+    modules["alarm-topic"].planned(destinations={"email_addresses": ["dev@example.com"]})
+    modules["alarm-topic"].planned(
+        destinations={
+            "email_addresses": ["oncall@myexample.com"],
+            "https_endpoints": ["https://testing.io/x"],
+        },
+        require_destination=True,
+    )
 
 
 def test_an_existing_topic_is_used_as_it_is(modules: dict[str, Module]) -> None:

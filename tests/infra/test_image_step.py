@@ -175,6 +175,20 @@ def assert_single_platform_for_the_function(registry: str, reference: str, archi
     return digest
 
 
+def image_labels(registry: str, reference: str) -> dict[str, str]:
+    """The labels in the image config of REPOSITORY:reference, read from the registry."""
+    _, _, body = manifest(registry, reference)
+    url = f"http://{registry}/v2/{REPOSITORY}/blobs/{body['config']['digest']}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["config"].get("Labels") or {}
+
+
+def head_commit(workspace: Path) -> str:
+    return subprocess.run(
+        ["git", "-C", str(workspace), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def function_image(moto: str) -> str:
     client = boto3.client(
         "lambda",
@@ -215,6 +229,29 @@ def test_first_apply_pushes_one_single_platform_image_and_pins_the_function_to_i
     pull_by_digest(registry, digest)
 
 
+def test_the_image_names_the_commit_it_was_built_from(
+    first_apply: dict[str, dict[str, Any]], registry: str, workspace: Path
+) -> None:
+    """The first apply builds from a clean checkout: the image's OCI revision label is that commit, and its
+    base is named (traceable without the build's logs)."""
+    labels = image_labels(registry, first_apply["image"]["image_tag"])
+    assert labels["org.opencontainers.image.revision"] == head_commit(workspace)
+    assert labels["org.opencontainers.image.base.name"] == "local/lambda-python:3.11"
+    assert labels["books.source-tag"] == first_apply["image"]["image_tag"]
+
+
+def test_the_repository_lets_lambda_pull_its_image(first_apply: dict[str, dict[str, Any]], moto: str) -> None:
+    """ "Amazon ECR permissions" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-images.html): the
+    statement Lambda would add itself is in the policy Terraform writes, so the re-apply below has nothing to
+    take away (terraform-aws-lambda#377)."""
+    ecr = boto3.client(
+        "ecr", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    policy = json.loads(ecr.get_repository_policy(repositoryName=REPOSITORY)["policyText"])
+    (statement,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "lambda.amazonaws.com"}]
+    assert sorted(statement["Action"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
 def test_a_reapply_without_source_changes_plans_nothing(
     first_apply: dict[str, dict[str, Any]], stack: Stack
 ) -> None:
@@ -236,6 +273,9 @@ def test_a_source_change_builds_a_new_image_and_updates_the_function(
     assert function_image(moto) == after["image_uri"]
     pull_by_digest(registry, digest)
     assert stack.plan() == dict.fromkeys(stack.environment.units, False)
+    # built from uncommitted sources, which only a local build may do (live/local's build_environment)
+    revision = image_labels(registry, after["image_tag"])["org.opencontainers.image.revision"]
+    assert revision == f"{head_commit(workspace)}-dirty"
 
 
 def test_a_manifest_list_is_refused_by_the_publish_step_and_by_the_check(
@@ -314,6 +354,7 @@ def _publish(
         "SOURCE_IMAGE": "",
         "BASE_IMAGE": "local/lambda-python:3.11",
         "BASE_IMAGE_UNPINNED": "local stand-in",
+        "ALLOW_UNCOMMITTED_SOURCES": "1",  # as live/local's build_environment
         **extra,
     }
     return subprocess.run(

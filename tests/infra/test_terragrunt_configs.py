@@ -115,11 +115,11 @@ def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
     environment: Environment,
 ) -> None:
     if "api" not in environment.units:  # the orders example: no API, no dashboard
-        assert environment.waves() == [["alarms", "image", "table"], ["opensearch"], ["indexer"]]
+        assert environment.waves() == [["alarms", "table"], ["image", "opensearch"], ["indexer"]]
     else:
         assert environment.waves() == [
-            ["alarms", "image", "table"],
-            ["opensearch"],
+            ["alarms", "table"],
+            ["image", "opensearch"],
             ["api", "indexer"],
             ["dashboard"],
         ]
@@ -127,6 +127,7 @@ def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
         assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch"}
     assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
     assert environment.graph()["opensearch"] == {"alarms"}
+    assert environment.graph()["image"] == {"alarms"}  # scan findings page the alarm topic
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ include "envcommon" {
 # needs Docker, so it runs only with BOOKS_IMAGE_STEP=on (`make up` runs the indexer in-process without it).
 inputs = {
   build_image       = get_env("BOOKS_IMAGE_STEP", "off") == "on"
-  build_environment = { BASE_IMAGE = "local/lambda-python:3.11" } # nothing can be pulled here
+  # nothing can be pulled here; a local build may hold uncommitted sources (build-image.sh refuses them elsewhere)
+  build_environment = { BASE_IMAGE = "local/lambda-python:3.11", ALLOW_UNCOMMITTED_SOURCES = "1" }
   force_delete      = true
   stand_in = {
     registry         = get_env("BOOKS_IMAGE_REGISTRY", "127.0.0.1:5001")
