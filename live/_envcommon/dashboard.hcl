@@ -38,6 +38,7 @@ dependency "indexer" {
     metrics_namespace            = "BooksIndexer"
     dead_letter_queue_name       = "${local.env.name_prefix}-indexer-dlq"
     index_lag_alarm_threshold_ms = 60000
+    entity_configuration         = null # no entities in the books environments
     cloudwatch_metric_alarm_arns = { index-lag = "${local.arn}:${local.env.name_prefix}-indexer-index-lag", heartbeat = "${local.arn}:${local.env.name_prefix}-indexer-heartbeat" }
   }
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]

@@ -13,4 +13,5 @@ locals {
   indexer    = { architecture = "x86_64", memory_size = 512, reserved_concurrent_executions = null, log_retention_in_days = 1 }
   api        = null # no API unit: only the indexer's role may call the domain
   alarms     = { required = false, destinations = {} }
+  image      = { pull_account_ids = [] }
 }

@@ -70,7 +70,7 @@ output "cloudwatch_metric_alarm_arns" {
 
 output "metrics_namespace" {
   description = "CloudWatch namespace of the indexer's own metrics (EMF lines in its logs), dimension FunctionName."
-  value       = local.metrics_namespace
+  value       = local.create ? local.metrics_namespace : null
 }
 
 output "index_lag_alarm_threshold_ms" {
