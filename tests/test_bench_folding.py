@@ -182,12 +182,15 @@ def test_only_the_indexers_batch_lines_are_read_from_what_it_printed() -> None:
     assert [line["records"] for line in batch_lines(printed)] == [3, 4]
 
 
-def line(records: int, rebuilt: int, pages: int, units: float, conflicts: int = 0) -> dict[str, Any]:
+def line(
+    records: int, rebuilt: int, pages: int, units: float, conflicts: int = 0, retries: int = 0
+) -> dict[str, Any]:
     return {
         "message": "batch",
         "records": records,
         "rebuilt": rebuilt,
         "conflicts": conflicts,
+        "rebuild_retries": retries,
         "table_reads": pages,
         "read_units": units,
     }
@@ -213,6 +216,7 @@ def test_read_figures_sum_the_tally_and_price_the_pages_by_dynamodbs_rules() -> 
         ([line(60, 2, 2, 2.0)], PAGES[:2], [2, 1], "1 batch log lines for 2 batches"),
         ([line(60, 2, 2, 2.0), line(40, 2, 1, 1.0)], PAGES, [2, 1], "rebuilds per batch"),
         ([line(60, 2, 2, 2.0, conflicts=1), line(40, 1, 1, 1.0)], PAGES, [2, 1], "1 conflicts"),
+        ([line(60, 2, 2, 2.0), line(40, 1, 1, 1.0, retries=2)], PAGES, [2, 1], "2 conflicts"),
         ([line(60, 2, 2, 2.0), line(40, 1, 1, 1.0)], PAGES[:2], [2, 1], "the client saw 2 pages"),
         ([line(60, 2, 2, 2.0), line(40, 1, 1, 3.0)], PAGES, [2, 1], "5.0 units"),
         (

@@ -11,6 +11,8 @@ locals {
   indexer_and_api = [local.indexer_role, local.api_roles]
   api_only        = [local.api_roles]
   no_roles        = []
+  # Operators of python -m indexer.ops (env.hcl's roles.operators, where an environment names them).
+  operators = try(local.env.roles.operators, [])
 }
 
 terraform {
@@ -36,9 +38,12 @@ inputs = {
   dedicated_master        = local.env.opensearch.dedicated_master
   ebs_volume_size         = local.env.opensearch.ebs_volume_size
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
+  # The aliases (index_access.aliases) are the module's default, the indexer's opensearch_index ("books");
+  # an environment with entities sets every entity's index in its unit (live/local-orders/opensearch).
   index_access = {
-    writer_role_arns = [local.indexer_role]
-    reader_role_arns = local.env.api == null ? local.no_roles : local.api_only
+    writer_role_arns   = [local.indexer_role]
+    reader_role_arns   = local.env.api == null ? local.no_roles : local.api_only
+    operator_role_arns = local.operators
   }
-  access_principal_arns = local.env.api == null ? local.indexer_only : local.indexer_and_api
+  access_principal_arns = concat(local.env.api == null ? local.indexer_only : local.indexer_and_api, local.operators)
 }

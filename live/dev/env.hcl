@@ -13,4 +13,8 @@ locals {
   api        = { throttling_rate_limit = 50, throttling_burst_limit = 100 }
   alarms     = { required = false, destinations = { email_addresses = ["books-dev-alerts@example.com"] } }
   image      = { pull_account_ids = ["222222222222"] } # prod promotes dev's images (make promote)
+  # Who applies and who operates (placeholders, like the account id; modules/opensearch/README.md "Dashboards
+  # access"): the deploy role applies Terraform and is the domain's fine-grained access control master user;
+  # operators run python -m indexer.ops (docs/operations.md) and are admitted to the domain and mapped inside it.
+  roles = { deploy = "arn:aws:iam::${local.account_id}:role/books-deploy", operators = ["arn:aws:iam::${local.account_id}:role/books-dev-operator"] }
 }

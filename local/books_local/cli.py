@@ -103,19 +103,21 @@ def _status(config: StackConfig, *, as_json: bool, watch: float | None) -> int:
     """Processes, then the pipeline's figures (books_local.pipeline_status) while moto runs."""
     from books_local import pipeline_status
 
+    log = pipeline_status.IndexerLog(config.state.log("indexer"))  # read incrementally across refreshes
     while True:
         alive = stack.running(config)
         if as_json:
             figures = None
             if "moto" in alive and config.state.stack_file.exists():
-                figures = pipeline_status.collect(config, stack.INDEXER in alive).as_json()
+                figures = pipeline_status.collect(config, stack.INDEXER in alive, log=log).as_json()
             print(json.dumps({"processes": alive, "pipeline": figures}, sort_keys=True))
         else:
             if watch:
                 print("\033[2J\033[H", end="")  # clear the terminal between refreshes
             stack.status(config)
             if "moto" in alive and config.state.stack_file.exists():
-                print(pipeline_status.render(pipeline_status.collect(config, stack.INDEXER in alive)))
+                status = pipeline_status.collect(config, stack.INDEXER in alive, log=log)
+                print(pipeline_status.render(status))
         if not watch:
             return 0 if alive else 3
         time.sleep(watch)

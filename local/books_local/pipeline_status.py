@@ -3,13 +3,20 @@
 - **The indexer's own metrics** come from its log (``logs/indexer.log``): the Embedded Metric Format lines it
   writes once per invocation, read the way CloudWatch Logs extracts them (each ``_aws.CloudWatchMetrics``
   directive names the root members that are metrics), summed since the stack started; the last line gives
-  the last batch's lag (``IndexLagMax``/``IndexLagP90``, table write to acknowledgement).
+  the last batch's lag (``IndexLagMax``/``IndexLagP90``, table write to acknowledgement). ``IndexerLog``
+  reads the log incrementally: ``make status --watch`` parses only what was appended since its last refresh.
 - **The lag now.** An invocation measures lag only for records it acknowledges; while no batch runs (the
   indexer stopped, or a backlog the runner has not reached) nothing measures it. Then the honest figure is
   the stream's iterator age: how long the oldest record the indexer has not settled has been waiting. It is
   read from the table's stream after each shard's checkpoint (the same position the indexer resumes from),
   with ``ApproximateCreationDateTime`` rounded down to the second as AWS delivers it. With no record waiting
-  the lag now is 0.
+  the lag now is 0. A page without records does not end a shard: "If there are no stream records available
+  in the portion of the shard that the iterator points to, GetRecords returns an empty list. Note that it
+  might take multiple calls to get to a portion of the shard that contains stream records", and a null
+  ``NextShardIterator`` means "the shard has been closed" (GetRecords,
+  https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html). So a closed
+  shard is read until its iterator ends, and an open one (whose iterator never ends) until
+  ``EMPTY_PAGES_AT_HEAD`` empty pages in a row, taken as its head.
 - **The dead-letter queue's depth** (``ApproximateNumberOfMessages``, the figure behind the DLQ alarm) and
   **the index's size**: searchable documents through the alias (tombstones filtered) and the documents and
   bytes behind it (``_count`` and ``_stats``).
@@ -31,6 +38,9 @@ import boto3
 from books_local.checkpoints import CheckpointStore
 from books_local.config import StackConfig
 from books_local.sequence_numbers import ShardNumbering, numbering_of
+
+EMPTY_PAGES_AT_HEAD = 3  # consecutive empty pages taken as the head of an open shard
+MAX_PAGES_PER_SHARD = 10_000  # a bound on one shard's reading (10 million records at 1000 a page)
 
 COUNTS = (
     ("RecordsIn", "records in"),
@@ -77,19 +87,49 @@ class IndexerFigures:
 
     @classmethod
     def from_log(cls, log: Path) -> IndexerFigures:
-        lines = metric_lines(log.read_text(errors="replace").splitlines()) if log.exists() else []
-        totals = {name: 0 for name, _ in (*COUNTS, *CAUSES)}
-        for line in lines:
-            for name in totals:
-                totals[name] += int(line.get(name, 0))
-        last = lines[-1] if lines else {}
-        return cls(
-            invocations=len(lines),
-            totals=totals,
-            last_lag_max_ms=last.get("IndexLagMax"),
-            last_lag_p90_ms=last.get("IndexLagP90"),
-            last_at=last["_timestamp_ms"] / 1000 if last else None,
+        return IndexerLog(log).figures()
+
+
+@dataclass
+class IndexerLog:
+    """The indexer's log, read incrementally: each ``figures()`` parses only the complete lines appended since
+    the previous one (a line still being written waits for its newline) and adds them to the running sums. A
+    log that shrank was replaced (``make down``/``up``): it is read again from its start."""
+
+    path: Path
+    offset: int = 0
+    invocations: int = 0
+    totals: dict[str, int] = field(default_factory=lambda: {name: 0 for name, _ in (*COUNTS, *CAUSES)})
+    last: dict[str, float] = field(default_factory=dict)
+
+    def figures(self) -> IndexerFigures:
+        for line in metric_lines(self._new_lines()):
+            self.invocations += 1
+            for name in self.totals:
+                self.totals[name] += int(line.get(name, 0))
+            self.last = line
+        return IndexerFigures(
+            invocations=self.invocations,
+            totals=dict(self.totals),
+            last_lag_max_ms=self.last.get("IndexLagMax"),
+            last_lag_p90_ms=self.last.get("IndexLagP90"),
+            last_at=self.last["_timestamp_ms"] / 1000 if self.last else None,
         )
+
+    def _new_lines(self) -> list[str]:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return []
+        if size < self.offset:  # a new log in its place
+            self.offset, self.invocations, self.last = 0, 0, {}
+            self.totals = dict.fromkeys(self.totals, 0)
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            appended = log.read(size - self.offset)
+        complete = appended[: appended.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        return complete.decode(errors="replace").splitlines()
 
 
 @dataclass(frozen=True)
@@ -117,14 +157,18 @@ def stream_backlog(streams: Any, stream_arn: str, checkpoints: CheckpointStore) 
             emulator_number = numbering.to_emulator(checkpoint.sequence_number)
             arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=emulator_number)
         iterator = streams.get_shard_iterator(**arguments)["ShardIterator"]
-        while iterator:
+        closed = "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
+        empty_in_a_row = 0
+        for _ in range(MAX_PAGES_PER_SHARD):
+            if not iterator or (not closed and empty_in_a_row >= EMPTY_PAGES_AT_HEAD):
+                break
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             records = page.get("Records", [])
-            if not records:
-                break
-            waiting += len(records)
-            created = _created_at(records[0])
-            oldest = created if oldest is None else min(oldest, created)
+            empty_in_a_row = 0 if records else empty_in_a_row + 1
+            if records:
+                waiting += len(records)
+                created = _created_at(records[0])
+                oldest = created if oldest is None else min(oldest, created)
             iterator = page.get("NextShardIterator")
     return Backlog(waiting, oldest)
 
@@ -163,8 +207,14 @@ class PipelineStatus:
         return asdict(self)
 
 
-def collect(config: StackConfig, indexer_running: bool, now: float | None = None) -> PipelineStatus:
-    """The figures of a running stack (its state directory's stack.json)."""
+def collect(
+    config: StackConfig,
+    indexer_running: bool,
+    now: float | None = None,
+    log: IndexerLog | None = None,
+) -> PipelineStatus:
+    """The figures of a running stack (its state directory's stack.json); ``log``: the indexer's log as read
+    so far (``--watch`` keeps one across refreshes), or None to read it whole."""
     stack = config.state.read_stack()
     outputs = stack["outputs"]
     session = boto3.session.Session(
@@ -191,7 +241,7 @@ def collect(config: StackConfig, indexer_running: bool, now: float | None = None
     return PipelineStatus(
         at=time.time() if now is None else now,
         indexer_running=indexer_running,
-        indexer=IndexerFigures.from_log(config.state.log("indexer")),
+        indexer=(log or IndexerLog(config.state.log("indexer"))).figures(),
         backlog=backlog,
         dead_letter_messages=depth,
         index=index_size(stack["opensearch_url"], alias),

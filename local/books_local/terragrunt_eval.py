@@ -432,6 +432,8 @@ class _Parser:
         return run
 
     def sequence(self) -> Thunk:
+        if self.peek() == ("ident", "for"):
+            return self.for_list()
         items: list[Thunk] = []
         while self.peek()[1] != "]":
             items.append(self.ternary())
@@ -439,6 +441,48 @@ class _Parser:
                 self.take(",")
         self.take("]")
         return lambda: [item() for item in items]
+
+    def for_list(self) -> Thunk:
+        """``[for x in xs : expr]``, ``[for i, x in xs : expr]`` and a trailing ``if cond``, as HCL's for
+        expressions over a list or a map (a map's keys in lexical order)."""
+        self.take("for")
+        first = self.take()[1]
+        second = None
+        if self.peek()[1] == ",":
+            self.take(",")
+            second = self.take()[1]
+        self.take("in")
+        collection = self.ternary()
+        self.take(":")
+        body = self.ternary()
+        condition: Thunk | None = None
+        if self.peek() == ("ident", "if"):
+            self.take("if")
+            condition = self.ternary()
+        self.take("]")
+        names = self.scope.names
+
+        def run() -> list[Any]:
+            items = _plain(collection())
+            pairs = sorted(items.items()) if isinstance(items, dict) else list(enumerate(items))
+            out = []
+            saved = {name: names[name] for name in (first, second) if name and name in names}
+            try:
+                for key, value in pairs:
+                    if second:
+                        names[first], names[second] = key, value
+                    else:
+                        names[first] = value
+                    if condition is None or condition():
+                        out.append(body())
+            finally:
+                for name in (first, second):
+                    if name:
+                        names.pop(name, None)
+                names.update(saved)
+            return out
+
+        return run
 
     def mapping(self) -> Thunk:
         entries: list[tuple[Thunk, Thunk]] = []

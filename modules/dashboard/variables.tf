@@ -25,12 +25,19 @@ variable "api" {
 }
 
 variable "indexer" {
-  description = "The indexer: its function name, the namespace of its own metrics and its on-failure queue (the lambda module's function_name, metrics_namespace, dead_letter_queue_name)."
+  description = "The indexer: its function name, the namespace of its own metrics, its on-failure queue (the lambda module's function_name, metrics_namespace, dead_letter_queue_name) and whether it runs with entities (ENTITY_CONFIG: the folding figures are graphed too)."
   type = object({
     function_name          = string
     metrics_namespace      = string
     dead_letter_queue_name = string
+    entities               = optional(bool, false)
   })
+}
+
+variable "table_name" {
+  description = "Name of the DynamoDB table the indexer follows (the table module's table_name): its writes are graphed beside the records the indexer received, as the heartbeat alarm compares them; null leaves them out."
+  type        = string
+  default     = null
 }
 
 variable "opensearch_domain_name" {

@@ -259,43 +259,81 @@ locals {
   # Every alarm notifies the environment's alarm topic (modules/alarm-topic), on ALARM and on OK.
   alarm_actions = var.alarm_actions
 
+  # Metrics that exist only while something goes wrong (Errors, DLQ messages) treat a quiet minute as within
+  # the threshold. "Configuring how CloudWatch alarms treat missing data",
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html.
   alarms = {
+    # "Lambda emits the IteratorAge metric when your function finishes processing a batch of records. The
+    # metric indicates how old the last record in the batch was when processing finished" ("Monitoring with
+    # CloudWatch Logs", https://docs.aws.amazon.com/lambda/latest/dg/events-dynamodb-metrics.html): nothing is
+    # emitted while no batch finishes, so a stopped indexer leaves this alarm OK (the heartbeat below covers it).
     iterator-age = {
-      description = "The indexer lags behind the table's stream: the oldest record in the last batch is older than ${var.iterator_age_alarm_threshold_ms} ms."
-      namespace   = "AWS/Lambda"
-      metric_name = "IteratorAge"
-      statistic   = "Maximum"
-      threshold   = var.iterator_age_alarm_threshold_ms
-      dimensions  = { FunctionName = var.function_name }
+      description         = "The indexer lags behind the table's stream: the last record of a batch it finished was older than ${var.iterator_age_alarm_threshold_ms} ms (IteratorAge, emitted only when a batch finishes)."
+      namespace           = "AWS/Lambda"
+      metric_name         = "IteratorAge"
+      statistic           = "Maximum"
+      threshold           = var.iterator_age_alarm_threshold_ms
+      dimensions          = { FunctionName = var.function_name }
+      evaluation_periods  = var.alarm_evaluation_periods
+      datapoints_to_alarm = var.alarm_evaluation_periods
+      treat_missing_data  = "notBreaching"
     }
     errors = {
-      description = "The indexer failed invocations (crashes or timeouts, not item failures it reported)."
-      namespace   = "AWS/Lambda"
-      metric_name = "Errors"
-      statistic   = "Sum"
-      threshold   = 0
-      dimensions  = { FunctionName = var.function_name }
+      description         = "The indexer failed invocations (crashes or timeouts, not item failures it reported)."
+      namespace           = "AWS/Lambda"
+      metric_name         = "Errors"
+      statistic           = "Sum"
+      threshold           = 0
+      dimensions          = { FunctionName = var.function_name }
+      evaluation_periods  = var.alarm_evaluation_periods
+      datapoints_to_alarm = var.alarm_evaluation_periods
+      treat_missing_data  = "notBreaching"
     }
     dead-letters = {
-      description = "Stream batches gave up after retries and were sent to the on-failure queue: the index misses changes."
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      statistic   = "Maximum"
-      threshold   = 0
-      dimensions  = { QueueName = "${var.function_name}-dlq" }
+      description         = "Stream batches gave up after retries and were sent to the on-failure queue: the index misses changes."
+      namespace           = "AWS/SQS"
+      metric_name         = "ApproximateNumberOfMessagesVisible"
+      statistic           = "Maximum"
+      threshold           = 0
+      dimensions          = { QueueName = "${var.function_name}-dlq" }
+      evaluation_periods  = var.alarm_evaluation_periods
+      datapoints_to_alarm = var.alarm_evaluation_periods
+      treat_missing_data  = "notBreaching"
     }
     # The indexer's own figure (an EMF line per invocation, artifacts/update_indices/README.md "Metrics"): how
-    # long the oldest record it acknowledged took from its table write to the index, retries included.
-    # IteratorAge stops at the batch's arrival; this one ends when searches can find the change.
+    # long the oldest record it acknowledged waited from its table write to its acknowledgement, retries
+    # included (searchable after the index's next refresh). It exists only for minutes with a batch, so sparse
+    # traffic must still be able to fire it: 3 breaching minutes out of 5 ("M out of N", "Evaluating an
+    # alarm"), with missing minutes treated as missing, not as within the threshold. With "missing", CloudWatch
+    # reaches back over the evaluation range for real data points and goes to ALARM when the oldest breaching
+    # one is at least M periods old and every later one breaches or is missing (alarms-and-missing-data.html,
+    # "Avoiding premature transitions to alarm state"); an evaluation range without any data point is
+    # INSUFFICIENT_DATA (the dashboard shows it grey; nobody is paged).
     index-lag = {
-      description = "Changes reach the index late: a record the indexer acknowledged waited more than ${var.index_lag_alarm_threshold_ms} ms from its table write (IndexLagMax)."
-      namespace   = local.metrics_namespace
-      metric_name = "IndexLagMax"
-      statistic   = "Maximum"
-      threshold   = var.index_lag_alarm_threshold_ms
-      dimensions  = { FunctionName = var.function_name }
+      description         = "Changes reach the index late: records the indexer acknowledged waited more than ${var.index_lag_alarm_threshold_ms} ms from their table write to their acknowledgement (IndexLagMax) in 3 of the last 5 minutes with batches."
+      namespace           = local.metrics_namespace
+      metric_name         = "IndexLagMax"
+      statistic           = "Maximum"
+      threshold           = var.index_lag_alarm_threshold_ms
+      dimensions          = { FunctionName = var.function_name }
+      evaluation_periods  = 5
+      datapoints_to_alarm = 3
+      treat_missing_data  = "missing"
     }
   }
+
+  # The heartbeat: the table was written but the indexer received nothing. IteratorAge, IndexLagMax and
+  # Errors all exist only while the function runs, so a disabled event source mapping, a function with no
+  # concurrency or a disabled stream leaves every alarm above OK while the index silently falls behind.
+  # Table writes: SampleCount of SuccessfulRequestLatency per write operation ("the number of successful
+  # requests"; a conditional write whose condition fails is an HTTP 400, counted in
+  # ConditionalCheckFailedRequests instead, and writes nothing to the stream), "DynamoDB metrics and
+  # dimensions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html.
+  # ConsumedWriteCapacityUnits would count failed conditional writes too, and a table whose only writes are
+  # refused conditions would page. PartiQL writes (ExecuteStatement, also reads) and TTL deletions are not
+  # counted: the heartbeat can miss a stall of those, never page for a healthy indexer.
+  heartbeat_write_operations = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]
+  heartbeat_period           = 300
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -310,10 +348,68 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = each.value.threshold
   period              = 60
-  evaluation_periods  = var.alarm_evaluation_periods
+  evaluation_periods  = each.value.evaluation_periods
+  datapoints_to_alarm = each.value.datapoints_to_alarm
+  treat_missing_data  = each.value.treat_missing_data
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+# Metric math ("Alarms on math expressions": up to 10 metrics, each with the same period, in
+# AlarmThatSendsEmail.html; "Use metric math", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html):
+# in arithmetic "missing values in a time series are treated as 0", and a comparison gives 1 or 0 per data
+# point, so (writes > 0) - (received > 0) is 1 exactly in the periods with table writes and no record received
+# (0 or -1 otherwise), even when the indexer has written no metric for hours. 3 of 4 five-minute periods: a
+# stall of about 15 minutes pages; one period whose writes' records are acknowledged in the next (or whose
+# EMF line arrives late) does not. "Alarms that evaluate metrics in the AWS/DynamoDB namespace always ignore
+# missing data" (alarms-and-missing-data.html): with no writes at all the alarm keeps its state, which is
+# right for a stall (it stays in ALARM until records flow again).
+resource "aws_cloudwatch_metric_alarm" "heartbeat" {
+  count = local.create_alarms && var.create_heartbeat_alarm ? 1 : 0
+
+  alarm_name          = "${var.function_name}-heartbeat"
+  alarm_description   = "The table ${local.table_name} was written but the indexer received no stream record in 3 of the last 4 five-minute periods: the event source mapping, the function's concurrency or the stream may be disabled."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  evaluation_periods  = 4
+  datapoints_to_alarm = 3
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "stalled"
+    expression  = "(${join(" + ", [for operation in local.heartbeat_write_operations : lower(operation)])} > 0) - (received > 0)"
+    label       = "table written, no record received"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.heartbeat_write_operations
+    content {
+      id = lower(metric_query.value)
+      metric {
+        namespace   = "AWS/DynamoDB"
+        metric_name = "SuccessfulRequestLatency"
+        stat        = "SampleCount"
+        period      = local.heartbeat_period
+        dimensions  = { TableName = local.table_name, Operation = metric_query.value }
+      }
+    }
+  }
+
+  metric_query {
+    id = "received"
+    metric {
+      namespace   = local.metrics_namespace
+      metric_name = "RecordsIn"
+      stat        = "Sum"
+      period      = local.heartbeat_period
+      dimensions  = { FunctionName = var.function_name }
+    }
+  }
 
   tags = var.tags
 }

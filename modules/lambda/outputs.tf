@@ -64,13 +64,13 @@ output "alarm_actions" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "Map of alarm key (iterator-age, index-lag, errors, dead-letters) to alarm ARN."
-  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+  description = "Map of alarm key (iterator-age, index-lag, errors, dead-letters, heartbeat) to alarm ARN."
+  value       = merge({ for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }, { for alarm in aws_cloudwatch_metric_alarm.heartbeat : "heartbeat" => alarm.arn })
 }
 
 output "metrics_namespace" {
   description = "CloudWatch namespace of the indexer's own metrics (EMF lines in its logs), dimension FunctionName."
-  value       = local.metrics_namespace
+  value       = local.create ? local.metrics_namespace : null
 }
 
 output "index_lag_alarm_threshold_ms" {

@@ -571,7 +571,7 @@ variable "create_operator_policy" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the iterator age, index lag, errors and dead-letter alarms."
+  description = "Whether to create the iterator age, index lag, errors, dead-letter and heartbeat alarms."
   type        = bool
   default     = true
 }
@@ -610,8 +610,14 @@ variable "index_lag_alarm_threshold_ms" {
   }
 }
 
+variable "create_heartbeat_alarm" {
+  description = "Whether to alarm when the table is written but the indexer receives no stream record for about 15 minutes (needs create_alarms)."
+  type        = bool
+  default     = true
+}
+
 variable "alarm_evaluation_periods" {
-  description = "Number of consecutive one-minute periods over the threshold before an alarm fires."
+  description = "Number of consecutive one-minute periods over the threshold before the iterator age, errors and dead-letter alarms fire."
   type        = number
   default     = 5
 

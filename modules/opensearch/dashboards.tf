@@ -8,10 +8,11 @@
 #   https://docs.aws.amazon.com/opensearch-service/latest/developerguide/cognito-auth.html.
 # - The role OpenSearch Service assumes to configure both pools, with the actions of AWS's
 #   AmazonOpenSearchServiceCognitoAccess policy scoped to these two pools.
-# - FGAC with an IAM master user, and the security roles and role mappings applied through the domain's
-#   security REST API by scripts/apply_security.py (terraform_data + local-exec, signed with the master user's
-#   credentials): the indexer's roles write the index, the API's read it, analysts read it without tombstones
-#   or the indexer's fields, admins get all_access and security_manager ("Additional master users",
+# - FGAC with an IAM master user (dashboards_access.master_user_arn, a deploy role), and the security roles and
+#   role mappings applied through the domain's security REST API by scripts/apply_security.py (terraform_data
+#   + local-exec, signed with the master user's credentials): the indexer's roles write the aliases, the API's
+#   read them, operators may do everything on them, analysts read them without tombstones or the indexer's
+#   fields, admins get all_access and security_manager ("Additional master users",
 #   https://docs.aws.amazon.com/opensearch-service/latest/developerguide/fgac.html#fgac-more-masters).
 
 locals {
@@ -19,19 +20,26 @@ locals {
   create_cognito = local.dashboards && try(var.dashboards_access.cognito == null, false)
   cognito        = local.dashboards ? try(var.dashboards_access.cognito, null) : null
 
-  # The FGAC master user. With dashboards_access: the given one, or the identity applying Terraform as the IAM
-  # role behind its session (FGAC maps roles, not sessions). Without: fine_grained_access_control's, if IAM.
-  master_user_arn = local.dashboards ? coalesce(
-    var.dashboards_access.master_user_arn,
-    try(data.aws_iam_session_context.current[0].issuer_arn, null),
-  ) : try(var.fine_grained_access_control.master_user_arn, null)
+  # The FGAC master user: dashboards_access's (required: a deploy role, so whoever applies never becomes it),
+  # or fine_grained_access_control's when that is an IAM principal.
+  master_user_arn = local.dashboards ? var.dashboards_access.master_user_arn : try(var.fine_grained_access_control.master_user_arn, null)
 
   admin_role_arn   = local.create_cognito ? aws_iam_role.dashboards["admin"].arn : try(local.cognito.admin_role_arn, null)
   analyst_role_arn = local.create_cognito ? aws_iam_role.dashboards["analyst"].arn : try(local.cognito.analyst_role_arn, null)
 
   # Principals the domain's access policy admits besides access_principal_arns (iam.tf): the master user
-  # (it applies the security configuration) and the roles people sign in with.
-  security_principal_arns = local.fine_grained ? compact([local.master_user_arn, local.admin_role_arn, local.analyst_role_arn]) : []
+  # (it applies the security configuration), the roles people sign in with, and every role mapped inside the
+  # domain (a mapping is useless to a principal the access policy refuses). The people roles made here are
+  # named by their name_prefix (ArnLike in iam.tf): known at plan time, so the policy is too, and a replaced
+  # role is admitted by the same entry.
+  people_principal_arns = local.create_cognito ? concat(local.people_role_patterns.admin, local.people_role_patterns.analyst) : [local.admin_role_arn, local.analyst_role_arn]
+  security_principal_arns = local.fine_grained ? compact(concat(
+    [local.master_user_arn],
+    local.people_principal_arns,
+    var.index_access.writer_role_arns,
+    var.index_access.reader_role_arns,
+    var.index_access.operator_role_arns,
+  )) : []
 
   cognito_domain_prefix = local.dashboards ? coalesce(
     var.dashboards_access.cognito_domain_prefix,
@@ -40,21 +48,37 @@ locals {
   # Identity pool names allow letters, digits, spaces and underscores only.
   identity_pool_name = "${replace(var.domain_name, "-", "_")}_dashboards"
 
-  alias          = var.index_access.alias
-  index_patterns = [local.alias, "${local.alias}-*"]
+  # Every alias the indexer writes (one per entity with ENTITY_CONFIG) and its versioned indices.
+  index_patterns = flatten([for alias in var.index_access.aliases : [alias, "${alias}-*"]])
+  aliases_named  = join(", ", var.index_access.aliases)
+
+  # The roles made here for people, as backend roles of the built-in roles: a replaced role (its name_prefix
+  # gives it a new ARN) must leave those mappings, which the script otherwise only adds to.
+  people_role_patterns = local.create_cognito ? {
+    admin   = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.domain_name}-os-admin-*"]
+    analyst = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.domain_name}-os-analyst-*"]
+  } : { admin = [], analyst = [] }
 
   # The security configuration scripts/apply_security.py applies ("Create role" and "Create role mapping" of
   # the security REST API, https://docs.opensearch.org/latest/security/access-control/api/). Roles listed in
   # "roles" and their mappings are replaced as written; mappings of built-in roles (all_access,
-  # security_manager, kibana_user) only ever gain these backend roles, so the master user AWS mapped stays.
+  # security_manager, kibana_user) keep every backend role they have (the master user AWS mapped there, roles
+  # mapped by hand), gain these, and lose only what matches "replaces" and is not given.
+  #
+  # Backend roles may be wildcards (the API's role has a name_prefix): the security plugin compiles every
+  # mapping's backend_roles with WildcardMatcher.matchers() and maps a user's roles by
+  # WildcardMatcher.getAllMatchingPatterns() (opensearch-project/security,
+  # src/main/java/org/opensearch/security/securityconf/ConfigModelV7.java, RoleMappingHolder). The
+  # documentation promises wildcards for users and hosts only; tests/infra/test_opensearch_security.py pins the
+  # one wildcard mapped here to the api module's name_prefix.
   security_config = {
     roles = {
       # Every request the indexer makes (artifacts/update_indices/README.md, "Requests it makes"): the cold
       # start's GET /<alias>, index and alias creation, mapping updates, _bulk, the sequence guard's _mget,
       # and purge-tombstones' search, scroll and deletes. _bulk, _mget and scroll are cluster-level actions
       # in the security plugin, their items checked per index.
-      "${local.alias}_writer" = {
-        description         = "The stream indexer: writes the ${local.alias} alias and its versioned indices."
+      index_writer = {
+        description         = "The stream indexer: writes ${local.aliases_named} and their versioned indices."
         cluster_permissions = ["indices:data/write/bulk", "indices:data/read/mget", "indices:data/read/scroll*"]
         index_permissions = [{
           index_patterns = local.index_patterns
@@ -74,18 +98,18 @@ locals {
         }]
       }
       # The API's only request to the domain: POST /<alias>/_search.
-      "${local.alias}_reader" = {
-        description         = "The books API: searches the ${local.alias} alias."
+      index_reader = {
+        description         = "The API: searches ${local.aliases_named}."
         cluster_permissions = []
         index_permissions = [{
           index_patterns  = local.index_patterns
           allowed_actions = ["indices:data/read/search*"]
         }]
       }
-      # People reading the books: the same documents the API shows (tombstones filtered by the alias's own
-      # filter, as document-level security) without the indexer's reserved fields, whatever index they name.
-      "${local.alias}_analyst" = {
-        description         = "Read-only analysts: the ${local.alias} documents as the API shows them."
+      # People reading the documents: what the API shows (tombstones filtered by the aliases' own filter, as
+      # document-level security) without the indexer's reserved fields, whatever index they name.
+      index_analyst = {
+        description         = "Read-only analysts: ${local.aliases_named} as the API shows them."
         cluster_permissions = ["cluster_composite_ops_ro"]
         index_permissions = [{
           index_patterns  = local.index_patterns
@@ -94,26 +118,35 @@ locals {
           fls             = ["~indexer_*"]
         }]
       }
+      # The operations tools (docs/operations.md: backfill, replay-dlq, audit --repair, purge-tombstones and a
+      # reindex, which creates the new index, updates its settings, refreshes, swaps the alias and deletes the
+      # old index) and bulk loads: everything on these indices ("indices_all": indices:*), and bulk, mget,
+      # scroll and the alias API ("cluster_composite_ops"), "Default action groups",
+      # https://docs.opensearch.org/latest/security/access-control/default-action-groups/. Clearing a scroll
+      # (indices:data/read/scroll/clear) is outside cluster_composite_ops.
+      index_operator = {
+        description         = "Operators and bulk loads: everything on ${local.aliases_named} and their versioned indices."
+        cluster_permissions = ["cluster_composite_ops", "indices:data/read/scroll*"]
+        index_permissions = [{
+          index_patterns  = local.index_patterns
+          allowed_actions = ["indices_all"]
+        }]
+      }
     }
     role_mappings = merge(
       {
-        "${local.alias}_writer"  = { backend_roles = var.index_access.writer_role_arns }
-        "${local.alias}_reader"  = { backend_roles = var.index_access.reader_role_arns }
-        "${local.alias}_analyst" = { backend_roles = compact([local.analyst_role_arn]) }
+        index_writer   = { backend_roles = var.index_access.writer_role_arns }
+        index_reader   = { backend_roles = var.index_access.reader_role_arns }
+        index_analyst  = { backend_roles = compact([local.analyst_role_arn]) }
+        index_operator = { backend_roles = var.index_access.operator_role_arns }
       },
       local.dashboards ? {
-        kibana_user      = { backend_roles = [local.analyst_role_arn] } # Dashboards itself
-        all_access       = { backend_roles = [local.admin_role_arn] }
-        security_manager = { backend_roles = [local.admin_role_arn] }
+        kibana_user      = { backend_roles = [local.analyst_role_arn], replaces = local.people_role_patterns.analyst } # Dashboards itself
+        all_access       = { backend_roles = [local.admin_role_arn], replaces = local.people_role_patterns.admin }
+        security_manager = { backend_roles = [local.admin_role_arn], replaces = local.people_role_patterns.admin }
       } : {},
     )
   }
-}
-
-data "aws_iam_session_context" "current" {
-  count = local.dashboards && try(var.dashboards_access.master_user_arn == null, false) ? 1 : 0
-
-  arn = data.aws_caller_identity.current.arn
 }
 
 ################################################################################
@@ -377,9 +410,9 @@ resource "aws_iam_role_policy" "dashboards" {
 
 # The hashicorp/aws provider has no resource for the security plugin's configuration, so the apply runs a
 # script that PUTs it through the domain's REST API, signed (SigV4, curl --aws-sigv4) with the credentials
-# of the identity applying Terraform, which must be the master user (the default) or mapped to
-# security_manager. It runs again whenever the configuration or the endpoint changes. The endpoint must be
-# reachable from where Terraform runs (for a VPC domain: inside the VPC).
+# of the identity applying Terraform, which must be the master user (dashboards_access.master_user_arn) or
+# mapped to security_manager. It runs again whenever the configuration or the endpoint changes. The endpoint
+# must be reachable from where Terraform runs (for a VPC domain: inside the VPC).
 resource "terraform_data" "security" {
   count = local.create && local.fine_grained && local.master_user_arn != null ? 1 : 0
 

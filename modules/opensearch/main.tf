@@ -84,8 +84,11 @@ resource "aws_opensearch_domain" "this" {
   dynamic "advanced_security_options" {
     for_each = local.fine_grained ? [local.fine_grained_options] : []
     content {
-      enabled                        = true
-      anonymous_auth_enabled         = false
+      enabled = true
+      # AnonymousAuthEnabled: "True to enable a 30-day migration period during which administrators can create
+      # role mappings. Only necessary when enabling fine-grained access control on an existing domain"
+      # (https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_AdvancedSecurityOptionsInput.html).
+      anonymous_auth_enabled         = try(var.dashboards_access.migration_period, false)
       internal_user_database_enabled = advanced_security_options.value.internal_user_database_enabled
 
       master_user_options {

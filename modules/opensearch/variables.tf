@@ -259,11 +259,17 @@ variable "alarm_actions" {
 ################################################################################
 
 variable "dashboards_access" {
-  description = "Sign-in to OpenSearch Dashboards for people: Amazon Cognito authentication plus fine-grained access control with an admin and a read-only analyst role, and role mappings for index_access's writers and readers. Null (the default) turns it off; {} turns it on with everything created here."
+  description = "Sign-in to OpenSearch Dashboards for people: Amazon Cognito authentication plus fine-grained access control with an admin and a read-only analyst role, and role mappings for index_access's writers, readers and operators. Null (the default) turns it off; { master_user_arn = <deploy role> } turns it on with everything else created here."
   type = object({
-    # The fine-grained access control master user; null: the IAM identity applying Terraform (the role behind
-    # an assumed-role session), which then also applies the role mappings.
+    # The fine-grained access control master user: the IAM role that applies Terraform (a deploy role), which
+    # also applies the role mappings. Required: never "whoever applies", or CI and a person applying in turn
+    # would swap the master user and the access policy on every apply.
     master_user_arn = optional(string)
+    # The 30-day migration period of AnonymousAuthEnabled ("Only necessary when enabling fine-grained access
+    # control on an existing domain"): unsigned requests that the access policy admits keep working while the
+    # role mappings are made. Every client of this stack signs its requests and needs its mapping anyway; see
+    # the README's switch-over.
+    migration_period = optional(bool, false)
     # Prefix of the Cognito hosted sign-in domain (<prefix>.auth.<region>.amazoncognito.com); null:
     # "<domain_name>-<account id>".
     cognito_domain_prefix = optional(string)
@@ -287,8 +293,8 @@ variable "dashboards_access" {
   }
 
   validation {
-    condition     = var.dashboards_access == null || try(var.dashboards_access.master_user_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", var.dashboards_access.master_user_arn)), false)
-    error_message = "dashboards_access.master_user_arn must be an IAM role or user ARN (arn:aws:iam::123456789012:role/name), or null for the identity applying Terraform."
+    condition     = var.dashboards_access == null || try(can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", var.dashboards_access.master_user_arn)), false)
+    error_message = "dashboards_access.master_user_arn must be the IAM role that applies Terraform (a deploy role, e.g. arn:aws:iam::123456789012:role/books-deploy): it becomes the fine-grained access control master user and applies the role mappings, so it is fixed here instead of following whoever applies. Apply as that role."
   }
 
   # "The domain can't contain reserved words such as aws, amazon, or cognito" and is 1-63 lowercase letters,
@@ -303,25 +309,36 @@ variable "dashboards_access" {
     condition     = var.dashboards_access == null || var.fine_grained_access_control == null
     error_message = "Set dashboards_access or fine_grained_access_control, not both: dashboards_access turns fine-grained access control on with an IAM master user."
   }
+
+  # Fine-grained access control "requires OpenSearch or Elasticsearch 6.7 or later"
+  # (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/fgac.html) and Cognito
+  # authentication "OpenSearch or Elasticsearch 5.1 or later" (cognito-auth.html). The app client OpenSearch
+  # Service adds to the user pool is read back by its AmazonOpenSearchService- name, so only OpenSearch engines
+  # are accepted here.
+  validation {
+    condition     = var.dashboards_access == null || startswith(var.engine_version, "OpenSearch_")
+    error_message = "dashboards_access needs an OpenSearch engine (engine_version OpenSearch_x.y): fine-grained access control needs OpenSearch or Elasticsearch 6.7+, and this module reads back the Cognito app client OpenSearch engines create."
+  }
 }
 
 variable "index_access" {
-  description = "With fine-grained access control: the alias the security roles cover (the alias itself and \"<alias>-*\"), and the IAM role ARNs (\"*\" allowed, e.g. for a name_prefix) mapped to write it (the indexer) and to search it (the API)."
+  description = "With fine-grained access control: the aliases the security roles cover (each alias and \"<alias>-*\": every entity's alias with ENTITY_CONFIG), and the IAM role ARNs (\"*\" allowed, e.g. for a name_prefix) mapped to write them (the indexer), to search them (the API) and to do everything on them (operators running python -m indexer.ops, bulk loads). Mapped roles are admitted by the access policy too."
   type = object({
-    alias            = optional(string, "books")
-    writer_role_arns = optional(list(string), [])
-    reader_role_arns = optional(list(string), [])
+    aliases            = optional(list(string), ["books"])
+    writer_role_arns   = optional(list(string), [])
+    reader_role_arns   = optional(list(string), [])
+    operator_role_arns = optional(list(string), [])
   })
   default  = {}
   nullable = false
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9_-]{0,200}$", var.index_access.alias))
-    error_message = "index_access.alias must be a lowercase index name (letters, digits, '_', '-')."
+    condition     = length(var.index_access.aliases) > 0 && alltrue([for alias in var.index_access.aliases : can(regex("^[a-z0-9][a-z0-9_-]{0,200}$", alias))])
+    error_message = "index_access.aliases must list at least one lowercase index name (letters, digits, '_', '-'): the indexer's alias, or every entity's index with ENTITY_CONFIG."
   }
 
   validation {
-    condition     = alltrue([for arn in concat(var.index_access.writer_role_arns, var.index_access.reader_role_arns) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
-    error_message = "index_access.writer_role_arns and reader_role_arns must hold IAM role ARNs like arn:aws:iam::123456789012:role/name."
+    condition     = alltrue([for arn in concat(var.index_access.writer_role_arns, var.index_access.reader_role_arns, var.index_access.operator_role_arns) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "index_access.writer_role_arns, reader_role_arns and operator_role_arns must hold IAM role ARNs like arn:aws:iam::123456789012:role/name."
   }
 }

@@ -11,16 +11,23 @@ from __future__ import annotations
 import json
 import math
 import time
-from types import SimpleNamespace
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from indexer import metrics
 from indexer.batch import Runtime, process_batch
+from indexer.bulk import WriteStats
+from indexer.collection_reads import Collection, TableCollections
+from indexer.tally import Tally
 from support import emf
 from support.fault_proxy import FaultProxy
+from support.single_table import PARTITION_KEY, SORT_KEY, entity_config
 from support.stream_records import LambdaContext, lambda_event, record, sequence_number
+from support.streams import StreamReader, create_streamed_table
 
 NO_FAILURES = {"batchItemFailures": []}
 FUNCTION = "books-dev-indexer"
@@ -75,7 +82,7 @@ def test_one_emf_line_per_invocation_counts_what_the_batch_did(
 
     (line,) = metric_lines(capsys.readouterr().out)
     assert math.floor(before * 1000) <= line.timestamp_ms <= math.ceil(after * 1000)
-    assert line.names() == set(metrics.METRIC_NAMES)
+    assert line.names() == set(metrics.COUNTS + metrics.LAGS)  # no ENTITY_CONFIG: no entity metrics
     assert {(m.namespace, tuple(m.dimensions.items())) for m in line.metrics} == {
         (metrics.NAMESPACE, (("FunctionName", FUNCTION),))
     }
@@ -129,8 +136,7 @@ def test_failures_count_by_cause_and_the_lag_covers_only_the_acknowledged_record
         == NO_FAILURES
     )  # maps "year" as a number
     capsys.readouterr()
-    undecodable = book("u", 2, 1, now - 9)
-    undecodable["dynamodb"]["Keys"] = {"isbn": {"S": "x"}}  # not the table's key
+    undecodable = book("u", 2, 1, now - 9, year={"Q": "1965"})  # "Q" is no DynamoDB type
     proxy.fail_item_always("r", 503)
     records = [
         book("ok0", 1, 1, now - 10),
@@ -168,13 +174,120 @@ def test_a_batch_failing_from_its_first_record_carries_no_lag(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     runtime = Runtime.from_env(env)
-    broken = book("u", 0, 1, int(time.time()))
-    broken["dynamodb"]["Keys"] = {"isbn": {"S": "x"}}
+    broken = book("u", 0, 1, int(time.time()), year={"Q": "1965"})  # "Q" is no DynamoDB type
     response = process_batch(lambda_event([broken]), LambdaContext(function_name=FUNCTION), runtime)
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(0)}]}
     (line,) = metric_lines(capsys.readouterr().out)
     assert line.names() == set(metrics.COUNTS)
     assert line.value("FailedUndecodable") == 1
+
+
+@dataclass
+class SummingReader:
+    """The indexer's table reader, adding up the read capacity its Queries report (an account of the
+    TableReadUnits figure independent of the indexer's own) and running ``before_return`` once, after the
+    first partition read: the moment between a rebuild's reads and its write."""
+
+    inner: TableCollections
+    read_units: float = 0.0
+    before_return: Callable[[], None] | None = None
+
+    def read(self, partition_attribute: Mapping[str, Any], deadline: Any = None) -> Collection:
+        collection = self.inner.read(partition_attribute, deadline)
+        rows = list(collection.rows)  # every page read now, so its capacity is known
+        self.read_units += collection.read_units
+        if self.before_return is not None:
+            action, self.before_return = self.before_return, None
+            action()
+        return Collection(iter(rows), collection.read_units, collection.pages)
+
+
+def test_a_single_table_batch_counts_records_by_the_cause_of_their_documents_failure_and_races_apart(
+    dynamo: tuple[Any, Any], env: dict[str, str], docs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ENTITY_CONFIG a failed folded document fails every record that touched it, under the cause of
+    its failure (a hook error is FailedHook, a bound exceeded FailedEntityRules: neither is "rejected by
+    OpenSearch"), and a rebuild that lost a race to another write is read and written again: RebuildRetries,
+    not IgnoredAsOlder."""
+    dynamodb, streams = dynamo
+    table = f"mt-{uuid.uuid4().hex[:10]}"
+    arn = create_streamed_table(dynamodb, table, (PARTITION_KEY, "S"), (SORT_KEY, "S"))
+    settings = {
+        **env,
+        "TABLE_PARTITION_KEY": PARTITION_KEY,
+        "TABLE_SORT_KEY": SORT_KEY,
+        "TABLE_NAME": table,
+        "ENTITY_CONFIG": json.dumps(entity_config(table)),
+        "DOCUMENT_HOOK": "book_hooks:refuse_poison",
+    }
+    settings.pop("OPENSEARCH_INDEX")
+    runtime = Runtime.from_env(settings)
+    reader = SummingReader(TableCollections(table, PARTITION_KEY, client=dynamodb))
+    runtime.reader = reader
+    stream = StreamReader(streams, arn)
+
+    def put(pk: str, sk: str, **attributes: Any) -> None:
+        item = {PARTITION_KEY: pk, SORT_KEY: sk, **attributes}
+        dynamodb.put_item(TableName=table, Item={k: {"S": v} for k, v in item.items()})
+
+    put("ORDER#1", "ORDER#1", status="new")
+    put("ORDER#1", "PAYMENT", method="card")
+    put("ORDER#3", "ORDER#3", status="new")
+    assert process_batch(lambda_event(stream.read()), None, runtime) == NO_FAILURES
+    capsys.readouterr()
+
+    put("ORDER#4", "ORDER#4", status="new")  # written
+    put("CUSTOMER#1", "PROFILE", name="Ann")  # a flat entity's document, written
+    put("ORDER#3", "ITEM#1", sku="A")  # written on the second round: another write overtakes its first
+    put("ORDER#1", "PAYMENTS", method="cash")  # a second row for the payment section: over a bound
+    put("ORDER#1", "ITEM#1", sku="B")
+    put("ORDER#2", "ORDER#2", title="poison")  # DOCUMENT_HOOK raises for this document
+    put("ORDER#2", "ITEM#1", sku="C")
+    records = stream.read()
+    reader.read_units = 0.0
+
+    other_batch_units = 0.0
+
+    def overtake() -> None:  # between this batch's reads and its writes: ORDER#3 written and rebuilt
+        nonlocal other_batch_units
+        put("ORDER#3", "ORDER#3", status="paid")
+        start = reader.read_units
+        assert process_batch(lambda_event(stream.read()), None, runtime) == NO_FAILURES
+        other_batch_units += reader.read_units - start
+
+    reader.before_return = overtake
+    before = time.time()
+    response = process_batch(lambda_event(records), LambdaContext(function_name=FUNCTION), runtime)
+    sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence[3]}]}  # ORDER#1's first record
+
+    (line,) = metric_lines(capsys.readouterr().out)
+    assert line.names() == set(metrics.METRIC_NAMES)  # ENTITY_CONFIG: the entity metrics too
+    assert {name: line.value(name) for name in metrics.COUNTS + metrics.ENTITY_COUNTS} == {
+        "RecordsIn": 7,
+        "DocumentsWritten": 3,  # ORDER#4, CUSTOMER#1 and ORDER#3, once each
+        "TombstonesWritten": 0,
+        "IgnoredAsOlder": 0,  # the lost race is no older record
+        "RecordsSkipped": 0,
+        "RecordsFailed": 4,  # ORDER#1's two records and ORDER#2's two
+        "FailedUndecodable": 0,
+        "FailedHook": 2,
+        "FailedRejected": 0,
+        "FailedRetryable": 0,
+        "BulkRequests": 3,  # the customer; the four orders' first round; ORDER#3 again
+        "BulkRetries": 0,
+        "FailedEntityRules": 2,
+        "DocumentsRebuilt": 4,  # ORDER#1 to ORDER#4, each once however many rows the batch touched
+        "RebuildRetries": 1,
+        "TableReadUnits": round(reader.read_units - other_batch_units, 3),
+    }
+    acknowledged = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records[:3]]
+    assert line.value("IndexLagMax") == line.timestamp_ms - min(acknowledged) * 1000
+    assert line.timestamp_ms >= math.floor(before * 1000)
+    orders = docs(f"{table}-orders")
+    assert sorted(orders) == ["ORDER#1", "ORDER#3", "ORDER#4"]  # ORDER#1 keeps its last good document
+    assert orders["ORDER#3"]["status"] == "paid"
+    assert orders["ORDER#1"]["payment"] == {"method": "card"}
 
 
 def test_the_line_is_written_whatever_the_log_level(
@@ -205,13 +318,12 @@ def test_nothing_is_written_for_an_empty_event_or_without_a_lambda_context(
 
 
 def _line(created: list[float], acknowledged_at: float) -> emf.Document:
-    tally = SimpleNamespace(records=len(created), indexed=len(created), deleted=0, skipped=0, conflicts=0)
-    tally.failures = []
+    tally = Tally(records=len(created), indexed=len(created))
     records = [
         {"dynamodb": {"ApproximateCreationDateTime": c, "SequenceNumber": str(i)}}
         for i, c in enumerate(created)
     ]
-    requests = SimpleNamespace(requests=1, retried=0)
+    requests = WriteStats(requests=1)
     document = metrics.metrics_line(FUNCTION, records, tally, requests, None, acknowledged_at)
     return emf.parse(json.dumps(document))
 

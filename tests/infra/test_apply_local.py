@@ -140,12 +140,16 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
 
     alarms = client(infra_moto, "cloudwatch").describe_alarms(AlarmNamePrefix="books-local-indexer-")
-    assert {a["MetricName"] for a in alarms["MetricAlarms"]} == {
+    assert {a.get("MetricName") for a in alarms["MetricAlarms"]} == {
         "IteratorAge",
         "IndexLagMax",
         "Errors",
         "ApproximateNumberOfMessagesVisible",
+        None,  # the heartbeat: metric math over the table's writes and the indexer's RecordsIn
     }
+    (heartbeat,) = [a for a in alarms["MetricAlarms"] if a["AlarmName"] == "books-local-indexer-heartbeat"]
+    watched = {q["MetricStat"]["Metric"]["MetricName"] for q in heartbeat["Metrics"] if "MetricStat" in q}
+    assert watched == {"SuccessfulRequestLatency", "RecordsIn"}
     every = client(infra_moto, "cloudwatch").describe_alarms(AlarmNamePrefix="books-local-")["MetricAlarms"]
     assert every
     assert {tuple(a["AlarmActions"]) for a in every} == {(outputs["alarms"]["topic_arn"],)}
@@ -193,6 +197,9 @@ def test_the_dashboard_shows_the_alarms_and_resources_the_other_units_made(
         "QueueName": {outputs["indexer"]["dead_letter_queue_url"].rsplit("/", 1)[1]},
         "DomainName": {outputs["opensearch"]["domain_name"]},
         "ClientId": {"123456789012"},
+        # the heartbeat graph: the table's successful writes per write operation
+        "TableName": {outputs["table"]["table_name"]},
+        "Operation": {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"},
     }
 
 

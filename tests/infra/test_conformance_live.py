@@ -7,7 +7,9 @@ from AWS's documentation, cited in its docstring, over the planned resources (te
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from typing import Any
 
 import pytest
@@ -194,9 +196,8 @@ def test_the_recommended_opensearch_alarms_exist(plans: dict[str, Plan]) -> None
         900,
         3,
     )
-    (errors,) = [
-        a for _, a in all_resources(plans, "aws_cloudwatch_metric_alarm") if a.values["metric_query"]
-    ]
+    domain_alarms = plans["opensearch"].resources("aws_cloudwatch_metric_alarm")
+    (errors,) = [a for a in domain_alarms if a.values["metric_query"]]
     assert errors.values["threshold"] == 10  # "5xx alarms >= 10% of OpenSearchRequests"
     assert {q["metric"][0]["metric_name"] for q in errors.values["metric_query"] if q["metric"]} == {
         "5xx",
@@ -271,7 +272,8 @@ def test_dev_signs_people_in_with_cognito_and_an_iam_master_user(
     """Cognito authentication for Dashboards needs a user pool, an identity pool and the role OpenSearch
     Service uses to configure them (cognito-auth.html, Prerequisites); with an IAM master user, people reach
     Dashboards only through Cognito or SAML ("Accessing OpenSearch Dashboards as the master user", fgac.html).
-    Anonymous access stays off."""
+    The master user is the deploy role env.hcl names, never whoever applies; the migration period
+    (AnonymousAuthEnabled) stays off unless the switch-over asks for it."""
     domain = _domain(live_plans["dev"])
     (cognito,) = domain.values["cognito_options"]
     assert cognito["enabled"] is True
@@ -286,7 +288,7 @@ def test_dev_signs_people_in_with_cognito_and_an_iam_master_user(
     assert security["anonymous_auth_enabled"] is False
     assert security["internal_user_database_enabled"] is False
     (master,) = security["master_user_options"]
-    assert master["master_user_arn"].startswith("arn:aws:")
+    assert master["master_user_arn"] == "arn:aws:iam::111111111111:role/books-deploy"
     plan = live_plans["dev"]["opensearch"]
     assert {r.address for r in plan.resources("aws_cognito_identity_pool")} == {
         "aws_cognito_identity_pool.dashboards[0]"
@@ -299,33 +301,87 @@ def test_dev_signs_people_in_with_cognito_and_an_iam_master_user(
     assert plan.resources("aws_cognito_identity_pool_roles_attachment")
 
 
-def test_dev_maps_the_indexer_and_the_api_roles_inside_the_domain(
+def _security_config(plans: dict[str, Plan]) -> dict[str, Any]:
+    (config,) = [
+        change["after"]
+        for name, change in plans["opensearch"].data["output_changes"].items()
+        if name == "security_config"
+    ]
+    return config
+
+
+def test_dev_maps_the_indexer_the_api_and_the_operators_inside_the_domain(
     live_plans: dict[str, dict[str, Plan]],
 ) -> None:
     """With fine-grained access control an IAM principal the access policy admits still needs a role mapping
     ("unless you map roles to users, every request to the cluster ends in a permissions error", fgac.html,
-    "Mapping roles to users"): the indexer's role writes the alias, the API's roles (a name_prefix: backend
-    roles match wildcards in the security plugin's role mapping) search it."""
+    "Mapping roles to users"): the indexer's role writes the alias, the API's roles search it, the operators
+    (python -m indexer.ops) may do everything on it."""
     dev = live_plans["dev"]
     (function,) = dev["indexer"].resources("aws_lambda_function")
-    (config,) = [
-        change["after"]
-        for name, change in dev["opensearch"].data["output_changes"].items()
-        if name == "security_config"
-    ]
-    mappings = {name: mapping.get("backend_roles") for name, mapping in config["role_mappings"].items()}
+    mappings = {
+        name: mapping.get("backend_roles") for name, mapping in _security_config(dev)["role_mappings"].items()
+    }
     assert set(mappings) == {
-        "books_writer",
-        "books_reader",
-        "books_analyst",
+        "index_writer",
+        "index_reader",
+        "index_analyst",
+        "index_operator",
         "kibana_user",
         "all_access",
         "security_manager",
     }
-    assert mappings["books_writer"] == [f"arn:aws:iam::111111111111:role/{function.values['function_name']}"]
-    assert mappings["books_reader"] == ["arn:aws:iam::111111111111:role/books-dev-api-*"]
+    assert mappings["index_writer"] == [f"arn:aws:iam::111111111111:role/{function.values['function_name']}"]
+    assert mappings["index_reader"] == ["arn:aws:iam::111111111111:role/books-dev-api-*"]
+    assert mappings["index_operator"] == ["arn:aws:iam::111111111111:role/books-dev-operator"]
     (security,) = dev["opensearch"].resources("terraform_data")
     assert security.address == "terraform_data.security[0]"
+
+
+def test_the_api_roles_wildcard_matches_the_role_the_api_module_makes_and_no_other(
+    live_plans: dict[str, dict[str, Plan]],
+) -> None:
+    """The API's role has a name_prefix, so its ARN is unknown until the api unit applies, after the domain:
+    it is mapped by a wildcard. The security plugin matches mapped backend roles as wildcards
+    (opensearch-project/security, src/main/java/org/opensearch/security/securityconf/ConfigModelV7.java,
+    RoleMappingHolder: backend_roles compiled by WildcardMatcher.matchers() and matched against a user's roles
+    by WildcardMatcher.getAllMatchingPatterns()); the documentation promises wildcards only for users and
+    hosts, so this pins the one wildcard to exactly the roles the api module can create."""
+    dev = live_plans["dev"]
+    (pattern,) = _security_config(dev)["role_mappings"]["index_reader"]["backend_roles"]
+    (role,) = [r for r in dev["api"].resources("aws_iam_role") if r.address == "aws_iam_role.this"]
+    prefix = role.values["name_prefix"]
+    account = "111111111111"
+    made = f"arn:aws:iam::{account}:role/{prefix}20260101000000000000000001"
+    assert fnmatch.fnmatchcase(made, pattern)
+    assert pattern.count("*") == 1
+    assert pattern.endswith("*")
+    for other in ("books-dev-indexer", "books-dev-apiary", "books-prod-api-1", "books-dev-os-admin-1"):
+        assert not fnmatch.fnmatchcase(f"arn:aws:iam::{account}:role/{other}", pattern), other
+
+
+def test_people_roles_made_here_replace_their_predecessors_in_the_built_in_mappings(
+    live_plans: dict[str, dict[str, Plan]],
+) -> None:
+    """The admin and analyst roles have a name_prefix: a replaced role gets a new ARN. The built-in mappings
+    drop a predecessor by the module's own name pattern (and nothing else)."""
+    dev = live_plans["dev"]
+    mappings = _security_config(dev)["role_mappings"]
+    (admin,) = mappings["all_access"]["replaces"]
+    (analyst,) = mappings["kibana_user"]["replaces"]
+    # the roles' account is the one applying (moto's here, env.hcl's account on AWS: the provider's guard)
+    assert re.fullmatch(r"arn:aws:iam::[0-9]{12}:role/books-dev-os-admin-\*", admin), admin
+    assert re.fullmatch(r"arn:aws:iam::[0-9]{12}:role/books-dev-os-analyst-\*", analyst), analyst
+    assert mappings["security_manager"]["replaces"] == [admin]
+    prefixes = {
+        r.address: r.values["name_prefix"]
+        for r in dev["opensearch"].resources("aws_iam_role")
+        if r.name == "dashboards"
+    }
+    assert prefixes == {
+        'aws_iam_role.dashboards["admin"]': "books-dev-os-admin-",
+        'aws_iam_role.dashboards["analyst"]': "books-dev-os-analyst-",
+    }
 
 
 def test_prod_keeps_dashboards_access_off_until_switched_on(live_plans: dict[str, dict[str, Plan]]) -> None:
@@ -388,7 +444,7 @@ def test_only_the_indexer_and_api_roles_may_call_the_domain(plans: dict[str, Pla
             allowed = [allowed] if isinstance(allowed, str) else allowed
             assert any(arn.endswith("-indexer") for arn in allowed), allowed
             assert any(arn.endswith("-api-*") for arn in allowed), allowed
-            people = [arn for arn in allowed if not arn.endswith(("-indexer", "-api-*"))]
+            people = [arn for arn in allowed if not arn.endswith(("-indexer", "-api-*", "-operator"))]
             fine_grained = any(o["enabled"] for o in domain.get("advanced_security_options") or [])
             # with Dashboards access: also the FGAC master user and the admin and analyst roles people get
             assert len(people) <= (3 if fine_grained else 0), allowed

@@ -323,3 +323,43 @@ def test_the_api_leaves_the_accounts_logging_role_alone_by_default(modules: dict
     assert "aws_api_gateway_account" not in types
     opted_in = modules["api"].planned(create_account_cloudwatch_role=True)
     assert "aws_api_gateway_account" in {r["type"] for r in opted_in["resource_changes"]}
+
+
+# ---- Dashboards access: fine-grained access control with an IAM master user --------------------------------
+
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/books-deploy"
+
+
+def test_dashboards_access_without_a_master_user_is_refused(modules: dict[str, Module]) -> None:
+    """The master user is fixed by the input: "whoever applies" made CI and a person applying in turn swap
+    the master user and the access policy on every apply."""
+    modules["opensearch"].refuses(
+        "dashboards_access.master_user_arn must be the IAM role that applies Terraform",
+        dashboards_access={},
+    )
+
+
+def test_dashboards_access_on_an_elasticsearch_engine_is_refused(modules: dict[str, Module]) -> None:
+    """Fine-grained access control "requires OpenSearch or Elasticsearch 6.7 or later"
+    (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/fgac.html); the module reads back
+    the Cognito app client only by the name OpenSearch engines give it."""
+    modules["opensearch"].refuses(
+        "dashboards_access needs an OpenSearch engine",
+        engine_version="Elasticsearch_6.5",
+        dashboards_access={"master_user_arn": DEPLOY_ROLE},
+    )
+
+
+def test_the_migration_period_is_an_input_and_off_by_default(modules: dict[str, Module]) -> None:
+    """AnonymousAuthEnabled: "True to enable a 30-day migration period during which administrators can create
+    role mappings. Only necessary when enabling fine-grained access control on an existing domain"
+    (https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_AdvancedSecurityOptionsInput.html)."""
+    for migration, expected in ((None, False), (True, True)):
+        access = {"master_user_arn": DEPLOY_ROLE}
+        if migration is not None:
+            access["migration_period"] = migration
+        plan = modules["opensearch"].planned(dashboards_access=access)
+        (domain,) = [r for r in plan["resource_changes"] if r["type"] == "aws_opensearch_domain"]
+        (security,) = domain["change"]["after"]["advanced_security_options"]
+        assert security["anonymous_auth_enabled"] is expected
+        assert security["master_user_options"][0]["master_user_arn"] == DEPLOY_ROLE

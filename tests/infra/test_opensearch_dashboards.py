@@ -1,5 +1,6 @@
-"""Dashboards access (modules/opensearch, dashboards_access = {}): the Cognito pools and the IAM roles around
-them, applied with Terraform to moto and read back through the AWS APIs, each against the rule AWS documents.
+"""Dashboards access (modules/opensearch, dashboards_access with its master user): the Cognito pools and the
+IAM roles around them, applied with Terraform to moto and read back through the AWS APIs, each against the
+rule AWS documents.
 
 The domain itself is left out of the apply (``-target``): the provider waits ten minutes after creating one
 on moto, and moto's domain never configures Cognito. The plan of live/dev (test_conformance_live.py) shows the
@@ -63,7 +64,13 @@ def aws(infra_moto: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     shutil.copytree(ROOT / "modules" / "opensearch", workdir, dirs_exist_ok=True)
     (workdir / "provider.tf").write_text(provider_config("us-east-1", infra_moto, {}))
     (workdir / "terraform.tfvars.json").write_text(
-        json.dumps({"domain_name": DOMAIN, "dashboards_access": {}})
+        json.dumps(
+            {
+                "domain_name": DOMAIN,
+                "alarm_actions": ["arn:aws:sns:us-east-1:123456789012:books-dash-alarms"],
+                "dashboards_access": {"master_user_arn": "arn:aws:iam::123456789012:role/books-deploy"},
+            }
+        )
     )
     targets = [f"-target={target}" for target in TARGETS]
     _terraform(["init"], workdir)

@@ -33,6 +33,9 @@ ADMIN = f"arn:aws:iam::{ACCOUNT}:role/books-dev-os-admin-1"
 ANALYST = f"arn:aws:iam::{ACCOUNT}:role/books-dev-os-analyst-1"
 INDEXER = f"arn:aws:iam::{ACCOUNT}:role/books-dev-indexer"
 API_ROLES = f"arn:aws:iam::{ACCOUNT}:role/books-dev-api-*"
+OPERATOR = f"arn:aws:iam::{ACCOUNT}:role/books-dev-operator"
+ALIASES = ["orders", "customers"]  # a single-table design: one alias per entity
+ADMIN_CREATED = f"arn:aws:iam::{ACCOUNT}:role/books-dev-os-admin-20250101"
 KEY, SECRET = "AKIAMASTERUSER000001", "master-secret"
 
 
@@ -50,6 +53,7 @@ def security_config(infra_moto: str, tmp_path_factory: pytest.TempPathFactory) -
     (workdir / "provider.tf").write_text(provider_config("us-east-1", infra_moto, {}))
     inputs = {
         "domain_name": "books-dev",
+        "alarm_actions": [f"arn:aws:sns:us-east-1:{ACCOUNT}:books-dev-alarms"],
         "dashboards_access": {
             "master_user_arn": MASTER,
             "cognito": {
@@ -60,7 +64,12 @@ def security_config(infra_moto: str, tmp_path_factory: pytest.TempPathFactory) -
                 "analyst_role_arn": ANALYST,
             },
         },
-        "index_access": {"alias": "books", "writer_role_arns": [INDEXER], "reader_role_arns": [API_ROLES]},
+        "index_access": {
+            "aliases": ALIASES,
+            "writer_role_arns": [INDEXER],
+            "reader_role_arns": [API_ROLES],
+            "operator_role_arns": [OPERATOR],
+        },
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(inputs))
     _terraform(["terraform", "init", "-input=false", "-no-color"], workdir)
@@ -112,13 +121,57 @@ def test_the_script_applies_the_modules_roles_and_mappings_and_keeps_the_master_
     assert {r.access_key for r in domain.requests} == {KEY}
     mapped = {name: sorted(mapping["backend_roles"]) for name, mapping in domain.mappings.items()}
     assert mapped == {
-        "books_writer": [INDEXER],
-        "books_reader": [API_ROLES],  # the API role has a name_prefix: backend roles match wildcards
-        "books_analyst": [ANALYST],
+        "index_writer": [INDEXER],
+        "index_reader": [API_ROLES],  # the API role has a name_prefix: backend roles match wildcards
+        "index_analyst": [ANALYST],
+        "index_operator": [OPERATOR],
         "kibana_user": sorted(["kibanauser", ANALYST]),
         "all_access": sorted([MASTER, ADMIN]),
         "security_manager": sorted([MASTER, ADMIN]),
     }
+
+
+def test_every_alias_is_covered_by_every_role(security_config: dict[str, Any]) -> None:
+    """With ENTITY_CONFIG the indexer writes one alias per entity (the lambda module's index_aliases): a role
+    covering one alias only answers 403 for every other entity's index."""
+    for name, role in security_config["roles"].items():
+        (permissions,) = role["index_permissions"]
+        expected = {pattern for alias in ALIASES for pattern in (alias, f"{alias}-*")}
+        assert set(permissions["index_patterns"]) == expected, name
+
+
+def test_operators_may_do_what_a_reindex_and_a_bulk_load_do(security_config: dict[str, Any]) -> None:
+    """A reindex creates an index, updates its settings, refreshes it, swaps the alias and deletes the old
+    index; a bulk load's export function does the same. "indices_all" grants indices:* and
+    "cluster_composite_ops" bulk, mget, scroll and the alias API ("Default action groups",
+    https://docs.opensearch.org/latest/security/access-control/default-action-groups/); clearing a scroll
+    (indices:data/read/scroll/clear) is outside cluster_composite_ops."""
+    operator = security_config["roles"]["index_operator"]
+    (permissions,) = operator["index_permissions"]
+    assert permissions["allowed_actions"] == ["indices_all"]
+    assert "dls" not in permissions or not permissions["dls"]
+    assert set(operator["cluster_permissions"]) == {"cluster_composite_ops", "indices:data/read/scroll*"}
+    assert security_config["role_mappings"]["index_operator"]["backend_roles"] == [OPERATOR]
+
+
+def test_a_replaced_people_role_leaves_the_built_in_mappings_and_nothing_else_does(
+    domain: SecurityApi,
+) -> None:
+    """Built-in mappings keep what is mapped there (the master user AWS mapped, roles mapped by hand) and gain
+    the module's roles; a role the module made before (its name_prefix gave the new one another ARN) is the
+    only thing that leaves, by the mapping's "replaces" pattern, which is never sent to the domain."""
+    old_admin = f"arn:aws:iam::{ACCOUNT}:role/books-dev-os-admin-20240101"
+    by_hand = f"arn:aws:iam::{ACCOUNT}:role/security-team"
+    domain.mappings["all_access"]["backend_roles"] += [old_admin, by_hand]
+    pattern = f"arn:aws:iam::{ACCOUNT}:role/books-dev-os-admin-*"
+    config = {
+        "roles": {},
+        "role_mappings": {"all_access": {"backend_roles": [ADMIN_CREATED], "replaces": [pattern]}},
+    }
+    done = run_script(domain, config)
+    assert done.returncode == 0, done.stderr
+    assert sorted(domain.mappings["all_access"]["backend_roles"]) == sorted([MASTER, by_hand, ADMIN_CREATED])
+    assert all("replaces" not in (request.body or {}) for request in domain.puts())
 
 
 def test_a_second_run_writes_nothing(security_config: dict[str, Any], domain: SecurityApi) -> None:
@@ -177,11 +230,10 @@ def test_without_credentials_the_error_says_where_they_come_from(
 def test_analysts_see_what_the_api_shows(security_config: dict[str, Any]) -> None:
     """Document-level security hides tombstones with the alias's own filter (indexer.tombstones), and
     field-level security the indexer's reserved fields, whatever index an analyst names."""
-    (permissions,) = security_config["roles"]["books_analyst"]["index_permissions"]
+    (permissions,) = security_config["roles"]["index_analyst"]["index_permissions"]
     assert json.loads(permissions["dls"]) == ALIAS_FILTER
     assert permissions["fls"] == ["~indexer_*"]
     assert permissions["allowed_actions"] == ["read"]
-    assert set(permissions["index_patterns"]) == {"books", "books-*"}
 
 
 def test_the_indexers_role_grants_every_permission_its_readme_lists(security_config: dict[str, Any]) -> None:
@@ -191,8 +243,7 @@ def test_the_indexers_role_grants_every_permission_its_readme_lists(security_con
     paragraph = readme[readme.index("With fine-grained access control") :].split("\n\n")[0]
     listed = set(re.findall(r"`(indices:[a-z/_*]+)`", paragraph))
     assert len(listed) >= 10
-    (permissions,) = security_config["roles"]["books_writer"]["index_permissions"]
+    (permissions,) = security_config["roles"]["index_writer"]["index_permissions"]
     assert listed <= set(permissions["allowed_actions"])
-    assert set(permissions["index_patterns"]) == {"books", "books-*"}
-    (reader,) = security_config["roles"]["books_reader"]["index_permissions"]
+    (reader,) = security_config["roles"]["index_reader"]["index_permissions"]
     assert reader["allowed_actions"] == ["indices:data/read/search*"]

@@ -124,7 +124,7 @@ def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
             ["dashboard"],
         ]
         assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
-        assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch"}
+        assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch", "table"}
     assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
     assert environment.graph()["opensearch"] == {"alarms"}
     assert environment.graph()["image"] == {"alarms"}  # scan findings page the alarm topic
@@ -189,12 +189,15 @@ def test_the_rollback_pin_replaces_the_built_image() -> None:
     assert prod.units["indexer"].inputs(command="plan")["image_uri"] == pinned
 
 
-def test_opensearch_admits_exactly_the_indexer_and_api_roles(environment: Environment) -> None:
+def test_opensearch_admits_exactly_the_indexer_api_and_operator_roles(environment: Environment) -> None:
     prefix = environment.locals["name_prefix"]
     account = environment.locals["account_id"]
-    principals = environment.units["opensearch"].inputs(command="plan")["access_principal_arns"]
+    inputs = environment.units["opensearch"].inputs(command="plan")
     api = [f"arn:aws:iam::{account}:role/{prefix}-api-*"] if "api" in environment.units else []
-    assert principals == [f"arn:aws:iam::{account}:role/{prefix}-indexer", *api]
+    operators = environment.locals.get("roles", {}).get("operators", [])  # who runs python -m indexer.ops
+    indexer = f"arn:aws:iam::{account}:role/{prefix}-indexer"
+    assert inputs["access_principal_arns"] == [indexer, *api, *operators]
+    assert inputs["index_access"]["operator_role_arns"] == operators
     assert environment.units["indexer"].inputs(command="plan")["function_name"] == f"{prefix}-indexer"
     if "api" in environment.units:
         assert environment.units["api"].inputs(command="plan")["name"] == prefix

@@ -28,10 +28,23 @@ def scope(**names: object) -> Scope:
         ("${can(local.map.missing)}", False),
         ('${"nested ${local.name} string"}', "nested books string"),
         ("$${literal}", "${literal}"),
+        ("${[for item in local.list : upper(item)]}", ["A", "B"]),
+        ('${[for i, item in local.list : "${i}=${item}" if item != "a"]}', ["1=b"]),
+        ("${[for key, value in local.map : value]}", ["v"]),
+        ("${[for e in local.entities : e.index]}", ["orders", "customers"]),
     ],
 )
 def test_expressions(template: str, expected: object) -> None:
-    names = {"local": {"env": "dev", "flag": False, "name": "books", "map": {"k": "v"}, "list": ["a", "b"]}}
+    names = {
+        "local": {
+            "env": "dev",
+            "flag": False,
+            "name": "books",
+            "map": {"k": "v"},
+            "list": ["a", "b"],
+            "entities": [{"name": "order", "index": "orders"}, {"name": "customer", "index": "customers"}],
+        }
+    }
     assert scope(**names).template(template) == expected
 
 

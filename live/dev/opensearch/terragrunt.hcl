@@ -10,7 +10,10 @@ include "envcommon" {
 }
 
 # People sign in to OpenSearch Dashboards (Cognito, fine-grained access control: admins and read-only analysts);
-# the identity applying becomes the master user. README: "Dashboards access" (prod: the same input).
+# the deploy role (env.hcl's roles.deploy) is the master user and must be who applies. Switching it on for an
+# existing domain, and prod: modules/opensearch/README.md, "Dashboards access".
 inputs = {
-  dashboards_access = {}
+  dashboards_access = {
+    master_user_arn = include.envcommon.locals.env.roles.deploy
+  }
 }

@@ -11,11 +11,14 @@ Run by modules/opensearch's ``terraform_data.security`` (local-exec) with these 
 The security REST API ("Access control API", https://docs.opensearch.org/latest/security/access-control/api/):
 ``GET``/``PUT /_plugins/_security/api/roles/<role>`` and ``.../rolesmapping/<role>``; a PUT creates or
 replaces. Roles named in ``roles`` and their mappings are written exactly as given. Mappings of any other role
-(the built-in ``all_access``, ``security_manager``, ``kibana_user``) are read first and only gain the given
-backend roles: a PUT replaces the whole mapping ("perform GET requests first so that you can include all
-current roles in the PUT requests", "Additional master users" in
+(the built-in ``all_access``, ``security_manager``, ``kibana_user``) are read first and keep what they have,
+gain the given backend roles, and lose only the backend roles that match one of the mapping's ``replaces``
+patterns (shell-style, ``*``) without being given: the roles this module made for people before a
+``name_prefix`` replaced them. A PUT replaces the whole mapping ("perform GET requests first so that you can
+include all current roles in the PUT requests", "Additional master users" in
 https://docs.aws.amazon.com/opensearch-service/latest/developerguide/fgac.html), and the master user AWS
-mapped there must stay. Nothing unchanged is written again, so a second run sends no PUT.
+mapped there must stay. ``replaces`` is never sent. Nothing unchanged is written again, so a second run sends
+no PUT.
 
 Requests are signed with Signature Version 4 for the service ``es`` by curl (``--aws-sigv4``, curl 7.75 or
 later), with the credentials in ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN`` when
@@ -27,6 +30,7 @@ request answered 5xx or not answered (a domain still starting) is tried again, `
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -149,11 +153,17 @@ def apply(domain: Domain, config: Mapping[str, Any], say: Any = print) -> None:
         given = sorted(set(mapping.get("backend_roles") or []))
         if name in roles:
             wanted = {"backend_roles": given, "hosts": [], "users": []}
-        else:  # a built-in role: keep everything mapped to it, add ours
+        else:  # a built-in role: keep what is mapped to it, add ours, drop our replaced ones
             kept = {
                 field: (current or {}).get(field) for field in MAPPING_FIELDS if (current or {}).get(field)
             }
-            wanted = {**kept, "backend_roles": sorted(set(kept.get("backend_roles") or []) | set(given))}
+            replaced = mapping.get("replaces") or []
+            backend_roles = {
+                role
+                for role in kept.get("backend_roles") or []
+                if role in given or not any(fnmatch.fnmatchcase(role, pattern) for pattern in replaced)
+            }
+            wanted = {**kept, "backend_roles": sorted(backend_roles | set(given))}
         if current is None or _normalized(current, MAPPING_FIELDS) != _normalized(wanted, MAPPING_FIELDS):
             domain.put(f"{API}/rolesmapping/{name}", wanted)
             mapped = ", ".join(wanted["backend_roles"]) or "no backend roles"

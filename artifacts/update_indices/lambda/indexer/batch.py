@@ -136,6 +136,7 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
             key=failure.key,
             sequence_number=failure.sequence_number,
             status=failure.status,
+            cause=failure.cause,
             retryable=failure.retryable,
             reason=failure.reason,
         )
@@ -145,7 +146,12 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
 
     created = [c.created_at for c in changes if c.created_at is not None]
     folded = (
-        {"rebuilt": tally.rebuilt, "table_reads": tally.table_reads, "read_units": tally.read_units}
+        {
+            "rebuilt": tally.rebuilt,
+            "rebuild_retries": tally.rebuild_retries,
+            "table_reads": tally.table_reads,
+            "read_units": tally.read_units,
+        }
         if settings.entity_config is not None
         else {}
     )
@@ -166,7 +172,15 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
         else None,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
-    metrics.emit(context, records, tally, stats, response, acknowledged_at=time.time())
+    metrics.emit(
+        context,
+        records,
+        tally,
+        stats,
+        response,
+        acknowledged_at=time.time(),
+        entities=settings.entity_config is not None,
+    )
     return response
 
 
@@ -180,7 +194,7 @@ def decode_records(records: list[Mapping[str, Any]], settings: Settings, tally: 
             sequence_number = (record.get("dynamodb") or {}).get("SequenceNumber")
             if not isinstance(sequence_number, str):
                 raise  # nothing to report it by: fail the whole batch
-            tally.failures.append(Failure(sequence_number, f"undecodable record: {exc}"))
+            tally.failures.append(Failure(sequence_number, f"undecodable record: {exc}", "undecodable"))
     return changes
 
 
@@ -199,7 +213,7 @@ def write_flat(
         try:
             action = build_action(change, settings, runtime.hook)
         except HookError as exc:
-            tally.failures.append(Failure(change.sequence_number or "", str(exc), change.key))
+            tally.failures.append(Failure(change.sequence_number or "", str(exc), "hook", change.key))
             continue
         if action is None:
             tally.skipped += 1
@@ -219,7 +233,8 @@ def write_flat(
                 again.append((change, by_id[change.doc_id]))  # another writer came between: decide again
             elif raced:
                 reason = "concurrent writes kept winning"
-                tally.failures.append(Failure(change.sequence_number or "", reason, change.key, 409, True))
+                failure = Failure(change.sequence_number or "", reason, "retryable", change.key, 409)
+                tally.failures.append(failure)
             else:
                 _count(change, action, result, tally)
         if not again:
@@ -255,7 +270,7 @@ def _guard(
         except (TransportError, ConnectionError) as exc:
             reason = f"sequence guard mget failed: {type(exc).__name__} (status {exc.status_code})"
     for change, _ in unversioned:
-        tally.failures.append(Failure(change.sequence_number or "", reason, change.key, None, True))
+        tally.failures.append(Failure(change.sequence_number or "", reason, "retryable", change.key))
     return [(change, action) for change, action in planned if not needs_guard(action)], []
 
 
@@ -299,8 +314,8 @@ def _count(change: Change, action: BulkAction, result: ItemResult, tally: Tally)
             Failure(
                 change.sequence_number or "",
                 result.reason or "failed",
+                "retryable" if result.retryable else "rejected",
                 change.key,
                 result.status,
-                result.retryable,
             )
         )

@@ -8,7 +8,8 @@ entity's documents as the flat indexer does and rebuild each touched folded docu
   the records that touched it, so Lambda delivers them again (the rebuild then reads the table again).
 
 A record whose rows belong to no entity is counted as skipped. A row matching two rules, an undecodable
-record, or a document that cannot be folded (``FoldError``: a bound exceeded) fails its records.
+record, or a document that cannot be folded (``FoldError``: a bound exceeded) fails its records; a failed
+rebuild fails every record that touched its document (``Failure.records``), each under the rebuild's cause.
 """
 
 from __future__ import annotations
@@ -80,13 +81,17 @@ def process_entities(
         sequence_number = body.get("SequenceNumber")
         try:
             change = decode_record(record, keys, settings.version_attribute)
-            old_image = old_image_of(record) if config.uses_attributes else None
-            partition = (body.get("Keys") or {}).get(keys.partition_key, {})
-            routes = routes_of(change, partition, old_image, config, keys)
         except RecordError as exc:
             if not isinstance(sequence_number, str):
                 raise  # nothing to report it by: fail the whole batch
-            tally.failures.append(Failure(sequence_number, f"undecodable record: {exc}"))
+            tally.failures.append(Failure(sequence_number, f"undecodable record: {exc}", "undecodable"))
+            continue
+        try:
+            old_image = old_image_of(record) if config.uses_attributes else None
+            partition = (body.get("Keys") or {}).get(keys.partition_key, {})
+            routes = routes_of(change, partition, old_image, config, keys)
+        except RecordError as exc:  # e.g. a row matching two entities' rules
+            tally.failures.append(Failure(change.sequence_number or "", str(exc), "entity_rules", change.key))
             continue
         changes.append(change)
         if not routes:
@@ -113,16 +118,19 @@ def _rebuild(
     rebuild_stats = RebuildStats(write=stats)
     for result in rebuild(runtime.folder(), list(folded), deadline, rebuild_stats):
         if result.outcome == "failed":
-            earliest = min(folded[result.route], key=_as_number)
+            touching = tuple(sorted(set(folded[result.route]), key=_as_number))
             key = {runtime.settings.table_partition_key: result.route.partition}
             reason = f"{result.route.entity.path} document {result.route.doc_id!r}: {result.reason}"
-            tally.failures.append(Failure(earliest, reason, key, result.status, result.retryable))
+            cause = result.cause or ("retryable" if result.retryable else "rejected")
+            failure = Failure(touching[0], reason, cause, key, result.status, records=touching)
+            tally.failures.append(failure)
         elif result.outcome == "deleted":
             tally.deleted += 1
         else:
             tally.indexed += 1
     tally.rebuilt += rebuild_stats.documents
-    tally.conflicts += rebuild_stats.conflicts
+    # A 409 here is a race another rebuild won, not an older record: the document is read and written again.
+    tally.rebuild_retries += rebuild_stats.conflicts
     tally.table_reads += rebuild_stats.table_reads
     tally.read_units += rebuild_stats.read_units
 

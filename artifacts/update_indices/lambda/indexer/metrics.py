@@ -13,17 +13,26 @@ Powertools would add a package to the image and to every cold start, and splits 
 metric, where this module writes exactly one line per batch. Its cost is measured in ``bench.cpu``'s CPU per
 record (the line is a few microseconds of a batch).
 
-What one line carries (names in ``COUNTS`` and ``LAGS``), for the batch it describes:
-- ``RecordsIn``: records in the event;
-- ``DocumentsWritten`` / ``TombstonesWritten``: upserts and deletes OpenSearch accepted;
+What one line carries (names in ``COUNTS``, ``ENTITY_COUNTS`` and ``LAGS``), for the batch it describes:
+- ``RecordsIn``: records in the event (a record Lambda delivers again, after a reported failure or a retried
+  batch, is counted again: this is traffic, not distinct changes);
+- ``DocumentsWritten`` / ``TombstonesWritten``: upserts and deletes OpenSearch accepted (with ENTITY_CONFIG,
+  a folded document counts once however many of its rows the batch touched);
 - ``IgnoredAsOlder``: records not written because the index already holds a newer version (409 on an
   external version, or superseded per the sequence guard's read);
-- ``RecordsSkipped``: older records of a document that the same batch also carries, and upserts without a
-  NewImage;
-- ``RecordsFailed`` and by cause: ``FailedUndecodable`` (the record cannot be decoded), ``FailedHook``
-  (DOCUMENT_HOOK raised), ``FailedRejected`` (OpenSearch refused the item for good, e.g. a mapping conflict),
-  ``FailedRetryable`` (429/5xx/timeouts still failing when time ran out, or not sent before the deadline);
+- ``RecordsSkipped``: older records of a document that the same batch also carries, upserts without a
+  NewImage, and rows that belong to no entity;
+- ``RecordsFailed``: distinct records reported failed (Lambda delivers each again), and by cause, from the
+  failure itself (``indexer.tally.Cause``): ``FailedUndecodable`` (the record, or a row read for a folded
+  document, cannot be decoded), ``FailedHook`` (DOCUMENT_HOOK raised), ``FailedRejected`` (OpenSearch refused
+  the item for good, e.g. a mapping conflict), ``FailedRetryable`` (429/5xx/timeouts or lost races still
+  failing when time ran out, or not sent before the deadline); a failed folded document fails every record
+  that touched it;
 - ``BulkRequests`` and ``BulkRetries`` (item re-sends);
+- with ENTITY_CONFIG only (``ENTITY_COUNTS``): ``FailedEntityRules`` (a row matching two entities, a folded
+  document over a bound), ``DocumentsRebuilt`` (folded documents rebuilt from the table), ``RebuildRetries``
+  (rebuilds read and written again because another write came first: a race, not an older record) and
+  ``TableReadUnits`` (read capacity the rebuilds' Queries consumed);
 - ``IndexLagMax`` and ``IndexLagP90`` (milliseconds): for each record this invocation acknowledges (all of
   them, or those before the reported ``itemIdentifier``), the time from its ``ApproximateCreationDateTime`` to
   the acknowledgement, which is the line's ``_aws.Timestamp``: the maximum and the 90th percentile (nearest
@@ -31,12 +40,14 @@ What one line carries (names in ``COUNTS`` and ``LAGS``), for the batch it descr
   https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_StreamRecord.html), so each lag
   is at most 999 ms longer than the true one, never shorter; the subtraction is in whole milliseconds, so a
   whole-second creation time gives an exact figure. A negative difference (clock skew) counts as 0. Without an
-  acknowledged record the line carries no lag.
+  acknowledged record the line carries no lag. The acknowledgement is not searchability: a write becomes
+  visible to searches at the index's next refresh (``refresh_interval``), which the lag does not include.
 
 Dimensions: one dimension set, ``[FunctionName]``. Every dimension combination is a separate custom metric
 ("Every DimensionSet used creates a new metric in CloudWatch", the specification above), so the indexer's
-metrics are a fixed number per function: no shard, index, key or error message ever becomes a dimension, and
-the causes of failure are metric names from a closed list, not dimension values.
+metrics are a fixed number per function (14, or 18 with ENTITY_CONFIG): no shard, index, key or error message
+ever becomes a dimension, and the causes of failure are metric names from a closed list, not dimension
+values.
 
 Only invocations with a Lambda context (``function_name``) and at least one record write a line: the
 operations tool's replays and backfills (no context) are not stream traffic and would distort the lag.
@@ -51,6 +62,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from indexer.tally import Cause
 from indexer.wire import BatchResponse
 
 NAMESPACE = "BooksIndexer"
@@ -71,39 +83,56 @@ COUNTS = (
     "BulkRequests",
     "BulkRetries",
 )
+ENTITY_COUNTS = ("FailedEntityRules", "DocumentsRebuilt", "RebuildRetries", "TableReadUnits")
 LAGS = ("IndexLagMax", f"IndexLagP{LAG_PERCENTILE}")
-METRIC_NAMES = COUNTS + LAGS
-"""Every metric name a line may carry (the dashboard and the lag alarm name them)."""
+METRIC_NAMES = COUNTS + ENTITY_COUNTS + LAGS
+"""Every metric name a line may carry (the dashboard and the alarms name them)."""
 
-_COUNT_DEFINITIONS = [{"Name": name, "Unit": "Count"} for name in COUNTS]
-_DIRECTIVES = {  # with and without the lag (a batch that acknowledged no record has none)
-    has_lag: [
+CAUSE_METRICS: dict[Cause, str] = {
+    "undecodable": "FailedUndecodable",
+    "hook": "FailedHook",
+    "entity_rules": "FailedEntityRules",
+    "rejected": "FailedRejected",
+    "retryable": "FailedRetryable",
+}
+"""The metric each cause of failure counts under: a closed list, so a cause never becomes a new metric."""
+
+_DIRECTIVES = {  # (with ENTITY_CONFIG, with the lag): a batch that acknowledged no record has no lag
+    (entities, has_lag): [
         {
             "Namespace": NAMESPACE,
             "Dimensions": [[DIMENSION]],
-            "Metrics": _COUNT_DEFINITIONS
+            "Metrics": [{"Name": n, "Unit": "Count"} for n in COUNTS + (ENTITY_COUNTS if entities else ())]
             + ([{"Name": n, "Unit": "Milliseconds"} for n in LAGS] if has_lag else []),
         }
     ]
+    for entities in (True, False)
     for has_lag in (True, False)
 }
 _NUMBERS = frozenset({int, float})  # ApproximateCreationDateTime's types in an event; bool is not one
 
 
 class Failure(Protocol):
-    reason: str
-    status: int | None
-    retryable: bool
+    """A failed record or folded document (``indexer.tally.Failure``)."""
+
+    @property
+    def cause(self) -> Cause: ...
+
+    @property
+    def sequence_numbers(self) -> frozenset[str]: ...
 
 
 class Tally(Protocol):
-    """What the batch counted (``indexer.batch._Tally``)."""
+    """What the batch counted (``indexer.tally.Tally``)."""
 
     records: int
     indexed: int
     deleted: int
     skipped: int
     conflicts: int
+    rebuilt: int
+    rebuild_retries: int
+    read_units: float
     failures: Sequence[Failure]
 
 
@@ -114,17 +143,6 @@ class Requests(Protocol):
     retried: int
 
 
-def failure_cause(failure: Failure) -> str:
-    """The metric a failed record counts under: a closed list, so a cause never becomes a new metric."""
-    if failure.retryable:
-        return "FailedRetryable"
-    if failure.reason.startswith("undecodable record"):
-        return "FailedUndecodable"
-    if failure.reason.startswith("DOCUMENT_HOOK"):
-        return "FailedHook"
-    return "FailedRejected"
-
-
 def metrics_line(
     function_name: str,
     records: Sequence[Mapping[str, Any]],
@@ -132,29 +150,42 @@ def metrics_line(
     requests: Requests,
     first_failed_sequence_number: str | None,
     acknowledged_at: float,
+    entities: bool = False,
 ) -> dict[str, Any]:
-    """The EMF document for one batch, acknowledged at ``acknowledged_at`` (epoch seconds)."""
+    """The EMF document for one batch, acknowledged at ``acknowledged_at`` (epoch seconds); ``entities``: the
+    function runs with ENTITY_CONFIG, so the line carries ``ENTITY_COUNTS`` too."""
     timestamp_ms = math.floor(acknowledged_at * 1000)
-    values: dict[str, int] = dict.fromkeys(COUNTS, 0)
+    names = COUNTS + (ENTITY_COUNTS if entities else ())
+    values: dict[str, int | float] = dict.fromkeys(names, 0)
+    failed: dict[str, set[str]] = {}
+    for failure in tally.failures:
+        failed.setdefault(CAUSE_METRICS[failure.cause], set()).update(failure.sequence_numbers)
     values.update(
         RecordsIn=tally.records,
         DocumentsWritten=tally.indexed,
         TombstonesWritten=tally.deleted,
         IgnoredAsOlder=tally.conflicts,
         RecordsSkipped=tally.skipped,
-        RecordsFailed=len(tally.failures),
+        RecordsFailed=len(set().union(*failed.values())),
         BulkRequests=requests.requests,
         BulkRetries=requests.retried,
     )
-    for failure in tally.failures:
-        values[failure_cause(failure)] += 1
+    for name, sequence_numbers in failed.items():
+        if name in values:  # FailedEntityRules exists only with ENTITY_CONFIG, the only place it happens
+            values[name] = len(sequence_numbers)
+    if entities:
+        values.update(
+            DocumentsRebuilt=tally.rebuilt,
+            RebuildRetries=tally.rebuild_retries,
+            TableReadUnits=round(tally.read_units, 3),
+        )
     lags = sorted(_lags_ms(records, first_failed_sequence_number, timestamp_ms))
     if lags:
         rank = math.ceil(LAG_PERCENTILE / 100 * len(lags))  # nearest rank: the smallest value >= 90 %
         values.update({LAGS[0]: lags[-1], LAGS[1]: lags[rank - 1]})
     return {
         "message": "metrics",
-        "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": _DIRECTIVES[bool(lags)]},
+        "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": _DIRECTIVES[entities, bool(lags)]},
         DIMENSION: function_name,
         **values,
     }
@@ -167,6 +198,7 @@ def emit(
     requests: Requests,
     response: BatchResponse,
     acknowledged_at: float,
+    entities: bool = False,
 ) -> None:
     """Write the metrics line of a batch answered with ``response`` at ``acknowledged_at`` (epoch seconds),
     unless there is no Lambda context or no record (see the module docstring)."""
@@ -175,7 +207,7 @@ def emit(
         return
     failures = response["batchItemFailures"]
     first_failed = failures[0]["itemIdentifier"] if failures else None
-    line = metrics_line(function_name, records, tally, requests, first_failed, acknowledged_at)
+    line = metrics_line(function_name, records, tally, requests, first_failed, acknowledged_at, entities)
     stream = sys.stdout  # whatever it is now: the Lambda runtime and pytest replace it
     stream.write(orjson.dumps(line).decode() + "\n")
     stream.flush()

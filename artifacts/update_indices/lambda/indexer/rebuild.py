@@ -47,11 +47,12 @@ from indexer.deadline import Deadline
 from indexer.documents import BulkAction, Hook
 from indexer.entities import EntityConfig
 from indexer.errors import HookError, RecordError
-from indexer.folding import Projection, fold
+from indexer.folding import FoldError, Projection, fold
 from indexer.keys import KeySchema
 from indexer.mget_docs import docs_of
 from indexer.routing import FoldRoute
 from indexer.settings import Settings
+from indexer.tally import Cause
 from indexer.tombstones import tombstone_source
 
 REBUILD_ROUNDS = 4  # reads and writes per document when concurrent rebuilds keep winning
@@ -68,6 +69,7 @@ class Rebuilt:
     status: int | None = None
     retryable: bool = False
     rounds: int = 1
+    cause: Cause | None = None  # why it failed (indexer.tally.Cause); None unless outcome is "failed"
 
 
 @dataclass
@@ -121,10 +123,13 @@ def rebuild(
             try:
                 planned.append((route, _action(folder, route, current.get(route), stats, deadline)))
             except (RecordError, HookError) as exc:
-                done.append(Rebuilt(route, "failed", str(exc)[:500], rounds=round_number))
+                reason, cause = str(exc)[:500], _cause_of(exc)
+                done.append(Rebuilt(route, "failed", reason, rounds=round_number, cause=cause))
             except Exception as exc:  # the table read failed (throttled, timed out): retry the record
                 reason = f"table read failed: {type(exc).__name__}: {exc}"[:500]
-                done.append(Rebuilt(route, "failed", reason, retryable=True, rounds=round_number))
+                done.append(
+                    Rebuilt(route, "failed", reason, retryable=True, rounds=round_number, cause="retryable")
+                )
         again: list[FoldRoute] = []
         for index, group in _by_index(folder, planned).items():
             # Through an alias the bulk writer adds require_alias (a lost alias fails the write instead of
@@ -150,13 +155,15 @@ def rebuild(
                     tombstone = bool(action["_source"].get("indexer_tombstone"))
                     done.append(Rebuilt(route, "deleted" if tombstone else "indexed", rounds=round_number))
                 else:
-                    done.append(
-                        Rebuilt(route, "failed", result.reason, result.status, result.retryable, round_number)
+                    written: Cause = "retryable" if result.retryable else "rejected"
+                    failed_write = Rebuilt(
+                        route, "failed", result.reason, result.status, result.retryable, round_number, written
                     )
+                    done.append(failed_write)
         pending = again
     for route in pending:
         reason = f"concurrent rebuilds kept winning for {rounds} rounds"
-        done.append(Rebuilt(route, "failed", reason, 409, True, rounds))
+        done.append(Rebuilt(route, "failed", reason, 409, True, rounds, "retryable"))
     return done
 
 
@@ -208,7 +215,7 @@ def _read_current(
             found = read_seq_nos(folder.client, index, list(ids), deadline, folder.settings)
         except (TransportError, ConnectionError, _NoTime) as exc:
             reason = NOT_SENT_REASON if isinstance(exc, _NoTime) else f"mget failed: {type(exc).__name__}"
-            failed.extend(Rebuilt(route, "failed", reason, None, True) for route in group)
+            failed.extend(Rebuilt(route, "failed", reason, None, True, cause="retryable") for route in group)
             continue
         for doc_id, (position, concrete) in found.items():
             answered[ids[doc_id]] = concrete
@@ -256,7 +263,14 @@ def _by_index(
     return groups
 
 
+def _cause_of(exc: RecordError | HookError) -> Cause:
+    """Why a rebuild could not make its document: the hook failed, the partition breaks ENTITY_CONFIG's
+    rules (``FoldError``: a bound exceeded, a second root row), or a row read from the table is
+    undecodable."""
+    if isinstance(exc, HookError):
+        return "hook"
+    return "entity_rules" if isinstance(exc, FoldError) else "undecodable"
+
+
 def _with_round(rebuilt: Rebuilt, round_number: int) -> Rebuilt:
-    return Rebuilt(
-        rebuilt.route, rebuilt.outcome, rebuilt.reason, rebuilt.status, rebuilt.retryable, round_number
-    )
+    return dataclasses.replace(rebuilt, rounds=round_number)
