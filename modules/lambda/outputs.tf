@@ -67,3 +67,8 @@ output "cloudwatch_metric_alarm_arns" {
   description = "Map of alarm key (iterator-age, errors, dead-letters) to alarm ARN."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
+
+output "environment" {
+  description = "Map of the function's environment (the indexer's settings): the bulk-load module's export function runs with the same."
+  value       = local.create ? local.environment : null
+}
