@@ -1,5 +1,5 @@
-# The search domain; only the indexer's and the API's roles may call it (ARNs known by name; the API role has
-# a name_prefix). Sizing: env.hcl's opensearch.
+# The search domain; only the indexer's, the bulk load's export function's and the API's roles may call it (ARNs
+# known by name; the API role has a name_prefix). Sizing: env.hcl's opensearch.
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
 }
@@ -19,6 +19,7 @@ inputs = {
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
   access_principal_arns = [
     "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer",
+    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-bulk-load-export",
     "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*",
   ]
 }

@@ -13,4 +13,5 @@ locals {
   opensearch = { instance_type = "r7g.large.search", instance_count = 3, zone_awareness_enabled = true, availability_zone_count = 3, dedicated_master = { instance_type = "m6g.large.search", count = 3 }, ebs_volume_size = 50, log_retention_in_days = 365 }
   indexer    = { architecture = "x86_64", memory_size = 1024, reserved_concurrent_executions = 10, log_retention_in_days = 365 }
   api        = { throttling_rate_limit = 500, throttling_burst_limit = 1000 }
+  bulk_load  = { concurrency_per_data_node = 2, memory_size = 1024, log_retention_in_days = 365 }
 }
