@@ -31,10 +31,13 @@ def exceeds_threshold(failed: int, total: int, tolerated_count: int, tolerated_p
 
 def install() -> None:
     from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
-    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent,
         FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
     )
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
@@ -69,7 +72,7 @@ def install() -> None:
             raise FailureEventException(
                 FailureEvent(
                     env=env,
-                    error_name=CustomErrorName(THRESHOLD_ERROR),
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
                     event_type=HistoryEventType.MapRunFailed,
                     event_details=EventDetails(
                         mapRunFailedEventDetails=MapRunFailedEventDetails(error=THRESHOLD_ERROR, cause=cause)

@@ -86,7 +86,7 @@ class ImageFunctionSettings:
     log_dir: Path | None = None  # worker output goes to <log_dir>/<function>.log, else to moto's stderr
 
 
-@dataclass
+@dataclass(eq=False)
 class Worker:
     """One warm execution environment."""
 
@@ -183,7 +183,7 @@ class ImageFunctions:
     def _run_reserved(self, function: Any, event: Any) -> Answer:
         request_id = str(uuid.uuid4())
         timeout = float(function.timeout)
-        key = (function.function_arn, function.last_modified)
+        key = (function.function_arn, self.revision(function))
         worker = self._take(key, function)
         if not worker.warm:
             ready = worker.read_line(INIT_LIMIT_SECONDS)
@@ -229,14 +229,36 @@ class ImageFunctions:
 
     # ---- environments ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def revision(function: Any) -> str:
+        """What an environment is made from: a new configuration or image gets new environments."""
+        configuration = {
+            "environment": function.environment_vars,
+            "timeout": function.timeout,
+            "memory": function.memory_size,
+            "image": getattr(function, "image_uri", None) or str(getattr(function, "code", "")),
+            "command": list(function.image_config.cmd or []),
+        }
+        return json.dumps(configuration, sort_keys=True, default=str)
+
     def _take(self, key: tuple[str, str], function: Any) -> Worker:
+        stale: list[Worker] = []
         with self._lock:
+            for other in [k for k in self._idle if k[0] == key[0] and k != key]:
+                stale.extend(self._idle.pop(other))  # environments of an older configuration
             idle = self._idle.setdefault(key, [])
-            while idle:
-                worker = idle.pop()
-                if worker.process.poll() is None:
-                    return worker
-                self._all.discard(worker)
+            worker = None
+            while idle and worker is None:
+                candidate = idle.pop()
+                if candidate.process.poll() is None:
+                    worker = candidate
+                else:
+                    self._all.discard(candidate)
+            self._all.difference_update(stale)
+        for old in stale:
+            old.kill()
+        if worker is not None:
+            return worker
         worker = self._start(function)
         with self._lock:
             self._all.add(worker)
