@@ -156,8 +156,9 @@ data "aws_iam_policy_document" "state_machine_assume" {
       identifiers = ["states.amazonaws.com"]
     }
 
-    # Confused-deputy guard: only this account's state machines ("Cross-service confused deputy prevention",
-    # https://docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html).
+    # Confused-deputy guard: only this account's state machines ("Creating an IAM role for your state machine",
+    # "Prevent cross-service confused deputy issue",
+    # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html).
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"

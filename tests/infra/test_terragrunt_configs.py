@@ -14,7 +14,7 @@ from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod", "local")
-UNITS = {"table", "opensearch", "api", "indexer", "image"}
+UNITS = {"table", "opensearch", "api", "indexer", "image", "bulk-load"}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -38,7 +38,7 @@ def test_every_hcl_file_parses() -> None:
             assert hcl2.load(handle), file
 
 
-def test_each_environment_has_the_five_units(environment: Environment) -> None:
+def test_each_environment_has_the_six_units(environment: Environment) -> None:
     assert set(environment.units) == UNITS
 
 
@@ -87,9 +87,10 @@ def test_mock_outputs_serve_only_init_validate_and_plan(environment: Environment
 def test_graph_is_acyclic_with_api_and_indexer_after_table_opensearch_and_image(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"]]
+    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"], ["bulk-load"]]
     assert environment.graph()["api"] == {"table", "opensearch"}
     assert environment.graph()["indexer"] == {"table", "opensearch", "image"}
+    assert environment.graph()["bulk-load"] == {"table", "opensearch", "image", "indexer"}
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:
@@ -151,16 +152,39 @@ def test_the_rollback_pin_replaces_the_built_image() -> None:
     assert prod.units["indexer"].inputs(command="plan")["image_uri"] == pinned
 
 
-def test_opensearch_admits_exactly_the_indexer_and_api_roles(environment: Environment) -> None:
+def test_opensearch_admits_exactly_the_indexer_export_function_and_api_roles(
+    environment: Environment,
+) -> None:
     prefix = environment.locals["name_prefix"]
     account = environment.locals["account_id"]
     principals = environment.units["opensearch"].inputs(command="plan")["access_principal_arns"]
     assert principals == [
         f"arn:aws:iam::{account}:role/{prefix}-indexer",
+        f"arn:aws:iam::{account}:role/{prefix}-bulk-load-export",
         f"arn:aws:iam::{account}:role/{prefix}-api-*",
     ]
     assert environment.units["indexer"].inputs(command="plan")["function_name"] == f"{prefix}-indexer"
     assert environment.units["api"].inputs(command="plan")["name"] == prefix
+    # the bulk-load module names its export function's role <name>-export
+    assert environment.units["bulk-load"].inputs(command="plan")["name"] == f"{prefix}-bulk-load"
+
+
+def test_the_bulk_load_runs_the_indexers_image_and_environment(environment: Environment) -> None:
+    """The export handler is the stream indexer's second entry point: the same image (a rollback pin moves
+    both) and the same settings, and its MaxConcurrency follows the domain's data nodes (env.hcl)."""
+    bulk = environment.units["bulk-load"].inputs(command="plan")
+    indexer = environment.units["indexer"].inputs(command="plan")
+    assert bulk["image_uri"] == indexer["image_uri"]
+    assert bulk["architecture"] == indexer["architecture"]
+    assert bulk["opensearch_data_node_count"] == environment.locals["opensearch"]["instance_count"]
+    assert set(bulk["indexer_environment"]) >= {
+        "OPENSEARCH_ENDPOINT",
+        "OPENSEARCH_INDEX",
+        "TABLE_PARTITION_KEY",
+    }
+    pinned = "222222222222.dkr.ecr.eu-west-1.amazonaws.com/books-prod-indexer@sha256:" + "b" * 64
+    prod = Environment.load(ROOT / "live" / "prod", environ={"BOOKS_INDEXER_IMAGE_URI": pinned})
+    assert prod.units["bulk-load"].inputs(command="plan")["image_uri"] == pinned
 
 
 def test_root_config_keeps_state_in_s3_with_locking_and_guards_the_account() -> None:
