@@ -11,6 +11,8 @@ use instead of plain ``moto.server``); each part is as strict as AWS and cites w
   a countdown context, and Lambda's answers for errors, timeouts, payload quotas and reserved concurrency;
 * ``distributed_map``: a Map Run fails with ``States.ExceedToleratedFailureThreshold`` when failed children
   exceed the tolerated threshold (0 by default), and DescribeMapRun's counts know the items from the start;
+* ``state_machine_validation``: ValidateStateMachineDefinition (the AWS provider calls it before creating a
+  state machine; moto does not implement it and the provider would retry its 500s for many minutes);
 * Step Functions executes definitions (moto's ``execute_state_machine`` configuration, switched on before
   any state machine is created: moto keeps machines made without it in another backend).
 
@@ -44,7 +46,12 @@ def install(settings: FillInSettings) -> None:
     """Installs every fill-in into this (the moto server's) process."""
     from moto.core.config import default_user_config
 
-    from books_local.aws_fill_ins import distributed_map, dynamodb_export, lambda_images
+    from books_local.aws_fill_ins import (
+        distributed_map,
+        dynamodb_export,
+        lambda_images,
+        state_machine_validation,
+    )
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     dynamodb_export.install(settings.export)
@@ -57,3 +64,4 @@ def install(settings: FillInSettings) -> None:
         )
     )
     distributed_map.install()
+    state_machine_validation.install()
