@@ -24,8 +24,8 @@ ENVIRONMENTS = ("dev", "prod")
 #   lambda: "Working with AWS managed policies in the execution role" documents aws:SourceAccount and
 #     aws:SourceArn in execution-role trust policies,
 #     https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html
-#   states: "Creating an IAM role for your state machine", "Prevent cross-service confused deputy issue", shows
-#     aws:SourceArn and aws:SourceAccount in the state machine role's trust policy,
+#   states: "Creating an IAM role for your state machine", "Prevent cross-service confused deputy issue",
+#     shows aws:SourceArn and aws:SourceAccount in the state machine role's trust policy,
 #     https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html
 DOCUMENTED_TRUST_CONDITION_KEYS: dict[str, set[str]] = {
     "apigateway.amazonaws.com": set(),
