@@ -11,8 +11,9 @@ use instead of plain ``moto.server``); each part is as strict as AWS and cites w
   a countdown context, and Lambda's answers for errors, timeouts, payload quotas and reserved concurrency;
 * ``distributed_map``: a Map Run fails with ``States.ExceedToleratedFailureThreshold`` when failed children
   exceed the tolerated threshold (0 by default), and DescribeMapRun's counts know the items from the start;
-* ``state_machine_validation``: ValidateStateMachineDefinition (the AWS provider calls it before creating a
-  state machine; moto does not implement it and the provider would retry its 500s for many minutes);
+* ``step_functions_api``: ValidateStateMachineDefinition and ListStateMachineVersions (the AWS provider
+  calls both around a state machine; moto does not implement them and the provider would retry their 500s
+  for many minutes), and transition targets checked on create as AWS checks them;
 * Step Functions executes definitions (moto's ``execute_state_machine`` configuration, switched on before
   any state machine is created: moto keeps machines made without it in another backend).
 
@@ -50,7 +51,7 @@ def install(settings: FillInSettings) -> None:
         distributed_map,
         dynamodb_export,
         lambda_images,
-        state_machine_validation,
+        step_functions_api,
     )
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
@@ -64,4 +65,4 @@ def install(settings: FillInSettings) -> None:
         )
     )
     distributed_map.install()
-    state_machine_validation.install()
+    step_functions_api.install()

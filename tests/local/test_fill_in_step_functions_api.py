@@ -70,3 +70,30 @@ def test_create_state_machine_refuses_a_transition_to_nowhere(stand_in_moto: Fil
         )
     assert raised.value.response["Error"]["Code"] == "InvalidDefinition"
     assert "Files.ItemProcessor.FileDone: MISSING_TRANSITION_TARGET 'Nowhere'" in str(raised.value)
+
+
+def test_state_machine_versions_are_listed_newest_first(stand_in_moto: FillInMoto) -> None:
+    """ListStateMachineVersions (the provider reads it after creating a state machine): the published
+    versions, newest first
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListStateMachineVersions.html)."""
+    client = stepfunctions(stand_in_moto.endpoint)
+    definition = json.dumps(bulk_load_definition())
+    role = "arn:aws:iam::123456789012:role/r"
+    plain = client.create_state_machine(name="unversioned", definition=definition, roleArn=role)
+    assert (
+        client.list_state_machine_versions(stateMachineArn=plain["stateMachineArn"])["stateMachineVersions"]
+        == []
+    )
+    published = client.create_state_machine(
+        name="versioned", definition=definition, roleArn=role, publish=True
+    )
+    client.update_state_machine(
+        stateMachineArn=published["stateMachineArn"], definition=definition, publish=True
+    )
+    versions = client.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])[
+        "stateMachineVersions"
+    ]
+    assert [v["stateMachineVersionArn"] for v in versions] == [
+        f"{published['stateMachineArn']}:2",
+        f"{published['stateMachineArn']}:1",
+    ]

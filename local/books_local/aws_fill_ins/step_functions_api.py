@@ -1,9 +1,12 @@
-"""Step Functions' ValidateStateMachineDefinition, which moto 5.2.5 does not implement, and the transition
-checks its parser skips.
+"""The Step Functions operations moto 5.2.5 lacks that the AWS provider calls around an
+``aws_sfn_state_machine`` (ValidateStateMachineDefinition, ListStateMachineVersions), and the transition
+checks moto's parser skips.
 
-The AWS provider calls ValidateStateMachineDefinition before it creates or updates an
-``aws_sfn_state_machine``; moto answers 500 (NotImplementedError), which the provider retries for as long as
-its timeout allows, so an apply of the bulk-load unit would hang. Here it answers as the API reference
+moto answers 500 (NotImplementedError) to both operations, which the provider retries for as long as its
+timeout allows, so an apply of the bulk-load unit would hang. ListStateMachineVersions answers the versions
+moto keeps (none unless a state machine was published), newest first, as the API reference describes
+(https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListStateMachineVersions.html).
+ValidateStateMachineDefinition Here it answers as the API reference
 describes (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinition.html):
 ``result`` ``OK`` or ``FAIL`` and ``diagnostics`` (``severity``, ``code``, ``message``), judged by the parser
 moto's CreateStateMachine uses plus the checks below. That parser rejects some valid ASL (a JSONL
@@ -86,5 +89,15 @@ def install() -> None:
     def validate_state_machine_definition(self: Any) -> str:
         return json.dumps(validate(self._get_param("definition") or ""))
 
+    def list_state_machine_versions(self: Any) -> str:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(getattr(machine, "versions", {}).values(), key=lambda v: v.version, reverse=True)
+        listed = [
+            {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date.timestamp()}
+            for version in versions
+        ]
+        return json.dumps({"stateMachineVersions": listed})
+
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
