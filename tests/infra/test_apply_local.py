@@ -153,6 +153,7 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
     principals = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
     assert sorted(principals) == [
         "arn:aws:iam::123456789012:role/books-local-api-*",
+        "arn:aws:iam::123456789012:role/books-local-bulk-load-export",
         "arn:aws:iam::123456789012:role/books-local-indexer",
     ]
     assert statement["Resource"] == f"{outputs['opensearch']['domain_arn']}/*"
