@@ -16,7 +16,7 @@ dependency "image" {
     image_uri    = "${local.env.account_id}.dkr.ecr.${local.env.region}.amazonaws.com/${local.env.name_prefix}-indexer@sha256:0000000000000000000000000000000000000000000000000000000000000000"
     architecture = local.env.indexer.architecture
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "table" {
@@ -26,7 +26,7 @@ dependency "table" {
     table_stream_arn = "arn:aws:dynamodb:${local.env.region}:${local.env.account_id}:table/mock/stream/2024-01-01T00:00:00.000"
     table_hash_key   = "id"
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "opensearch" {
@@ -36,10 +36,20 @@ dependency "opensearch" {
     domain_endpoint = "search-mock.${local.env.region}.es.amazonaws.com"
     domain_arn      = "arn:aws:es:${local.env.region}:${local.env.account_id}:domain/mock"
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
+dependency "alarms" {
+  config_path = "../alarms"
+
+  mock_outputs = {
+    alarm_actions = ["arn:aws:sns:${local.env.region}:${local.env.account_id}:${local.env.name_prefix}-alarms"]
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 inputs = {
+  alarm_actions = dependency.alarms.outputs.alarm_actions
   function_name                  = "${local.env.name_prefix}-indexer"
   image_uri                      = local.pinned != "" ? local.pinned : dependency.image.outputs.image_uri
   architecture                   = dependency.image.outputs.architecture

@@ -2,13 +2,26 @@
 # a name_prefix). Sizing: env.hcl's opensearch.
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
+  # With fine-grained access control (dev's dashboards_access) these roles are mapped inside the domain too.
+  indexer_role = "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer"
+  api_roles    = "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*"
 }
 
 terraform {
   source = "${dirname(find_in_parent_folders("terragrunt.hcl"))}/modules//opensearch"
 }
 
+dependency "alarms" {
+  config_path = "../alarms"
+
+  mock_outputs = {
+    alarm_actions = ["arn:aws:sns:${local.env.region}:${local.env.account_id}:${local.env.name_prefix}-alarms"]
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
 inputs = {
+  alarm_actions = dependency.alarms.outputs.alarm_actions
   domain_name             = local.env.name_prefix
   instance_type           = local.env.opensearch.instance_type
   instance_count          = local.env.opensearch.instance_count
@@ -17,6 +30,10 @@ inputs = {
   dedicated_master        = local.env.opensearch.dedicated_master
   ebs_volume_size         = local.env.opensearch.ebs_volume_size
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
+  index_access = {
+    writer_role_arns = [local.indexer_role]
+    reader_role_arns = [local.api_roles]
+  }
   access_principal_arns = [
     "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer",
     "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 
 from books_local import api_credentials, processes, stack
@@ -20,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start the stack (moto, OpenSearch, Terraform apply, indexer, API)")
     commands.add_parser("down", help="stop everything and remove the state directory")
-    commands.add_parser("status", help="which processes run")
+    status = commands.add_parser("status", help="which processes run, and the pipeline's figures")
+    status.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    status.add_argument("--watch", type=float, metavar="SECONDS", help="show them again every SECONDS")
     logs = commands.add_parser("logs", help="the tail of every log")
     logs.add_argument("names", nargs="*", help="only these: moto, opensearch, terraform, indexer, api")
     logs.add_argument("-n", "--lines", type=int, default=40)
@@ -61,11 +65,11 @@ def _run(arguments: argparse.Namespace) -> int:
             print(f"\nbooks API ready in {started.seconds:.1f} s: {started.api_url}\n")
             credentials = api_credentials.load(api_credentials.credentials_file(config.state.path))
             print(curl_example(started.api_url, credentials))
-            print("\nlogs: make logs    stop: make down")
+            print("\nfigures: make status    logs: make logs    stop: make down")
     elif arguments.command == "down":
         stack.down(config)
     elif arguments.command == "status":
-        return 0 if stack.status(config) else 3
+        return _status(config, as_json=arguments.json, watch=arguments.watch)
     elif arguments.command == "logs":
         from books_local import logs
 
@@ -79,6 +83,28 @@ def _run(arguments: argparse.Namespace) -> int:
         stack.start_indexer(config)
         print("the indexer runs (resumed from its checkpoints)")
     return 0
+
+
+def _status(config: StackConfig, *, as_json: bool, watch: float | None) -> int:
+    """Processes, then the pipeline's figures (books_local.pipeline_status) while moto runs."""
+    from books_local import pipeline_status
+
+    while True:
+        alive = stack.running(config)
+        if as_json:
+            figures = None
+            if "moto" in alive and config.state.stack_file.exists():
+                figures = pipeline_status.collect(config, stack.INDEXER in alive).as_json()
+            print(json.dumps({"processes": alive, "pipeline": figures}, sort_keys=True))
+        else:
+            if watch:
+                print("\033[2J\033[H", end="")  # clear the terminal between refreshes
+            stack.status(config)
+            if "moto" in alive and config.state.stack_file.exists():
+                print(pipeline_status.render(pipeline_status.collect(config, stack.INDEXER in alive)))
+        if not watch:
+            return 0 if alive else 3
+        time.sleep(watch)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -21,8 +21,12 @@ CONTAINER_FILE = "opensearch.container"
 
 
 def start_moto(config: StackConfig) -> None:
-    command = [sys.executable, "-m", "moto.server", "-H", config.host, "-p", str(config.moto_port)]
+    # moto with isolated, per-item DynamoDB transactions (POST /books is one): books_local.moto_transactions.
+    port = str(config.moto_port)
+    command = [sys.executable, "-m", "books_local.moto_server", "-H", config.host, "-p", port]
     env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(config.state.path / "moto-recording.jsonl")}
+    local = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([local, *filter(None, [os.environ.get("PYTHONPATH")])])
     processes.spawn(config.state, "moto", command, env=env)
 
 

@@ -46,17 +46,32 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.table_arn}/stream/*"]
   }
 
-  # The alias itself, the versioned indices behind it ("<alias>-v1") and their documents: every request the
-  # indexer makes lies under the alias's paths (GET /<alias>, PUT /<alias>-v1, POST /<alias>/_bulk).
-  # The root /_bulk is deliberately absent: it would let the role write to any index named in the body.
+  # Exactly the requests the indexer makes, no more (tests/infra/test_iam_exercised.py runs it under this
+  # policy with es:ESHttp* evaluated): GET /<alias> (and /<alias>/_alias) at a cold start, PUT /<alias>-v1 to
+  # create the first index with its alias, and on an index an older release made PUT /<index>/_mapping and
+  # PUT /<index>/_alias/<alias>; POST /<alias>/_bulk, and /<alias>/_mget for tables without a write counter.
+  # Not _delete_by_query, _close, _settings nor any DELETE: IAM's "*" also matches "/", so "<alias>-*" would
+  # grant all of them. The root /_bulk is absent too: it would let the role write to any index in the body.
   statement {
-    sid     = "WriteIndex"
-    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+    sid       = "ReadIndex"
+    actions   = ["es:ESHttpGet"]
+    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}", "${var.opensearch_domain_arn}/${var.opensearch_index}/_alias"]
+  }
+
+  statement {
+    sid     = "CreateIndex"
+    actions = ["es:ESHttpPut"]
     resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-v1",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-v*/_mapping",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-v*/_alias/${var.opensearch_index}",
     ]
+  }
+
+  statement {
+    sid       = "WriteDocuments"
+    actions   = ["es:ESHttpPost"]
+    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}/_bulk", "${var.opensearch_domain_arn}/${var.opensearch_index}/_mget"]
   }
 
   statement {
@@ -65,9 +80,12 @@ data "aws_iam_policy_document" "this" {
     resources = ["${aws_cloudwatch_log_group.this[0].arn}:*"]
   }
 
+  # The event source mapping sends the metadata of a batch it gave up on to its on-failure destination with
+  # the function's role: SendMessage only ("Retaining discarded records for a DynamoDB event source in
+  # Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
   statement {
     sid       = "SendFailedBatches"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letter[0].arn]
   }
 
@@ -113,4 +131,73 @@ resource "aws_iam_role_policy" "this" {
   name   = "${var.function_name}-indexer"
   role   = aws_iam_role.this[0].id
   policy = data.aws_iam_policy_document.this[0].json
+}
+
+################################################################################
+# Operator policy: what `python -m indexer.ops backfill|audit|replay-dlq|reindex|purge-tombstones` calls
+# (docs/operations.md), for the role or group of whoever runs them. tests/infra/test_iam_exercised.py runs
+# every tool under exactly this policy with IAM evaluated, so a missing permission fails a test.
+################################################################################
+
+data "aws_iam_policy_document" "operator" {
+  count = local.create ? 1 : 0
+
+  # Key schema check, backfill/audit/reindex scans, reads of single items for repairs and replays.
+  statement {
+    sid       = "ReadTable"
+    actions   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"]
+    resources = [local.table_arn]
+  }
+
+  # replay-dlq reads the dead-lettered range back from the stream (it must still be within 24 hours).
+  statement {
+    sid       = "ReadStreamForReplay"
+    actions   = ["dynamodb:GetShardIterator", "dynamodb:GetRecords"]
+    resources = [var.table_stream_arn]
+  }
+
+  statement {
+    sid       = "DrainDeadLetters"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.dead_letter[0].arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.dead_letter_kms_key_arn == null ? [] : [var.dead_letter_kms_key_arn]
+    content {
+      sid       = "DecryptDeadLetters"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  # The alias, its versioned indices and their documents: writes, repairs, the new index of a reindex and the
+  # old one's deletion (reindex --delete-old, purge-tombstones' deletes).
+  statement {
+    sid     = "MaintainIndex"
+    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+    resources = [
+      "${var.opensearch_domain_arn}/${var.opensearch_index}",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
+      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
+    ]
+  }
+
+  # Two APIs outside any index path: a scroll's next pages and its release (audit, purge-tombstones), and the
+  # atomic alias swap of a reindex (POST /_aliases).
+  statement {
+    sid       = "ScrollAndSwapAlias"
+    actions   = ["es:ESHttpPost", "es:ESHttpDelete"]
+    resources = ["${var.opensearch_domain_arn}/_search/scroll", "${var.opensearch_domain_arn}/_aliases"]
+  }
+}
+
+resource "aws_iam_policy" "operator" {
+  count = local.create && var.create_operator_policy ? 1 : 0
+
+  name        = "${var.function_name}-operator"
+  description = "What python -m indexer.ops needs for ${var.function_name}'s table, stream, dead-letter queue and index."
+  policy      = data.aws_iam_policy_document.operator[0].json
+
+  tags = var.tags
 }

@@ -7,12 +7,13 @@ locals {
   create_ecr_repository       = local.create && var.create_ecr_repository
   create_event_source_mapping = local.create && var.create_event_source_mapping
   create_alarms               = local.create && var.create_alarms
-  # Every alarm notifies someone: the given actions, or a topic made here when none are given.
-  create_alarm_topic = local.create_alarms && length(var.alarm_actions) == 0
-  create_alarm_key   = local.create_alarm_topic && var.alarm_topic_kms_key_id == null
 
   # The stream ARN is "<table arn>/stream/<label>"; the table ARN scopes dynamodb:ListStreams.
   table_arn = split("/stream/", var.table_stream_arn)[0]
+
+  # The namespace of the metrics the indexer writes in its logs (indexer/metrics.py NAMESPACE; a test keeps
+  # the two equal); its only dimension is FunctionName.
+  metrics_namespace = "BooksIndexer"
 
   # The indexer's client wants a URL; the opensearch module's domain_endpoint is a bare host name.
   opensearch_url = can(regex("^https?://", var.opensearch_endpoint)) ? var.opensearch_endpoint : "https://${var.opensearch_endpoint}"
@@ -195,68 +196,9 @@ resource "aws_lambda_event_source_mapping" "this" {
 # Alarms
 ################################################################################
 
-# CloudWatch can publish to an encrypted topic only with kms:Decrypt and kms:GenerateDataKey* on its key, which
-# the AWS managed alias/aws/sns key's fixed policy never grants: alarms would change state and deliver nothing
-# ("Enable compatibility between event sources from AWS services and encrypted topics",
-# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). Without
-# alarm_topic_kms_key_id the topic gets a customer managed key whose policy grants exactly that.
-data "aws_iam_policy_document" "alarm_key" {
-  # checkov:skip=CKV_AWS_109:A key policy: "*" is the key itself, and the account administers its own key as AWS's default key policy does.
-  # checkov:skip=CKV_AWS_111:A key policy: "*" is the key itself; the only service grant is CloudWatch's Decrypt/GenerateDataKey from this account.
-  # checkov:skip=CKV_AWS_356:A key policy's resource is always "*" (the key it is attached to).
-  count = local.create_alarm_key ? 1 : 0
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchAlarmsPublish"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_kms_key" "alarms" {
-  count = local.create_alarm_key ? 1 : 0
-
-  description             = "Encrypts the ${var.function_name} indexer alarm topic; CloudWatch alarms may use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.alarm_key[0].json
-
-  tags = var.tags
-}
-
-resource "aws_sns_topic" "alarms" {
-  count = local.create_alarm_topic ? 1 : 0
-
-  name              = "${var.function_name}-alarms"
-  kms_master_key_id = local.create_alarm_key ? aws_kms_key.alarms[0].arn : var.alarm_topic_kms_key_id
-
-  tags = var.tags
-}
-
 locals {
-  alarm_actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_actions)
+  # Every alarm notifies the environment's alarm topic (modules/alarm-topic), on ALARM and on OK.
+  alarm_actions = var.alarm_actions
 
   alarms = {
     iterator-age = {
@@ -282,6 +224,17 @@ locals {
       statistic   = "Maximum"
       threshold   = 0
       dimensions  = { QueueName = "${var.function_name}-dlq" }
+    }
+    # The indexer's own figure (an EMF line per invocation, artifacts/update_indices/README.md "Metrics"): how
+    # long the oldest record it acknowledged took from its table write to the index, retries included.
+    # IteratorAge stops at the batch's arrival; this one ends when searches can find the change.
+    index-lag = {
+      description = "Changes reach the index late: a record the indexer acknowledged waited more than ${var.index_lag_alarm_threshold_ms} ms from its table write (IndexLagMax)."
+      namespace   = local.metrics_namespace
+      metric_name = "IndexLagMax"
+      statistic   = "Maximum"
+      threshold   = var.index_lag_alarm_threshold_ms
+      dimensions  = { FunctionName = var.function_name }
     }
   }
 }

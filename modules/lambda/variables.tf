@@ -371,31 +371,32 @@ variable "dead_letter_kms_key_arn" {
   default     = null
 }
 
+variable "create_operator_policy" {
+  description = "Whether to create the managed policy the operations tools need (attach it to the operators' role or group)."
+  type        = bool
+  default     = true
+}
+
 ################################################################################
 # Alarms
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the iterator age, errors and dead-letter alarms."
+  description = "Whether to create the iterator age, index lag, errors and dead-letter alarms."
   type        = bool
   default     = true
 }
 
-variable "alarm_topic_kms_key_id" {
-  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
-    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
-  }
-}
-
 variable "alarm_actions" {
-  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
+  description = "List of ARNs (the alarm-topic module's alarm_actions) every alarm notifies on ALARM and OK."
   type        = list(string)
   default     = []
+
+  # An alarm without actions only changes state in the console: nobody is told.
+  validation {
+    condition     = !(var.create && var.create_alarms) || length(var.alarm_actions) > 0
+    error_message = "alarm_actions must name at least one SNS topic when alarms are created (the environment's alarm topic: modules/alarm-topic's alarm_actions output), or set create_alarms = false."
+  }
 }
 
 variable "iterator_age_alarm_threshold_ms" {
@@ -406,6 +407,17 @@ variable "iterator_age_alarm_threshold_ms" {
   validation {
     condition     = var.iterator_age_alarm_threshold_ms > 0
     error_message = "iterator_age_alarm_threshold_ms must be positive."
+  }
+}
+
+variable "index_lag_alarm_threshold_ms" {
+  description = "Index lag in milliseconds (a record's table write to its acknowledgement, the indexer's IndexLagMax) above which the lag alarm fires."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.index_lag_alarm_threshold_ms > 0
+    error_message = "index_lag_alarm_threshold_ms must be positive."
   }
 }
 

@@ -14,7 +14,7 @@ from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod", "local")
-UNITS = {"table", "opensearch", "api", "indexer", "image"}
+UNITS = {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard"}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -31,14 +31,15 @@ def interface(unit_source: Path) -> ModuleInterface:
 def test_every_hcl_file_parses() -> None:
     files = [ROOT / "terragrunt.hcl", *sorted((ROOT / "live").rglob("*.hcl"))]
     locks = [file for file in files if file.name == ".terraform.lock.hcl"]
-    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) * (1 + 2 * len(UNITS))
+    releases = 1  # live/prod/release.hcl: the image prod promotes
+    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) * (1 + 2 * len(UNITS)) + releases
     assert len(locks) == len(ENVIRONMENTS) * len(UNITS)
     for file in files:
         with file.open() as handle:
             assert hcl2.load(handle), file
 
 
-def test_each_environment_has_the_five_units(environment: Environment) -> None:
+def test_each_environment_has_the_six_units(environment: Environment) -> None:
     assert set(environment.units) == UNITS
 
 
@@ -74,22 +75,51 @@ def test_dependency_outputs_and_mocks_are_real_outputs(environment: Environment)
             assert read <= set(dependency.mock_outputs), f"{unit.path}: {name} mocks miss {read}"
 
 
-def test_mock_outputs_serve_only_init_validate_and_plan(environment: Environment) -> None:
+def test_mock_outputs_serve_plans_and_destroy_but_never_apply(environment: Environment) -> None:
+    """Mocks stand in only for a dependency without outputs (Terragrunt's dependency block reference); an
+    apply must never run on them, a destroy after a failed first apply must get past them."""
     for unit in environment.units.values():
         for name, dependency in unit.dependencies.items():
             allowed = dependency.mock_outputs_allowed_terraform_commands
-            assert allowed, f"{unit.path}: dependency {name!r} mocks are not limited to any command"
-            assert allowed <= {"init", "validate", "plan"}, f"{unit.path}: {name} mocks allowed for {allowed}"
+            assert allowed == {"init", "validate", "plan", "destroy"}, f"{unit.path}: {name} mocks: {allowed}"
             with pytest.raises(TerragruntError, match="mocks are not allowed"):
                 unit.inputs(command="apply")
 
 
-def test_graph_is_acyclic_with_api_and_indexer_after_table_opensearch_and_image(
+def test_destroy_after_a_failed_first_apply_gets_past_dependencies_without_outputs(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"]]
-    assert environment.graph()["api"] == {"table", "opensearch"}
-    assert environment.graph()["indexer"] == {"table", "opensearch", "image"}
+    """`run --all destroy` when only some units were ever applied: every unit still evaluates its inputs
+    (with the mocks of the dependencies that have no outputs); before, the first one stopped the run."""
+    table = "arn:aws:dynamodb:eu-west-1:111111111111:table/books"
+    applied = {
+        "table": {
+            "table_name": "books",
+            "table_arn": table,
+            "table_stream_arn": f"{table}/stream/2026-01-01T00:00:00.000",
+            "table_hash_key": "id",
+        }
+    }
+    for unit in environment.units.values():
+        inputs = unit.inputs(applied, command="destroy")
+        if unit.name == "api":
+            assert inputs["table_name"] == "books"  # real outputs win over mocks where they exist
+            assert inputs["opensearch_domain_endpoint"].startswith("search-mock.")  # never applied: mocks
+
+
+def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
+    environment: Environment,
+) -> None:
+    assert environment.waves() == [
+        ["alarms", "image", "table"],
+        ["opensearch"],
+        ["api", "indexer"],
+        ["dashboard"],
+    ]
+    assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
+    assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
+    assert environment.graph()["opensearch"] == {"alarms"}
+    assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch"}
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:
@@ -212,3 +242,19 @@ def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: 
     assert f"--aws-sigv4 'aws:amz:{environment.locals['region']}:execute-api'" in generated
     assert "aws_api_gateway_stage.this.invoke_url" in generated
     assert "$${" not in generated  # Terraform, not Terragrunt, interpolates the stage URL
+
+
+def test_the_prod_domain_is_kept_by_destroy_and_nothing_else_is_protected() -> None:
+    """A Terraform lifecycle block cannot take a variable ("The lifecycle Meta-Argument": only literal
+    values), so the module cannot switch prevent_destroy per environment without a second resource block;
+    live/prod's opensearch unit sets Terragrunt's unit-level prevent_destroy instead."""
+    for name in ENVIRONMENTS:
+        environment = Environment.load(ROOT / "live" / name, environ=ENVIRON)
+        protected = {unit for unit, config in environment.units.items() if config.prevent_destroy}
+        assert protected == ({"opensearch"} if name == "prod" else set()), name
+    prod = Environment.load(ROOT / "live" / "prod", environ=ENVIRON)
+    assert prod.kept_by_destroy(set(prod.units)) == {
+        "opensearch": "prevent_destroy = true",
+        "alarms": "a unit with prevent_destroy depends on it",
+    }
+    assert prod.kept_by_destroy({"api", "indexer"}) == {}
