@@ -103,21 +103,30 @@ lint: venv terraform-config ## ruff and terraform fmt
 test: venv images terraform-config lint ## Runs the whole test suite (sets up everything it needs)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+# Which local stack `make up/down/logs` mean: books (live/local) or orders (live/local-orders, the worked
+# example of a single-table design, README.md "Single-table designs"). Both can run side by side.
+STACK ?= $(or $(BOOKS_STACK),books)
+STACK_STATE := $(if $(filter orders,$(STACK)),.state-orders,.state)
+
 .PHONY: up
-up: venv terraform-config ## Starts the whole system on this machine (local/README.md; ports via BOOKS_API_PORT etc.)
-	@PYTHONPATH=local $(PY) -m books_local up
+up: venv terraform-config ## Starts the whole system on this machine (local/README.md; STACK=orders for the orders example)
+	@BOOKS_STACK=$(STACK) PYTHONPATH=local $(PY) -m books_local up
 
 .PHONY: down
-down: ## Stops what `make up` started and removes .state/
-	@if [ -x $(PY) ]; then PYTHONPATH=local $(PY) -m books_local down; else rm -rf .state; fi
+down: ## Stops what `make up` started and removes its state directory (STACK=orders: the orders example's)
+	@if [ -x $(PY) ]; then BOOKS_STACK=$(STACK) PYTHONPATH=local $(PY) -m books_local down; else rm -rf $(STACK_STATE); fi
 
 .PHONY: status
 status: ## Shows the local stack's processes and figures: indexer counts and lag, the stream's backlog, DLQ, index (STATUS_ARGS="--watch 2")
 	@PYTHONPATH=local $(PY) -m books_local status $(STATUS_ARGS)
 
 .PHONY: logs
-logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one)
-	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
+logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one; STACK=orders)
+	@BOOKS_STACK=$(STACK) PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
+
+.PHONY: load-orders
+load-orders: ## Writes example orders and customers into the orders example (after `make up STACK=orders`)
+	@PYTHONPATH=local $(PY) -m books_local load-orders $(LOAD_ARGS)
 
 .PHONY: bench
 bench: venv images terraform-config ## Runs the benchmarks (BENCH=name... for some) and writes docs/benchmarks.{json,md} and README's figures

@@ -24,7 +24,8 @@ dependency "table" {
 
   mock_outputs = {
     table_stream_arn = "arn:aws:dynamodb:${local.env.region}:${local.env.account_id}:table/mock/stream/2024-01-01T00:00:00.000"
-    table_hash_key   = "id"
+    table_hash_key   = try(local.env.table.hash_key, "id")
+    table_range_key  = try(local.env.table.range_key, null)
   }
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
@@ -59,6 +60,9 @@ inputs = {
   log_retention_in_days          = local.env.indexer.log_retention_in_days
   table_stream_arn               = dependency.table.outputs.table_stream_arn
   table_partition_key            = dependency.table.outputs.table_hash_key
+  # A table without a sort key has no table_range_key output at all: Terraform does not store a null output
+  # (hashicorp/terraform#34080), so Terragrunt's outputs lack it.
+  table_sort_key = try(dependency.table.outputs.table_range_key, null)
   opensearch_endpoint            = dependency.opensearch.outputs.domain_endpoint
   opensearch_domain_arn          = dependency.opensearch.outputs.domain_arn
 }

@@ -5,6 +5,11 @@ locals {
   # With fine-grained access control (dev's dashboards_access) these roles are mapped inside the domain too.
   indexer_role = "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer"
   api_roles    = "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*"
+  # The API's role only where there is an API (env.hcl's api is null where there is none: local-orders).
+  indexer_only    = [local.indexer_role]
+  indexer_and_api = [local.indexer_role, local.api_roles]
+  api_only        = [local.api_roles]
+  no_roles        = []
 }
 
 terraform {
@@ -32,10 +37,7 @@ inputs = {
   log_retention_in_days   = local.env.opensearch.log_retention_in_days
   index_access = {
     writer_role_arns = [local.indexer_role]
-    reader_role_arns = [local.api_roles]
+    reader_role_arns = local.env.api == null ? local.no_roles : local.api_only
   }
-  access_principal_arns = [
-    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-indexer",
-    "arn:aws:iam::${local.env.account_id}:role/${local.env.name_prefix}-api-*",
-  ]
+  access_principal_arns = local.env.api == null ? local.indexer_only : local.indexer_and_api
 }

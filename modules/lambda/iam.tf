@@ -1,5 +1,6 @@
-# The indexer's execution role: read this table's stream, write this domain's index, write its own log
-# group, send failed batches to its own queue. Every statement names exact ARNs.
+# The indexer's execution role: read this table's stream (and Query it when entities fold), write this
+# domain's aliases, write its own log group, send failed batches to its own queue. Every statement names
+# exact ARNs.
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -31,7 +32,10 @@ resource "aws_iam_role" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "this" {
+# What the function reads of the table and writes to the domain. Every ARN here comes from inputs, so this
+# document is known at plan time (tests/infra reads it from the plan); the role's policy adds the statements on
+# the resources made here.
+data "aws_iam_policy_document" "data_access" {
   count = local.create ? 1 : 0
 
   statement {
@@ -46,32 +50,50 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.table_arn}/stream/*"]
   }
 
-  # Exactly the requests the indexer makes, no more (tests/infra/test_iam_exercised.py runs it under this
-  # policy with es:ESHttp* evaluated): GET /<alias> (and /<alias>/_alias) at a cold start, PUT /<alias>-v1 to
-  # create the first index with its alias, and on an index an older release made PUT /<index>/_mapping and
-  # PUT /<index>/_alias/<alias>; POST /<alias>/_bulk, and /<alias>/_mget for tables without a write counter.
+  # A folded document is rebuilt from a strongly consistent Query of its partition (entities with
+  # document_id = partition_key); without one the function never reads the table, so it may not.
+  dynamic "statement" {
+    for_each = local.folds ? [local.table_arn] : []
+    content {
+      sid       = "QueryTableForFolding"
+      actions   = ["dynamodb:Query"]
+      resources = [statement.value]
+    }
+  }
+
+  # Exactly the requests the indexer makes, no more, for each alias it writes (opensearch_index, or every
+  # entity's; tests/infra/test_iam_exercised.py runs it under this policy with es:ESHttp* evaluated): GET
+  # /<alias> (and /<alias>/_alias) at a cold start, PUT /<alias>-v1 to create the first index with its alias,
+  # and on an index an older release made PUT /<index>/_mapping and PUT /<index>/_alias/<alias>; POST
+  # /<alias>/_bulk and /<alias>/_mget (tables without a write counter, folded documents' positions).
   # Not _delete_by_query, _close, _settings nor any DELETE: IAM's "*" also matches "/", so "<alias>-*" would
   # grant all of them. The root /_bulk is absent too: it would let the role write to any index in the body.
   statement {
     sid       = "ReadIndex"
     actions   = ["es:ESHttpGet"]
-    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}", "${var.opensearch_domain_arn}/${var.opensearch_index}/_alias"]
+    resources = flatten([for alias in local.index_aliases : ["${var.opensearch_domain_arn}/${alias}", "${var.opensearch_domain_arn}/${alias}/_alias"]])
   }
 
   statement {
     sid     = "CreateIndex"
     actions = ["es:ESHttpPut"]
-    resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-v1",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-v*/_mapping",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-v*/_alias/${var.opensearch_index}",
-    ]
+    resources = flatten([for alias in local.index_aliases : [
+      "${var.opensearch_domain_arn}/${alias}-v1",
+      "${var.opensearch_domain_arn}/${alias}-v*/_mapping",
+      "${var.opensearch_domain_arn}/${alias}-v*/_alias/${alias}",
+    ]])
   }
+}
+
+data "aws_iam_policy_document" "this" {
+  count = local.create ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.data_access[0].json]
 
   statement {
     sid       = "WriteDocuments"
     actions   = ["es:ESHttpPost"]
-    resources = ["${var.opensearch_domain_arn}/${var.opensearch_index}/_bulk", "${var.opensearch_domain_arn}/${var.opensearch_index}/_mget"]
+    resources = flatten([for alias in local.index_aliases : ["${var.opensearch_domain_arn}/${alias}/_bulk", "${var.opensearch_domain_arn}/${alias}/_mget"]])
   }
 
   statement {
@@ -144,8 +166,9 @@ data "aws_iam_policy_document" "operator" {
 
   # Key schema check, backfill/audit/reindex scans, reads of single items for repairs and replays.
   statement {
-    sid       = "ReadTable"
-    actions   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"]
+    sid = "ReadTable"
+    # Query: folded entities' partitions, rebuilt and audited (only when an entity folds)
+    actions   = concat(["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"], local.folds ? ["dynamodb:Query"] : [])
     resources = [local.table_arn]
   }
 
@@ -171,16 +194,16 @@ data "aws_iam_policy_document" "operator" {
     }
   }
 
-  # The alias, its versioned indices and their documents: writes, repairs, the new index of a reindex and the
+  # The alias (every entity's with entities), its versioned indices and their documents: writes, repairs, the new index of a reindex and the
   # old one's deletion (reindex --delete-old, purge-tombstones' deletes).
   statement {
     sid     = "MaintainIndex"
     actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
-    resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
-    ]
+    resources = flatten([for alias in local.index_aliases : [
+      "${var.opensearch_domain_arn}/${alias}",
+      "${var.opensearch_domain_arn}/${alias}/*",
+      "${var.opensearch_domain_arn}/${alias}-*",
+    ]])
   }
 
   # Two APIs outside any index path: a scroll's next pages and its release (audit, purge-tombstones), and the

@@ -92,3 +92,18 @@ output "operator_policy_arn" {
   description = "ARN of the managed operator policy, when create_operator_policy."
   value       = try(aws_iam_policy.operator[0].arn, null)
 }
+
+output "index_aliases" {
+  description = "List of the index aliases the function writes (every entity's index, or opensearch_index without entities); grant searchers these."
+  value       = local.create ? local.index_aliases : null
+}
+
+output "entity_configuration" {
+  description = "ENTITY_CONFIG as the function gets it (compact JSON), or null without entities."
+  value       = local.create ? local.entity_configuration : null
+}
+
+output "environment_size_bytes" {
+  description = "Size of the function's environment variables as Lambda measures it (compact JSON, UTF-8 bytes); Lambda allows 4096."
+  value       = local.create ? local.environment_bytes : null
+}

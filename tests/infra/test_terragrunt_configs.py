@@ -13,8 +13,10 @@ import pytest
 from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = ("dev", "prod", "local")
+ENVIRONMENTS = ("dev", "prod", "local", "local-orders")
 UNITS = {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard"}
+# The worked example of a single-table design (README.md, "Single-table designs") has no API and no dashboard.
+UNITS_OF = {name: UNITS - {"api", "dashboard"} if name == "local-orders" else UNITS for name in ENVIRONMENTS}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -32,15 +34,17 @@ def test_every_hcl_file_parses() -> None:
     files = [ROOT / "terragrunt.hcl", *sorted((ROOT / "live").rglob("*.hcl"))]
     locks = [file for file in files if file.name == ".terraform.lock.hcl"]
     releases = 1  # live/prod/release.hcl: the image prod promotes
-    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) * (1 + 2 * len(UNITS)) + releases
-    assert len(locks) == len(ENVIRONMENTS) * len(UNITS)
+    units = sum(len(UNITS_OF[name]) for name in ENVIRONMENTS)
+    entities = [ROOT / "live" / "local-orders" / "entities.hcl"]  # the example's ENTITY_CONFIG
+    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) + 2 * units + len(entities) + releases
+    assert len(locks) == units
     for file in files:
         with file.open() as handle:
             assert hcl2.load(handle), file
 
 
-def test_each_environment_has_the_six_units(environment: Environment) -> None:
-    assert set(environment.units) == UNITS
+def test_each_environment_has_its_units(environment: Environment) -> None:
+    assert set(environment.units) == UNITS_OF[environment.path.name]
 
 
 def test_unit_sources_exist(environment: Environment) -> None:
@@ -110,16 +114,19 @@ def test_destroy_after_a_failed_first_apply_gets_past_dependencies_without_outpu
 def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [
-        ["alarms", "image", "table"],
-        ["opensearch"],
-        ["api", "indexer"],
-        ["dashboard"],
-    ]
-    assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
+    if "api" not in environment.units:  # the orders example: no API, no dashboard
+        assert environment.waves() == [["alarms", "image", "table"], ["opensearch"], ["indexer"]]
+    else:
+        assert environment.waves() == [
+            ["alarms", "image", "table"],
+            ["opensearch"],
+            ["api", "indexer"],
+            ["dashboard"],
+        ]
+        assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
+        assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch"}
     assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
     assert environment.graph()["opensearch"] == {"alarms"}
-    assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch"}
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:
@@ -185,12 +192,11 @@ def test_opensearch_admits_exactly_the_indexer_and_api_roles(environment: Enviro
     prefix = environment.locals["name_prefix"]
     account = environment.locals["account_id"]
     principals = environment.units["opensearch"].inputs(command="plan")["access_principal_arns"]
-    assert principals == [
-        f"arn:aws:iam::{account}:role/{prefix}-indexer",
-        f"arn:aws:iam::{account}:role/{prefix}-api-*",
-    ]
+    api = [f"arn:aws:iam::{account}:role/{prefix}-api-*"] if "api" in environment.units else []
+    assert principals == [f"arn:aws:iam::{account}:role/{prefix}-indexer", *api]
     assert environment.units["indexer"].inputs(command="plan")["function_name"] == f"{prefix}-indexer"
-    assert environment.units["api"].inputs(command="plan")["name"] == prefix
+    if "api" in environment.units:
+        assert environment.units["api"].inputs(command="plan")["name"] == prefix
 
 
 def test_root_config_keeps_state_in_s3_with_locking_and_guards_the_account() -> None:
@@ -235,6 +241,8 @@ def test_every_unit_commits_a_lock_file_for_the_provider_its_module_admits(envir
 
 
 def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: Environment) -> None:
+    if "api" not in environment.units:
+        pytest.skip(f"{environment.path.name} has no API")
     generated = environment.units["api"].generated_files()["deploy_outputs.tf"]
     outputs = hcl2.loads(generated)["output"]
     names = {name for block in outputs for name in block}
@@ -258,3 +266,38 @@ def test_the_prod_domain_is_kept_by_destroy_and_nothing_else_is_protected() -> N
         "alarms": "a unit with prevent_destroy depends on it",
     }
     assert prod.kept_by_destroy({"api", "indexer"}) == {}
+
+
+def test_the_orders_example_keys_its_table_by_pk_and_sk_and_its_indexer_reads_them() -> None:
+    """live/local-orders (README.md, "Single-table designs"): the table's PK/SK come from its env.hcl, the
+    indexer gets the same names (the table's outputs; for plan, the mocks) and the example's entities; the
+    books environments keep the key `id` and no sort key."""
+    orders = Environment.load(ROOT / "live" / "local-orders", environ=ENVIRON)
+    table = orders.units["table"].inputs(command="plan")
+    indexer = orders.units["indexer"].inputs(command="plan")
+    assert (table["hash_key"], table["range_key"]) == ("PK", "SK")
+    assert (indexer["table_partition_key"], indexer["table_sort_key"]) == ("PK", "SK")
+    assert [entity["index"] for entity in indexer["entities"]] == ["orders", "customers"]
+    for name in ("dev", "prod", "local"):
+        books = Environment.load(ROOT / "live" / name, environ=ENVIRON)
+        assert books.units["table"].inputs(command="plan")["hash_key"] == "id"
+        assert books.units["table"].inputs(command="plan")["range_key"] is None
+        assert "entities" not in books.units["indexer"].inputs(command="plan")
+
+
+def test_a_table_without_a_sort_key_gives_the_indexer_none_although_terraform_stores_no_null_output() -> None:
+    """Terraform removes an output whose value is null from the state, so `terraform output` (and Terragrunt's
+    dependency outputs) lack it (hashicorp/terraform#34080, a maintainer's answer): the books table's
+    table_range_key is absent after an apply, not null, and the indexer unit must read it with try()."""
+    applied = {
+        "alarms": {"alarm_actions": ["arn:aws:sns:us-east-1:123456789012:alarms"]},
+        "table": {"table_stream_arn": "arn:aws:dynamodb:us-east-1:123456789012:table/b/stream/l"},
+        "opensearch": {"domain_endpoint": "search-b", "domain_arn": "arn:aws:es:us-east-1:1:domain/b"},
+        "image": {"image_uri": "1.dkr.ecr.us-east-1.amazonaws.com/b@sha256:0", "architecture": "x86_64"},
+    }
+    books = Environment.load(ROOT / "live" / "local", environ=ENVIRON).units["indexer"]
+    inputs = books.inputs({**applied, "table": {**applied["table"], "table_hash_key": "id"}}, "apply")
+    assert inputs["table_sort_key"] is None
+    orders = Environment.load(ROOT / "live" / "local-orders", environ=ENVIRON).units["indexer"]
+    table = {**applied["table"], "table_hash_key": "PK", "table_range_key": "SK"}
+    assert orders.inputs({**applied, "table": table}, "apply")["table_sort_key"] == "SK"
