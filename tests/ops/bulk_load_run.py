@@ -22,14 +22,24 @@ class Run:
     bucket: str
     run: str = dataclasses.field(default_factory=lambda: f"r-{uuid.uuid4().hex[:8]}")
     answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    errors: int = 0  # tasks that raised and were retried
 
     def act(self, action: str, mode: str, context: Any = None, **event: Any) -> dict[str, Any]:
-        answer = handle(
-            {"action": action, "run": self.run, "mode": mode, "entity": None, "repair": True, **event},
-            context or LambdaContext(900),
-            target=self.target,
-            bucket=self.bucket,
-        )
+        """One task, retried on an error as the definition's Retry on States.TaskFailed does (4 attempts)."""
+        for attempt in range(4):
+            try:
+                task = {"action": action, "run": self.run, "mode": mode, "entity": None, "repair": True}
+                answer = handle(
+                    {**task, **event},
+                    context or LambdaContext(900),
+                    target=self.target,
+                    bucket=self.bucket,
+                )
+                break
+            except Exception:
+                if attempt == 3:
+                    raise
+                self.errors += 1
         self.answers.append(answer)
         return answer
 
