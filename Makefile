@@ -42,6 +42,18 @@ ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
 	  "$(TF_PROVIDER_MIRROR)" > .cache/terraform.rc
 endif
 
+# Lock files: the registry's checksums for every platform a developer or CI uses (tests/infra/test_lock_files.py).
+# `terraform providers lock` asks the provider's origin registry whatever the CLI config says, so this needs the
+# registry (this machine has only a mirror: the committed locks carry the published zh: checksums already).
+LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
+.PHONY: providers-lock
+providers-lock: ## Refreshes every live/*/*/.terraform.lock.hcl from the registry for LOCK_PLATFORMS
+	@set -e; for lock in live/*/*/.terraform.lock.hcl; do unit=$$(dirname $$lock); name=$$(basename $$unit); \
+	  module=$$( [ $$name = indexer ] && echo lambda || echo $$name ); work=$$(mktemp -d); \
+	  cp modules/$$module/*.tf $$lock $$work/; \
+	  (cd $$work && terraform providers lock $(addprefix -platform=,$(LOCK_PLATFORMS)) >/dev/null); \
+	  cp $$work/.terraform.lock.hcl $$lock; rm -rf $$work; echo "locked $$unit"; done
+
 .PHONY: docker
 docker: ## Makes sure a Docker engine runs (installs Debian's docker.io when missing and root)
 	@tests/images/engine.sh
@@ -55,7 +67,26 @@ IMAGE_TAG ?= books-indexer:latest
 PLATFORM  ?= linux/amd64
 .PHONY: image
 image: docker ## Builds the indexer's image as IMAGE_TAG for PLATFORM (deploys build it in the apply: README, Deploy)
-	@DOCKER=$(DOCKER) PLATFORM=$(PLATFORM) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" "$(BASE_IMAGE)"
+	@DOCKER=$(DOCKER) PLATFORM=$(PLATFORM) artifacts/update_indices/build-image.sh "$(IMAGE_TAG)" $(BASE_IMAGE)
+
+BASE_IMAGE_TAG ?= public.ecr.aws/lambda/python:3.11
+.PHONY: base-image-pin
+base-image-pin: docker ## Pins the indexer's base image (BASE_IMAGE_TAG) to its newest digest in artifacts/update_indices/base-image
+	@$(DOCKER) pull --quiet $(BASE_IMAGE_TAG) >/dev/null
+	@digest=$$($(DOCKER) image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $(BASE_IMAGE_TAG) \
+	  | sed -n 's/^.*@\(sha256:[0-9a-f]\{64\}\)$$/\1/p' | head -n 1); \
+	  test -n "$$digest" || { echo "no registry digest for $(BASE_IMAGE_TAG)" >&2; exit 1; }; \
+	  echo "$(BASE_IMAGE_TAG)@$$digest" > artifacts/update_indices/base-image; \
+	  echo "pinned $(BASE_IMAGE_TAG)@$$digest: commit artifacts/update_indices/base-image (a new image tag follows)"
+
+# Promotion (README, Deploy): prod runs the digest dev's function runs, recorded in a committed file.
+.PHONY: promote
+promote: ## Records the image dev's indexer runs (by digest) in live/prod/release.hcl, for prod's next apply
+	@uri=$$(aws lambda get-function --region eu-west-1 --function-name books-dev-indexer \
+	  --query 'Code.ResolvedImageUri' --output text); \
+	  case "$$uri" in *@sha256:*) ;; *) echo "dev's function names no image digest: $$uri" >&2; exit 1;; esac; \
+	  sed -i "s|^  indexer_image_uri = .*|  indexer_image_uri = \"$$uri\"|" live/prod/release.hcl; \
+	  echo "prod will run $$uri: commit live/prod/release.hcl, then apply live/prod"
 
 .PHONY: docs
 docs: venv ## Regenerates the Inputs/Outputs tables of the modules' READMEs from their variables and outputs
@@ -80,17 +111,30 @@ asl: tests/asl/node_modules/.installed ## Installs the pinned asl-validator that
 test: venv images terraform-config lint asl ## Runs the whole test suite (sets up everything it needs)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+# Which local stack `make up/down/logs` mean: books (live/local) or orders (live/local-orders, the worked
+# example of a single-table design, README.md "Single-table designs"). Both can run side by side.
+STACK ?= $(or $(BOOKS_STACK),books)
+STACK_STATE := $(if $(filter orders,$(STACK)),.state-orders,.state)
+
 .PHONY: up
-up: venv terraform-config ## Starts the whole system on this machine (local/README.md; ports via BOOKS_API_PORT etc.)
-	@PYTHONPATH=local $(PY) -m books_local up
+up: venv terraform-config ## Starts the whole system on this machine (local/README.md; STACK=orders for the orders example)
+	@BOOKS_STACK=$(STACK) PYTHONPATH=local $(PY) -m books_local up
 
 .PHONY: down
-down: ## Stops what `make up` started and removes .state/
-	@if [ -x $(PY) ]; then PYTHONPATH=local $(PY) -m books_local down; else rm -rf .state; fi
+down: ## Stops what `make up` started and removes its state directory (STACK=orders: the orders example's)
+	@if [ -x $(PY) ]; then BOOKS_STACK=$(STACK) PYTHONPATH=local $(PY) -m books_local down; else rm -rf $(STACK_STATE); fi
+
+.PHONY: status
+status: ## Shows the local stack's processes and figures: indexer counts and lag, the stream's backlog, DLQ, index (STATUS_ARGS="--watch 2")
+	@PYTHONPATH=local $(PY) -m books_local status $(STATUS_ARGS)
 
 .PHONY: logs
-logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one)
-	@PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
+logs: ## Shows the local stack's logs (LOGS_ARGS="-f" follows, LOGS_ARGS="indexer" picks one; STACK=orders)
+	@BOOKS_STACK=$(STACK) PYTHONPATH=local $(PY) -m books_local logs $(LOGS_ARGS)
+
+.PHONY: load-orders
+load-orders: ## Writes example orders and customers into the orders example (after `make up STACK=orders`)
+	@PYTHONPATH=local $(PY) -m books_local load-orders $(LOAD_ARGS)
 
 .PHONY: bench
 bench: venv images terraform-config ## Runs the benchmarks (BENCH=name... for some) and writes docs/benchmarks.{json,md} and README's figures

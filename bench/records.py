@@ -70,7 +70,7 @@ class Workload:
 
 
 def book_item(rng: random.Random, book_id: str, created_ms: int = START_EPOCH * 1000) -> dict[str, Any]:
-    """A book exactly as the API's POST stores it (``create_book.request.vtl``), in DynamoDB JSON."""
+    """A book exactly as the API's POST stores it (``create_book.request.vtl.tftpl``), in DynamoDB JSON."""
     title = " ".join(rng.choice(WORDS).capitalize() for _ in range(rng.randint(2, 5)))
     author = f"{rng.choice(string.ascii_uppercase)}. {rng.choice(WORDS).capitalize()}"
     description = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40)))

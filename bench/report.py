@@ -57,6 +57,46 @@ def _cpu(f: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _folding(f: dict[str, Any]) -> list[Row]:
+    runs = f"median of {f['rounds']} interleaved rounds after a warm-up"
+    mix = f["mix"]
+    workload = (
+        f"{f['records']:,} stream records of an orders single-table design ({f['order_records']:,} on "
+        f"orders, {f['customer_records']:,} on customers; {mix['INSERT']:,} INSERT, {mix['MODIFY']:,} "
+        f"MODIFY, {mix['REMOVE']:,} REMOVE), batches of {f['batch_size']}"
+    )
+    return [
+        ("Folding: table reads per changed record (the indexer's tally)",
+         f"{f['query_pages_per_record']:.3f} Query pages",
+         f"{f['rebuilt_per_record']:.3f} folded documents rebuilt per record, "
+         f"{f['query_pages_per_rebuild']:.2f} pages a rebuild (one strongly consistent Query of the "
+         f"partition per touched order per batch); {workload}"),
+        ("Folding: read capacity units per changed record, as DynamoDB charges them",
+         f"{f['read_units_dynamodb_per_record']:.3f} RCU",
+         f"computed from the items of every Query page by DynamoDB's documented rules "
+         f"({f['read_units_dynamodb_per_query']:.2f} a Query; partitions of {f['query_bytes_median']:,} "
+         f"bytes median, {f['query_bytes_max']:,} max, {f['queries_over_4kb']} Queries over 4 KB)"),
+        ("Folding: read capacity units per changed record, as moto reports them",
+         f"{f['read_units_moto_per_record']:.3f} RCU",
+         f"the indexer's tally of ReturnConsumedCapacity: moto answers 1.0 a Query whatever its size, "
+         f"so it differs from DynamoDB's charge on {f['moto_pages_disagreeing_with_dynamodb']} of "
+         f"{f['query_pages']} pages"),
+        ("Folding: CPU per record, folded / flat", f"{f['folded_cpu_us_per_record']} µs / "
+         f"{f['flat_cpu_us_per_record']} µs",
+         f"the same records through `process_batch`; folded is {f['folded_cpu_over_flat']}x flat, of which "
+         f"{f['folded_read_cpu_us_per_record']} µs a record is boto3's side of the Queries; {runs}"),
+        ("Folding: CPU per record as a ratio to a naive decode of the same records",
+         f"flat {f['flat_cpu_ratio_to_decode']}x, folded {f['folded_cpu_ratio_to_decode']}x",
+         f"naive decode (boto3's `TypeDeserializer` on each record's images, nothing else) "
+         f"{f['decode_cpu_us_per_record']} µs a record in the same rounds; {runs}"),
+        ("Folding: records/s, folded / flat",
+         f"{f['folded_records_per_s']:,.0f} / {f['flat_records_per_s']:,.0f}",
+         f"folded is {f['folded_share_of_flat_records_per_s']:.1%} of flat; {f['opensearch']}, the table "
+         f"on a {f['dynamodb']} ({f['moto_partition_read_ms_median']} ms a partition read, "
+         f"{f['folded_wall_share_in_reads']:.0%} of the folded wall time); {runs}"),
+    ]  # fmt: skip
+
+
 def _latency(f: dict[str, Any]) -> list[Row]:
     return [
         ("Local stack: API 201 → searchable, p50", f"{f['p50_ms']:.0f} ms", f"{f['writes']} writes"),
@@ -101,6 +141,7 @@ def _cold_start(f: dict[str, Any]) -> list[Row]:
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[Row]], str]] = {
     "throughput": ("Throughput", _throughput, "bench.throughput"),
     "cpu": ("CPU floor", _cpu, "bench.cpu"),
+    "folding": ("Single-table folding", _folding, "bench.folding"),
     "latency": ("Local stack latency", _latency, "bench.latency"),
     "backfill": ("Backfill", _backfill, "bench.backfill"),
     "cold_start": ("Cold start and image", _cold_start, "bench.cold_start"),
@@ -125,6 +166,23 @@ METHOD = """\
 - **CPU floor**: the same records through `process_event` against an HTTP responder in another process that
   acknowledges every `_bulk` action at once; `time.process_time()` of the indexer process, median of 5 rounds
   after a warm-up. The second figure times `decode_record` + `build_action` alone.
+- **Single-table folding**: an orders single-table design (`bench.orders`: orders placed with their line
+  items and payment, updated, shipped, changed, deleted whole or by their root row; customers' profiles with a
+  version counter; every write changes its row, as DynamoDB writes no stream record for one that does not,
+  and moto does) is written to a streamed table on a moto server, and its stream records, in events of 100,
+  go through `process_batch` twice, with the design's `ENTITY_CONFIG` (folded: every order a batch touched
+  is rebuilt once from a strongly consistent Query of its partition and written with compare-and-set) and
+  without it (flat: one document per row), and through a naive decode (boto3's `TypeDeserializer` on each
+  record's images). After every run each index must equal the independent oracle's rebuild of the table.
+  Table reads are the indexer's own tally (its `batch` log lines) of a first, unmeasured pass, checked against
+  every Query page its client saw; one rebuild per touched order per batch is checked too. moto reports 1.0
+  read unit for every Query, so the units DynamoDB would charge are computed from the pages' items by AWS's
+  documented rules ("DynamoDB item sizes and formats"; "DynamoDB read and write operations": a Query's items
+  totalled and rounded up to 4 KB, one unit per 4 KB strongly consistent), and both are shown. CPU is
+  `time.process_time()` of the process (the indexer with boto3's and opensearch-py's client side); the three
+  run once per round in a rotating order, each figure the median of 5 rounds, each ratio the median of the
+  per-round ratios. The CPU ratios to the naive decode carry across machines where microseconds do not; the
+  folded records/s is bound by moto's Query, which walks the whole table.
 - **Local stack latency**: `make up`'s stack (started by the benchmark on free ports); concurrent clients
   each POST a book with a unique word in its title and poll `GET /search?q=<word>` until its id appears.
   The figure includes up to one poll interval of the client, the stream runner's shard polling (at most 4

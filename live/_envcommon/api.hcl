@@ -32,7 +32,7 @@ dependency "table" {
     table_name = "mock"
     table_arn  = "arn:aws:dynamodb:${local.env.region}:${local.env.account_id}:table/mock"
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "opensearch" {
@@ -42,10 +42,20 @@ dependency "opensearch" {
     domain_endpoint = "search-mock.${local.env.region}.es.amazonaws.com"
     domain_arn      = "arn:aws:es:${local.env.region}:${local.env.account_id}:domain/mock"
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
+dependency "alarms" {
+  config_path = "../alarms"
+
+  mock_outputs = {
+    alarm_actions = ["arn:aws:sns:${local.env.region}:${local.env.account_id}:${local.env.name_prefix}-alarms"]
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 inputs = {
+  alarm_actions = dependency.alarms.outputs.alarm_actions
   name                       = local.env.name_prefix
   table_name                 = dependency.table.outputs.table_name
   table_arn                  = dependency.table.outputs.table_arn

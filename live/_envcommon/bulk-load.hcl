@@ -16,7 +16,7 @@ dependency "table" {
   mock_outputs = {
     table_arn = "arn:aws:dynamodb:${local.env.region}:${local.env.account_id}:table/mock"
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "opensearch" {
@@ -25,7 +25,7 @@ dependency "opensearch" {
   mock_outputs = {
     domain_arn = "arn:aws:es:${local.env.region}:${local.env.account_id}:domain/mock"
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "image" {
@@ -35,7 +35,7 @@ dependency "image" {
     image_uri    = "${local.env.account_id}.dkr.ecr.${local.env.region}.amazonaws.com/${local.env.name_prefix}-indexer@sha256:0000000000000000000000000000000000000000000000000000000000000000"
     architecture = local.env.indexer.architecture
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 dependency "indexer" {
@@ -48,9 +48,17 @@ dependency "indexer" {
       OPENSEARCH_AUTH     = "sigv4"
       TABLE_PARTITION_KEY = "id"
     }
-    alarm_actions = ["arn:aws:sns:${local.env.region}:${local.env.account_id}:mock-alarms"]
   }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
+dependency "alarms" {
+  config_path = "../alarms"
+
+  mock_outputs = {
+    alarm_actions = ["arn:aws:sns:${local.env.region}:${local.env.account_id}:${local.env.name_prefix}-alarms"]
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
 inputs = {
@@ -65,6 +73,5 @@ inputs = {
   indexer_environment        = dependency.indexer.outputs.environment
   memory_size                = local.env.bulk_load.memory_size
   log_retention_in_days      = local.env.bulk_load.log_retention_in_days
-  # The stream indexer's alarm topic until every unit shares one.
-  alarm_actions = dependency.indexer.outputs.alarm_actions
+  alarm_actions              = dependency.alarms.outputs.alarm_actions
 }

@@ -1,4 +1,4 @@
-# The books table, as every environment has it; its stream feeds the indexer. Sizing: env.hcl's table.
+# The table, as every environment has it (the books key `id` unless env.hcl names others); its stream feeds the
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
 }
@@ -9,6 +9,7 @@ terraform {
 
 inputs = {
   name                        = local.env.name_prefix
-  hash_key                    = "id"
+  hash_key                    = try(local.env.table.hash_key, "id") # env.hcl may name other keys (local-orders: PK/SK)
+  range_key                   = try(local.env.table.range_key, null)
   deletion_protection_enabled = local.env.table.deletion_protection_enabled
 }

@@ -11,5 +11,7 @@ locals {
   opensearch = { instance_type = "t3.small.search", instance_count = 1, zone_awareness_enabled = false, availability_zone_count = 2, dedicated_master = null, ebs_volume_size = 10, log_retention_in_days = 14 }
   indexer    = { architecture = "x86_64", memory_size = 512, reserved_concurrent_executions = null, log_retention_in_days = 14 }
   api        = { throttling_rate_limit = 50, throttling_burst_limit = 100 }
+  alarms     = { required = false, destinations = { email_addresses = ["books-dev-alerts@example.com"] } }
+  image      = { pull_account_ids = ["222222222222"] } # prod promotes dev's images (make promote)
   bulk_load  = { concurrency_per_data_node = 2, memory_size = 1024, log_retention_in_days = 14 }
 }

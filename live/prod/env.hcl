@@ -11,7 +11,13 @@ locals {
 
   table      = { deletion_protection_enabled = true }
   opensearch = { instance_type = "r7g.large.search", instance_count = 3, zone_awareness_enabled = true, availability_zone_count = 3, dedicated_master = { instance_type = "m6g.large.search", count = 3 }, ebs_volume_size = 50, log_retention_in_days = 365 }
-  indexer    = { architecture = "x86_64", memory_size = 1024, reserved_concurrent_executions = 10, log_retention_in_days = 365 }
+  # No reserved concurrency: Lambda keeps at least 100 of the account's quota unreserved, so a new account (quota
+  # 10) can reserve nothing; the stream's shards x parallelization_factor already bound the indexer's load.
+  indexer = { architecture = "x86_64", memory_size = 1024, reserved_concurrent_executions = null, log_retention_in_days = 365 }
   api        = { throttling_rate_limit = 500, throttling_burst_limit = 1000 }
+  # On-call destinations (placeholders, like the account id): email_addresses, https_endpoints and/or topic_arn.
+  # Each email and HTTPS subscription must be confirmed once (live/README.md); required: a plan without any fails.
+  alarms     = { required = true, destinations = { email_addresses = ["books-oncall@example.com"] } }
+  image      = { pull_account_ids = [] }
   bulk_load  = { concurrency_per_data_node = 2, memory_size = 1024, log_retention_in_days = 365 }
 }

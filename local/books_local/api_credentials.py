@@ -18,6 +18,8 @@ from typing import Any
 
 import boto3
 
+from books_local.sigv4 import CallerIdentity
+
 __all__ = ["USER_NAME", "ApiCredentials", "credentials_file", "invoke_policy", "issue", "load", "save"]
 
 USER_NAME = "books-local-consumer"
@@ -28,11 +30,22 @@ class ApiCredentials:
     access_key_id: str
     secret_access_key: str
     region: str
+    user_arn: str = ""
+    user_id: str = ""
 
     @property
     def secrets(self) -> dict[str, str]:
         """What the gateway verifies against: access key -> secret."""
         return {self.access_key_id: self.secret_access_key}
+
+    @property
+    def identities(self) -> dict[str, CallerIdentity]:
+        """Whose key it is, for ``$context.identity`` (userArn, caller, accountId), as API Gateway fills it
+        for an AWS_IAM caller. A key saved before these were recorded is named after itself, so two keys never
+        share an identity."""
+        arn = self.user_arn or f"arn:aws:iam::000000000000:user/{self.access_key_id}"
+        account = arn.split(":")[4] or "000000000000"
+        return {self.access_key_id: CallerIdentity(arn, self.user_id or self.access_key_id, account)}
 
 
 def invoke_policy(execution_arn: str) -> dict[str, Any]:
@@ -48,13 +61,14 @@ def issue(moto_endpoint: str, region: str, execution_arn: str, user_name: str = 
     iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name=region)
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         iam.create_user(UserName=user_name)
+    user = iam.get_user(UserName=user_name)["User"]
     iam.put_user_policy(
         UserName=user_name,
         PolicyName="invoke-books-api",
         PolicyDocument=json.dumps(invoke_policy(execution_arn)),
     )
     key = iam.create_access_key(UserName=user_name)["AccessKey"]
-    return ApiCredentials(key["AccessKeyId"], key["SecretAccessKey"], region)
+    return ApiCredentials(key["AccessKeyId"], key["SecretAccessKey"], region, user["Arn"], user["UserId"])
 
 
 def credentials_file(state_dir: Path) -> Path:

@@ -46,6 +46,8 @@ def main(state_dir: Path) -> int:
         stage=api.get("stage_name") or "local",
         region=stack["region"],
         credentials=credentials.secrets,
+        identities=credentials.identities,
+        host_names=_execute_api_host_names(api, stack["region"]),
     )
     server = ApiServer(("127.0.0.1", int(stack["api_port"])), gateway)
     stop = threading.Event()
@@ -58,6 +60,13 @@ def main(state_dir: Path) -> int:
     server.close()
     log.info("stopped")
     return 0
+
+
+def _execute_api_host_names(api: dict[str, Any], region: str) -> list[str]:
+    """The API's AWS host name (``<rest_api_id>.execute-api.<region>.amazonaws.com``), which a client may
+    send as ``Host`` as it would to API Gateway; the server adds its own address."""
+    rest_api_id = api.get("rest_api_id")
+    return [f"{rest_api_id}.execute-api.{region}.amazonaws.com"] if rest_api_id else []
 
 
 def _consumer_credentials(state_dir: Path, stack: dict[str, Any]) -> api_credentials.ApiCredentials:

@@ -17,7 +17,10 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from botocore.credentials import Credentials
+
 from books_local.apigateway import Gateway
+from books_local.sigv4 import CallerIdentity
 
 __all__ = ["LocalApiServer", "make_server"]
 
@@ -67,6 +70,10 @@ class LocalApiServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         super().__init__(address, _Handler)
         self.gateway = gateway
+        # The names a client reaches this server by: its address, and localhost on the same port. Any other
+        # Host never reaches the API (Gateway.handle answers 403 Forbidden, as API Gateway does).
+        host, port = self.server_address[:2]
+        gateway.host_names |= {f"{host}:{port}", f"localhost:{port}"}
         self._thread: threading.Thread | None = None
 
     @property
@@ -99,6 +106,8 @@ def make_server(
     stage: str = "local",
     region: str | None = None,
     credentials: Mapping[str, str] | None = None,
+    identities: Mapping[str, CallerIdentity] | None = None,
+    integration_credentials: Mapping[str, Credentials] | None = None,
 ) -> LocalApiServer:
     """A server for ``openapi`` (the api module's ``openapi_document``, JSON text or decoded); port 0: any.
 
@@ -111,5 +120,7 @@ def make_server(
         stage=stage,
         region=region,
         credentials=credentials,
+        identities=identities,
+        integration_credentials=integration_credentials,
     )
     return LocalApiServer((host, port), gateway)

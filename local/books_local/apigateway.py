@@ -8,10 +8,18 @@ response whose selectionPattern matches the status (else ``default``); render it
 ``$context.responseOverride``; answer. Errors the gateway raises itself go through the document's
 ``x-amazon-apigateway-gateway-responses``.
 
+Host names: API Gateway routes by host name, so a request whose ``Host`` is not one of this API's names never
+reaches it (403 ``Forbidden``, before routing and authorization, in API Gateway's own words rather than the
+API's gateway responses). Request ids follow :mod:`books_local.request_ids`: ``$context.requestId`` may be
+the client's ``x-amzn-RequestId``, ``$context.extendedRequestId`` never is.
+
 Authorization: an operation whose own ``security`` names a SigV4 scheme (``AWS_IAM``) accepts only requests
-signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`); root-level security
-is ignored, as API Gateway ignores it. Differences from AWS: no IAM policy evaluation, API keys, usage plans
-or throttling; OpenSearch is called unsigned; only ``aws`` integrations to DynamoDB and OpenSearch.
+signed for ``execute-api`` with a key the local stack issued (:mod:`books_local.sigv4`), and puts the
+signer's identity in ``$context.identity``; root-level security is ignored, as API Gateway ignores it.
+Integrations (:mod:`books_local.integrations`): ``aws`` (DynamoDB, signed with the credentials given for
+the integration's role, else the process's own; OpenSearch, unsigned) and ``mock`` (the request template's
+``statusCode`` selects the integration response). Differences from AWS: no evaluation of the caller's IAM
+policy, no API keys, usage plans or throttling.
 
 Serving it over HTTP is :mod:`books_local.api_server`; rendering the document with Terraform is
 :mod:`books_local.openapi_document`.
@@ -24,45 +32,24 @@ import logging
 import os
 import re
 import time
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from jsonschema import Draft4Validator
 
-from books_local import dynamodb_limits, sigv4, vtl
+from books_local import request_ids, sigv4, vtl
+from books_local.gateway_errors import GATEWAY_RESPONSES, GatewayError
+from books_local.integrations import Integrations
 
 __all__ = ["HTTP_METHODS", "Gateway", "GatewayError", "Response"]
 
 LOG = logging.getLogger(__name__)
-INTEGRATION_TIMEOUT_SECONDS = 29.0
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
-# API Gateway's gateway response types used here: default status and message.
-GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
-    "ACCESS_DENIED": (403, "Forbidden"),
-    "THROTTLED": (429, "Too Many Requests"),
-    "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
-    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
-    "INVALID_SIGNATURE": (403, sigv4.SIGNATURE_MISMATCH),
-    "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
-    "BAD_REQUEST_BODY": (400, "Invalid request body"),
-    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
-    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
-    "API_CONFIGURATION_ERROR": (500, "Internal server error"),
-    "INTEGRATION_FAILURE": (504, "Internal server error"),
-    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
-}
 MAX_BODY_BYTES = 10 * 1024 * 1024
-_DYNAMODB_URI = re.compile(r"^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):dynamodb:action/([A-Za-z]+)$")
-_OPENSEARCH_URI = re.compile(r"^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):(?:[^:]+\.)?es:path/(.+)$")
 _CONTEXT_REFERENCE = re.compile(r"\$context\.([A-Za-z]+(?:\.[A-Za-z]+)*)")
 
 
@@ -76,16 +63,6 @@ class Response:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-class GatewayError(Exception):
-    """An error API Gateway answers itself, by gateway response type."""
-
-    def __init__(self, response_type: str, message: str | None = None, validation: str = "") -> None:
-        super().__init__(message or GATEWAY_RESPONSES[response_type][1])
-        self.response_type = response_type
-        self.message = message or GATEWAY_RESPONSES[response_type][1]
-        self.validation = validation
 
 
 @dataclass(frozen=True)
@@ -123,13 +100,26 @@ class Gateway:
         stage: str = "local",
         region: str | None = None,
         credentials: Mapping[str, str] | None = None,
+        identities: Mapping[str, sigv4.CallerIdentity] | None = None,
+        host_names: Iterable[str] = (),
+        integration_credentials: Mapping[str, Credentials] | None = None,
     ) -> None:
         """``credentials`` maps the access keys the local stack issued to their secrets: the only keys whose
-        SigV4 signatures AWS_IAM operations accept."""
+        SigV4 signatures AWS_IAM operations accept; ``identities`` says whose they are
+        (``$context.identity``).
+        ``host_names`` are the ``Host`` values (``name`` or ``name:port``) this API answers for; a server
+        adds its own address (:class:`books_local.api_server.LocalApiServer`). ``integration_credentials``
+        maps an integration's role ARN (its ``credentials``) to the keys its DynamoDB calls are signed with,
+        as API Gateway signs them with the role's session."""
         self.credentials: Mapping[str, str] = credentials or {}
+        self.identities: Mapping[str, sigv4.CallerIdentity] = identities or {}
+        self.host_names: set[str] = {name.lower() for name in host_names}
         self.document: Mapping[str, Any] = json.loads(openapi) if isinstance(openapi, str) else openapi
-        self.dynamodb_endpoint = dynamodb_endpoint.rstrip("/")
-        self.opensearch_url = opensearch_url.rstrip("/")
+        self.integrations = Integrations(
+            dynamodb_endpoint=dynamodb_endpoint,
+            opensearch_url=opensearch_url,
+            integration_credentials=integration_credentials,
+        )
         self.stage = stage
         self.region = (
             region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -139,8 +129,6 @@ class Gateway:
             key=lambda route: -route.literal_length,
         )
         self._validators: dict[str, Draft4Validator] = {}
-        self._key_schemas: dict[str, dict[str, str]] = {}
-        self._credentials = botocore.session.get_session().get_credentials()
 
     # --- pipeline ------------------------------------------------------------------------------------------
 
@@ -148,8 +136,13 @@ class Gateway:
         """Answers one HTTP request (``target`` is the path with its query string)."""
         split = urlsplit(target)
         path = unquote(split.path) or "/"
+        host = next((value.strip() for name, value in headers.items() if name.lower() == "host"), "")
+        if host.lower() not in self.host_names:
+            return _forbidden_host()
         context = vtl.new_context(
-            request_id=str(uuid.uuid4()),
+            request_id=request_ids.request_id(headers),
+            extended_request_id=request_ids.extended_request_id(),
+            domain_name=re.sub(r":\d+$", "", host),
             request_time_epoch=int(time.time() * 1000),
             http_method=method.upper(),
             resource_path=path,
@@ -174,7 +167,16 @@ class Gateway:
                     )
                 except sigv4.AuthError as error:
                     raise GatewayError(error.response_type, error.message) from None
-                context["identity"]["accessKey"] = access_key
+                identity = context["identity"]
+                identity["accessKey"] = access_key
+                known = self.identities.get(access_key)
+                if known is not None:
+                    identity.update(
+                        userArn=known.user_arn,
+                        caller=known.caller,
+                        user=known.caller,
+                        accountId=known.account_id,
+                    )
             params: vtl.Params = {
                 "path": path_params,
                 "querystring": dict(parse_qsl(split.query, keep_blank_values=True)),
@@ -227,7 +229,9 @@ class Gateway:
         else:
             request_body = body
 
-        status, response_body = self._call(integration, request_body)
+        status, response_body = self.integrations.call(integration, request_body)
+        if integration.get("type", "").lower() == "mock":
+            response_body = ""
         LOG.debug("%s %s -> integration %s", context["httpMethod"], route.template, status)
         selected = _select_response(integration.get("responses") or {}, status)
         if selected is None:
@@ -251,6 +255,7 @@ class Gateway:
                 headers[name.removeprefix("method.response.header.")] = value.strip("'")
         headers |= rendered.header_overrides
         headers["x-amzn-RequestId"] = context["requestId"]
+        headers["x-amz-apigw-id"] = context["extendedRequestId"]
         payload = b"" if status_code in (204, 304) else rendered.text.encode()
         return Response(status_code, headers, payload)
 
@@ -308,51 +313,6 @@ class Gateway:
 
     # --- integrations --------------------------------------------------------------------------------------
 
-    def _call(self, integration: Mapping[str, Any], body: str) -> tuple[int, str]:
-        uri = integration.get("uri", "")
-        if integration.get("type", "").lower() != "aws":
-            raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
-        if match := _DYNAMODB_URI.match(uri):
-            return self._call_dynamodb(match.group(1), match.group(2), body)
-        if match := _OPENSEARCH_URI.match(uri):
-            method = integration.get("httpMethod", "POST").upper()
-            url = f"{self.opensearch_url}/{match.group(2)}"
-            return _http(method, url, _utf8(body), {"Content-Type": "application/json"})
-        raise GatewayError("API_CONFIGURATION_ERROR", "Internal server error")
-
-    def _call_dynamodb(self, region: str, action: str, body: str) -> tuple[int, str]:
-        try:
-            request = json.loads(body)
-        except ValueError:
-            request = None
-        if isinstance(request, dict):
-            message = dynamodb_limits.violation(action, request, lambda name: self._key_schema(region, name))
-            if message is not None:
-                return dynamodb_limits.validation_error(message)
-        return self._dynamodb_request(region, action, body)
-
-    def _key_schema(self, region: str, table: str) -> dict[str, str]:
-        """The table's key attributes (name -> HASH/RANGE), asked of DynamoDB once per table."""
-        if table not in self._key_schemas:
-            status, answer = self._dynamodb_request(region, "DescribeTable", json.dumps({"TableName": table}))
-            if status != 200:
-                return {}
-            schema = json.loads(answer)["Table"]["KeySchema"]
-            self._key_schemas[table] = {key["AttributeName"]: key["KeyType"] for key in schema}
-        return self._key_schemas[table]
-
-    def _dynamodb_request(self, region: str, action: str, body: str) -> tuple[int, str]:
-        headers = {
-            "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": f"DynamoDB_20120810.{action}",
-        }
-        request = AWSRequest(
-            method="POST", url=f"{self.dynamodb_endpoint}/", data=_utf8(body), headers=headers
-        )
-        if self._credentials is not None:
-            SigV4Auth(self._credentials.get_frozen_credentials(), "dynamodb", region).add_auth(request)
-        return _http("POST", request.url, request.body, dict(request.headers.items()))
-
     # --- gateway responses ---------------------------------------------------------------------------------
 
     def gateway_response(self, error: GatewayError, context: Mapping[str, Any] | None = None) -> Response:
@@ -387,6 +347,17 @@ class Gateway:
         return Response(status, headers, text.encode())
 
 
+def _forbidden_host() -> Response:
+    """What API Gateway answers for a host name no API of it serves: 403 ``{"message":"Forbidden"}`` from the
+    front door (``x-amzn-ErrorType: ForbiddenException``), never one of the API's gateway responses, which
+    the request never reaches. API Gateway picks the API by host name (or ``x-apigw-api-id``: "Invoke a
+    private API", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-api-test-invoke-url.html),
+    and a REST API's own endpoint once it is switched off answers "an HTTP '403 Forbidden' error for REST
+    APIs" (AWS Knowledge Center, https://repost.aws/knowledge-center/api-gateway-disable-endpoint)."""
+    body = json.dumps({"message": "Forbidden"}).encode()
+    return Response(403, {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}, body)
+
+
 def _media_type(headers: Mapping[str, str], default: str) -> str:
     for name, value in headers.items():
         if name.lower() == "content-type" and value.strip():
@@ -412,22 +383,3 @@ def _select_response(responses: Mapping[str, Any], status: int) -> Mapping[str, 
         if pattern != "default" and re.fullmatch(response.get("selectionPattern", pattern), str(status)):
             return response
     return responses.get("default")
-
-
-def _utf8(text: str) -> bytes:
-    """UTF-8 as Java writes it: a lone surrogate (valid in a JSON string escape) becomes "?"."""
-    return text.encode("utf-8", errors="replace")
-
-
-def _http(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body or None, method=method, headers=dict(headers))
-    try:
-        with urllib.request.urlopen(request, timeout=INTEGRATION_TIMEOUT_SECONDS) as answer:
-            return answer.status, answer.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8", errors="replace")
-    except TimeoutError as exc:
-        raise GatewayError("INTEGRATION_TIMEOUT") from exc
-    except OSError as exc:
-        LOG.warning("integration %s %s failed: %s", method, url, exc)
-        raise GatewayError("INTEGRATION_FAILURE") from exc

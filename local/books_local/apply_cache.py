@@ -1,4 +1,5 @@
-"""A cache of the Terraform apply of ``live/local``, so that ``make up`` after the first run is quick.
+"""A cache of the Terraform apply of the stack's environment (``live/local``, ``live/local-orders``), so that
+``make up`` after the first run is quick.
 
 Applying the units takes Terraform minutes against moto, nearly all of it the AWS provider's start-up and
 fixed waits (SQS attribute polling, OpenSearch domain updates); moto itself answers in milliseconds. So the
@@ -6,7 +7,7 @@ first ``up`` runs the real apply with moto's request recorder on and keeps the r
 under ``.cache/local-stack/<key>``; a later ``up`` replays those recorded API calls into the fresh moto (the
 same calls in the same order, with moto's random ids seeded alike) and reuses the outputs.
 
-The key is a digest of everything the apply reads: ``live/local`` and ``live/_envcommon``, ``modules/``,
+The key is a digest of everything the apply reads: the environment and ``live/_envcommon``, ``modules/``,
 the root ``terragrunt.hcl``, the indexer's sources (the image step), the emulator
 (``books_local/terragrunt*.py``), the Terraform and moto versions and the region. Change any of them and the
 next ``up`` applies with Terraform again. ``BOOKS_APPLY_CACHE=off`` always applies (the tests do).
@@ -34,8 +35,7 @@ from books_local.state import write_json_atomically
 
 SEED = 20240601
 CACHE = Path(".cache") / "local-stack"
-INPUTS = (
-    "live/local",
+INPUTS = (  # besides the stack's environment (live/local or live/local-orders)
     "live/_envcommon",
     "modules",
     "terragrunt.hcl",
@@ -63,7 +63,7 @@ def recording_file(config: StackConfig) -> Path:
 
 def key(config: StackConfig) -> str:
     digest = hashlib.sha256()
-    for name in INPUTS:
+    for name in (config.stack.environment, *INPUTS):
         root = config.root / name
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:

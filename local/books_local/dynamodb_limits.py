@@ -73,7 +73,18 @@ def _key_violation(key: Mapping[str, Mapping[str, Any]], schema: KeySchema) -> s
 
 
 def violation(action: str, request: Mapping[str, Any], key_schema: Callable[[str], KeySchema]) -> str | None:
-    """DynamoDB's message for the limit ``request`` breaks, or None. ``key_schema`` names a table's keys."""
+    """DynamoDB's message for the limit ``request`` breaks, or None. ``key_schema`` names a table's keys.
+
+    TransactWriteItems: each action (Put, Update, Delete, ConditionCheck) is checked as the single-item call
+    it stands for; DynamoDB refuses the whole transaction when one breaks a limit.
+    """
+    if action == "TransactWriteItems":
+        for item in request.get("TransactItems") or []:
+            for kind, operation in item.items() if isinstance(item, Mapping) else ():
+                single = {"Put": "PutItem", "Update": "UpdateItem"}.get(kind, "GetItem")
+                if isinstance(operation, Mapping) and (message := violation(single, operation, key_schema)):
+                    return message
+        return None
     schema = key_schema(str(request.get("TableName", "")))
     item = request.get("Item")
     if isinstance(item, Mapping):

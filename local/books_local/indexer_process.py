@@ -30,14 +30,22 @@ INDEXER_SOURCE = Path(__file__).resolve().parents[2] / "artifacts" / "update_ind
 log = logging.getLogger("books_local.indexer_process")
 
 
-def local_overrides(opensearch_url: str) -> dict[str, str]:
-    """What differs from the function's Terraform environment: the local OpenSearch, reached without SigV4."""
-    return {"OPENSEARCH_ENDPOINT": opensearch_url, "OPENSEARCH_AUTH": "none"}
+def local_overrides(opensearch_url: str, moto_endpoint: str) -> dict[str, str]:
+    """What differs from the function's Terraform environment: the local OpenSearch, reached without SigV4,
+    and DynamoDB on moto for the table reads of folded documents (boto3's endpoint resolution reads
+    ``AWS_ENDPOINT_URL_DYNAMODB``; on AWS the function reaches DynamoDB's own endpoint)."""
+    return {
+        "OPENSEARCH_ENDPOINT": opensearch_url,
+        "OPENSEARCH_AUTH": "none",
+        "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
+    }
 
 
-def function_environment(configuration: Mapping[str, Any], opensearch_url: str) -> dict[str, str]:
+def function_environment(
+    configuration: Mapping[str, Any], opensearch_url: str, moto_endpoint: str
+) -> dict[str, str]:
     variables = dict(configuration.get("Environment", {}).get("Variables", {}))
-    variables.update(local_overrides(opensearch_url))
+    variables.update(local_overrides(opensearch_url, moto_endpoint))
     return variables
 
 
@@ -51,7 +59,7 @@ def build_runner(state: StateDir, stop: threading.Event) -> StreamRunner:
     configuration = lambda_client.get_function_configuration(FunctionName=outputs["indexer"]["function_name"])
 
     # The indexer reads its settings from the environment at cold start, as it does in Lambda.
-    os.environ.update(function_environment(configuration, stack["opensearch_url"]))
+    os.environ.update(function_environment(configuration, stack["opensearch_url"], endpoint))
     os.environ.setdefault("AWS_REGION", region)
     if str(INDEXER_SOURCE) not in sys.path:
         sys.path.insert(0, str(INDEXER_SOURCE))

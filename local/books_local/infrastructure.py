@@ -1,4 +1,5 @@
-"""Applies ``live/local`` against moto with ``books_local.terragrunt`` and returns each unit's outputs.
+"""Applies the stack's environment (``live/local``, or ``live/local-orders`` with BOOKS_STACK=orders) against
+moto with ``books_local.terragrunt`` and returns each unit's outputs.
 
 Terraform's working directories (module copies, state) go to the state directory's ``terraform/``, so
 ``make down`` removes them with moto's in-memory resources; provider plugins stay cached in ``.cache/``.
@@ -14,8 +15,6 @@ from books_local import terragrunt
 from books_local.config import StackConfig
 from books_local.errors import StackError
 
-ENVIRONMENT = "live/local"
-
 
 def use_provider_mirror(config: StackConfig) -> None:
     """Point Terraform at the repository's CLI config (``make terraform-config``) when the inherited
@@ -27,9 +26,9 @@ def use_provider_mirror(config: StackConfig) -> None:
 
 
 def apply(config: StackConfig, say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
-    environment = config.root / ENVIRONMENT
+    environment = config.root / config.stack.environment
     use_provider_mirror(config)
-    if config.image_step:  # live/local/image reads both with get_env(), as under Terragrunt
+    if config.image_step:  # the image unit reads both with get_env(), as under Terragrunt
         os.environ["BOOKS_IMAGE_STEP"] = "on"
         os.environ["BOOKS_IMAGE_REGISTRY"] = config.registry
     log = config.state.log("terraform")
@@ -46,4 +45,6 @@ def apply(config: StackConfig, say: Callable[[str], None]) -> dict[str, dict[str
     except terragrunt.TerragruntError as error:
         with log.open("a") as handle:
             handle.write(f"{error}\n")
-        raise StackError(f"applying {ENVIRONMENT} failed (full output in {log}):\n{error}") from error
+        raise StackError(
+            f"applying {config.stack.environment} failed (full output in {log}):\n{error}"
+        ) from error

@@ -1,5 +1,6 @@
-"""The moto server the local stack and the tests run: ``moto.server`` with ``books_local.aws_fill_ins``
-installed first.
+"""The moto server the local stack and the tests run: ``moto.server`` with, installed first, DynamoDB
+transactions made isolated and cheap (``books_local.moto_transactions``) and the bulk load's fill-ins
+(``books_local.aws_fill_ins``).
 
 ``python -m books_local.moto_server -H 127.0.0.1 -p 4566 [--opensearch-url URL] [--task-root DIR ...]
 [--function-log-dir DIR] [--export-partitions N] [--export-in-progress-polls N]``
@@ -11,6 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
+from books_local import moto_transactions
 from books_local.aws_fill_ins import FillInSettings, install
 from books_local.aws_fill_ins.dynamodb_export import (
     DEFAULT_IN_PROGRESS_POLLS,
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_partitions < 1 or args.export_in_progress_polls < 0:
         parser.error("--export-partitions must be at least 1 and --export-in-progress-polls at least 0")
     os.environ["MOTO_PORT"] = str(args.port)  # moto's Step Functions call this server back on it
+    moto_transactions.install()
     install(
         FillInSettings(
             moto_endpoint=f"http://{args.host}:{args.port}",

@@ -20,12 +20,14 @@ def render_openapi_document(terraform: str = "terraform", **variables: Any) -> d
     """The api module's OpenAPI document for ``variables``, rendered by Terraform exactly as it is deployed.
 
     Applies modules/api/modules/openapi (no providers, no resources) in a temporary root, about a second.
-    Variables are that module's: title, region, table_name, execution_role_arn, opensearch_domain_endpoint,
-    opensearch_index, authorization (AWS_IAM, as dev and prod deploy it), limits; all but table_name default
-    to local values here.
+    Variables are that module's: title, region, table_name, idempotency_table_name (default
+    ``<table_name>-idempotency``, as the api module names it), execution_role_arn, opensearch_domain_endpoint,
+    opensearch_index, authorization (AWS_IAM, as dev and prod deploy it), limits, ...; all but table_name
+    default to local values here.
     """
     values = {
         "title": "books-local",
+        "idempotency_table_name": f"{variables.get('table_name', 'books')}-idempotency",
         "region": os.environ.get("AWS_REGION", "us-east-1"),
         "execution_role_arn": "arn:aws:iam::000000000000:role/books-api-local",
         "opensearch_domain_endpoint": "search-books-local.us-east-1.es.amazonaws.com",

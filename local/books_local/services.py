@@ -21,8 +21,9 @@ CONTAINER_FILE = "opensearch.container"
 
 
 def start_moto(config: StackConfig) -> None:
-    """moto with the bulk load's fill-ins (``books_local.moto_server``, ``books_local.aws_fill_ins``): the
-    export function's handler writes to this stack's OpenSearch and logs to ``logs/<function>.log``."""
+    """moto through ``books_local.moto_server``: isolated, per-item DynamoDB transactions (POST /books is one:
+    ``books_local.moto_transactions``) and the bulk load's fill-ins (``books_local.aws_fill_ins``: the export
+    function's handler writes to this stack's OpenSearch and logs to ``logs/<function>.log``)."""
     command = [
         sys.executable,
         "-m",

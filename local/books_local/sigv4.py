@@ -29,7 +29,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-__all__ = ["SERVICE", "AuthError", "sign", "verify"]
+__all__ = ["SERVICE", "AuthError", "CallerIdentity", "sign", "verify"]
 
 SERVICE = "execute-api"
 # A signed request must reach AWS within five minutes of its X-Amz-Date ("Elements of an AWS API request
@@ -43,6 +43,16 @@ _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),"
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who signed a request, as API Gateway puts it in ``$context.identity`` for AWS_IAM methods: the IAM
+    principal's ARN (``userArn``), its unique id (``caller``, ``user``) and its account (``accountId``)."""
+
+    user_arn: str
+    caller: str
+    account_id: str
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,8 @@ def sign(
 class _SignedHeadersOnly(SigV4Auth):
     """botocore's signer restricted to the headers the client listed in SignedHeaders."""
 
-    def __init__(self, credentials: Credentials, region: str, signed: list[str]) -> None:
-        super().__init__(credentials, SERVICE, region)
+    def __init__(self, credentials: Credentials, region: str, signed: list[str], service: str) -> None:
+        super().__init__(credentials, service, region)
         self._signed = signed
 
     def headers_to_sign(self, request: AWSRequest) -> Mapping[str, str]:  # type: ignore[override]
@@ -102,8 +112,10 @@ def verify(
     secrets: Mapping[str, str],
     region: str,
     now: datetime | None = None,
+    service: str = SERVICE,
 ) -> str:
-    """The access key that signed this request; raises :class:`AuthError` when API Gateway would refuse it."""
+    """The access key that signed this request; raises :class:`AuthError` when API Gateway would refuse it.
+    ``service`` is the one the credential scope must name (``es``: a request to an OpenSearch domain)."""
     authorization = _header(headers, "authorization")
     if authorization is None:
         raise AuthError("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
@@ -133,8 +145,8 @@ def verify(
         raise AuthError(
             "INVALID_SIGNATURE", f"Credential should be scoped to a valid region, not '{scope_parts[1]}'."
         )
-    if scope_parts[2] != SERVICE:
-        raise AuthError("INVALID_SIGNATURE", f"Credential should be scoped to correct service: '{SERVICE}'.")
+    if scope_parts[2] != service:
+        raise AuthError("INVALID_SIGNATURE", f"Credential should be scoped to correct service: '{service}'.")
     moment = now or datetime.now(UTC)
     if abs(moment - signed_at) > MAX_CLOCK_SKEW:
         raise AuthError(
@@ -155,7 +167,7 @@ def verify(
         method=method.upper(), url=f"http://{host}{target}", data=body, headers=dict(headers)
     )
     request.context["timestamp"] = amz_date
-    signer = _SignedHeadersOnly(Credentials(access_key, secret), region, signed)
+    signer = _SignedHeadersOnly(Credentials(access_key, secret), region, signed, service)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, parsed["signature"]):

@@ -1,8 +1,9 @@
 """``up``, ``down``, ``status`` and the indexer's stop/start: the stack's processes and their order.
 
-Order of ``up``: moto and OpenSearch (in parallel) → Terraform applies ``live/local`` against moto → the
-indexer process (stream runner) → the API server. ``down`` stops them in reverse and removes the state
-directory; moto keeps everything in memory, so nothing outlives it.
+Order of ``up``: moto and OpenSearch (in parallel) → Terraform applies the stack's environment
+(``live/local``; ``live/local-orders`` with BOOKS_STACK=orders) against moto → the indexer process (stream
+runner) → the API server (a stack without an api unit has none). ``down`` stops them in reverse and removes
+the state directory; moto keeps everything in memory, so nothing outlives it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Started:
-    api_url: str
+    api_url: str | None  # None for a stack without an API (BOOKS_STACK=orders)
     seconds: float
     already_running: bool = False
+    opensearch_url: str | None = None
 
 
 def python_environment(config: StackConfig) -> dict[str, str]:
@@ -50,12 +52,19 @@ def up(config: StackConfig, say: Say = print) -> Started:
     started_at = time.monotonic()
     alive = running(config)
     if alive:
-        expected = {"moto", INDEXER, API} | ({"opensearch"} if _runs_own_opensearch(config) else set())
+        expected = {"moto", INDEXER} | ({API} if config.stack.api else set())
+        expected |= {"opensearch"} if _runs_own_opensearch(config) else set()
         expected |= {"registry"} if config.image_step else set()
-        if set(alive) >= expected and config.state.stack_file.exists():
-            api_url = config.state.read_stack()["api_url"]
-            say(f"already running: {api_url} (`make down` stops it)")
-            return Started(api_url, 0.0, already_running=True)
+        recorded = config.state.read_stack() if config.state.stack_file.exists() else {}
+        if recorded and recorded.get("stack", "books") != config.stack.name:
+            raise StackError(
+                f"the {recorded.get('stack', 'books')} stack runs in {config.state.path}: stop it first, or "
+                "give this one another BOOKS_STATE_DIR"
+            )
+        if set(alive) >= expected and recorded:
+            url = recorded["api_url"] or recorded["opensearch_url"]
+            say(f"already running: {url} (`make down` stops it)")
+            return Started(recorded["api_url"], 0.0, True, recorded["opensearch_url"])
         raise StackError(
             f"part of the stack runs ({', '.join(sorted(alive))}), not all of it: `make down`, then `make up`"
         )
@@ -72,7 +81,8 @@ def up(config: StackConfig, say: Say = print) -> Started:
         say(f"start failed; logs are in {config.state.logs} (`make down` removes them)")
         raise
     seconds = time.monotonic() - started_at
-    return Started(config.api_url, seconds)
+    api_url = config.api_url if config.stack.api else None
+    return Started(api_url, seconds, False, config.state.read_stack()["opensearch_url"])
 
 
 def _start(config: StackConfig, say: Say, started_at: float) -> None:
@@ -95,16 +105,18 @@ def _start(config: StackConfig, say: Say, started_at: float) -> None:
             "region": config.region,
             "moto_endpoint": config.moto_endpoint,
             "opensearch_url": opensearch_url,
-            "api_url": config.api_url,
-            "api_port": config.api_port,
+            "stack": config.stack.name,
+            "api_url": config.api_url if config.stack.api else None,
+            "api_port": config.api_port if config.stack.api else None,
             "outputs": outputs,
         }
     )
 
     step("starting the indexer on the table's stream")
     start_indexer(config)
-    step(f"serving the API on {config.api_url}")
-    _start_api(config)
+    if config.stack.api:
+        step(f"serving the API on {config.api_url}")
+        _start_api(config)
     step("ready")
 
 
@@ -117,7 +129,7 @@ def _apply(config: StackConfig, step: Say) -> dict[str, Any]:
             step(f"replayed the cached apply {cache_key} into moto (BOOKS_APPLY_CACHE=off applies)")
             return outputs
         apply_cache.start_recording(config)
-    step("applying live/local with Terraform against moto")
+    step(f"applying {config.stack.environment} with Terraform against moto")
     outputs = infrastructure.apply(config, say=lambda line: step(f"  {line}"))
     if cache_key is not None:
         apply_cache.save(config, cache_key, outputs)
@@ -178,9 +190,12 @@ def down(config: StackConfig, say: Say = print) -> None:
 
 def status(config: StackConfig, say: Say = print) -> bool:
     alive = running(config)
-    for name in PROCESSES:
+    for name in PROCESSES if config.stack.api else [n for n in PROCESSES if n != API]:
         pid = alive.get(name)
         say(f"  {name:<10} {'running, pid ' + str(pid) if pid else 'not running'}")
     if config.state.stack_file.exists():
-        say(f"  API: {config.state.read_stack()['api_url']}")
+        recorded = config.state.read_stack()
+        if recorded["api_url"]:
+            say(f"  API: {recorded['api_url']}")
+        say(f"  OpenSearch: {recorded['opensearch_url']}")
     return bool(alive)

@@ -17,8 +17,11 @@ What it does as Terragrunt does:
   ``state_dir/tfstate``; its endpoint is ``BOOKS_AWS_ENDPOINT``, set to the moto endpoint.
 * Inputs reach Terraform as ``TF_VAR_<name>`` environment variables, strings raw and other types
   JSON-encoded; null inputs go to ``.terragrunt-null-vars.auto.tfvars.json``. Dependency mocks serve only
-  the commands their ``mock_outputs_allowed_terraform_commands`` name; ``destroy`` reads real outputs
-  (dependents are destroyed first, while their dependencies still exist).
+  the commands their ``mock_outputs_allowed_terraform_commands`` name, and only when the dependency has no
+  outputs (``destroy`` included: dependents are destroyed first, with their dependencies' real outputs
+  while those exist). ``destroy`` runs in every unit, applied or not, as ``run --all destroy`` does, except
+  a unit with ``prevent_destroy = true`` and what it depends on: those are left, and destroy then fails
+  naming them, as Terragrunt refuses a protected unit.
 * The unit's committed ``.terraform.lock.hcl`` is copied into the working directory before ``init``.
 * ``terraform.source`` with ``//``: the part before it is copied, Terraform runs in the part after.
 
@@ -29,7 +32,8 @@ Where it differs from Terragrunt (the complete list):
   ``.terragrunt-cache``), and the lock file is not copied back after ``init``.
 * The language is the subset this repository uses: the functions in ``terragrunt_config._Context`` and the
   expression and template syntax in ``terragrunt_eval`` (no ``for`` expressions, no splat, no nested
-  includes, no ``before_hook``/``after_hook``, no ``dependencies`` block, no ``run_cmd``, no ``sops``).
+  includes, no ``before_hook``/``after_hook``, no ``dependencies`` block, no ``sops``; ``run_cmd`` runs its
+  command in the configuration's folder but does not cache results between units).
 * With several includes, each merges into the ones before it by its own strategy, and the unit's own file
   merges last with the last include's strategy.
 * Emulator quirks, handled here and never in the modules (each is also noted where it is handled):
@@ -225,16 +229,25 @@ class Stack:
     def destroy(self, units: Iterable[str] | None = None) -> None:
         """Destroys the units in reverse dependency order (dependents first)."""
         selected = self._selected(units)
+        kept = self.environment.kept_by_destroy(selected)
+        selected -= set(kept)
         outputs: dict[str, dict[str, Any]] = {}
         for unit in self.environment.units_in_order():
             if self._workdir(unit.name).is_dir():
                 outputs[unit.name] = self.outputs_of(unit.name)
         for wave in reversed(self.environment.waves()):
-            todo = [name for name in wave if name in selected and self._workdir(name).is_dir()]
+            # every unit, as `run --all destroy` does: one a failed first apply never reached still reads its
+            # dependencies (their mocks, when they have no outputs and allow destroy), and destroys nothing
+            todo = [name for name in wave if name in selected]
             for name in todo:
                 self._prepare(name, outputs, command="destroy")
             with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
                 list(pool.map(self._destroy_unit, todo))
+        if kept:
+            reasons = ", ".join(f"{name} ({why})" for name, why in kept.items())
+            raise TerragruntError(
+                f"destroy left these units in place: {reasons}; set prevent_destroy = false first"
+            )
 
     def outputs_of(self, name: str) -> dict[str, Any]:
         result = self._terraform(name, "output", "-json")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -94,7 +95,19 @@ class _Context:
                 merged.update(_plain(item) or {})
             return merged
 
+        def run_cmd(*arguments: str) -> str:
+            """Terragrunt's run_cmd: the command's stdout, run in the configuration's folder (the
+            ``--terragrunt-quiet`` flag only keeps Terragrunt from echoing it)."""
+            command = [a for a in arguments if a != "--terragrunt-quiet"]
+            result = subprocess.run(command, cwd=config_dir, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise TerragruntError(
+                    f"run_cmd{tuple(command)} failed ({result.returncode}): {result.stderr}"
+                )
+            return result.stdout
+
         return {
+            "run_cmd": run_cmd,
             "find_in_parent_folders": find,
             "read_terragrunt_config": lambda path, *default: read_terragrunt_config(
                 Path(path) if Path(path).is_absolute() else config_dir / path, self.environ
@@ -220,9 +233,12 @@ class Unit:
 
     def inputs(self, outputs: Mapping[str, Mapping[str, Any]] | None = None, command: str = "apply") -> dict:
         """The unit's inputs (each include's merged under the unit's own, by its ``merge_strategy``) with
-        ``dependency.*.outputs`` taken from ``outputs[<unit>]`` when given, else from the mocks when
-        ``command`` is one they allow (never ``destroy``: Terragrunt reads real outputs there, since
-        ``run-all destroy`` removes dependents before their dependencies)."""
+        ``dependency.*.outputs`` taken from ``outputs[<unit>]`` when the dependency has outputs, else from
+        the mocks when ``command`` is one of ``mock_outputs_allowed_terraform_commands``, as Terragrunt does
+        ("mock_outputs ... will be used only if the dependency has no outputs" and the command is allowed:
+        Terragrunt's ``dependency`` block reference). ``destroy`` is no exception: a ``run --all destroy``
+        after a failed first apply meets dependencies that never produced outputs, and only a unit whose
+        mocks allow ``destroy`` gets past them."""
         outputs = outputs or {}
         for name, dependency in self.dependencies.items():
             if outputs.get(dependency.unit):
@@ -241,6 +257,16 @@ class Unit:
             own = _plain(layer.scope.evaluate(layer.raw.get("inputs", {})))
             merged = _merge(layer.strategy, merged, own)
         return merged
+
+    @property
+    def prevent_destroy(self) -> bool:
+        """Terragrunt's ``prevent_destroy`` attribute (the last file that sets it wins): ``destroy`` refuses
+        the unit ("prevent_destroy", Terragrunt's configuration reference)."""
+        value = False
+        for layer in self.layers:
+            if "prevent_destroy" in layer.raw:
+                value = bool(layer.scope.evaluate(layer.raw["prevent_destroy"]))
+        return value
 
     def remote_state(self) -> dict[str, Any]:
         """The ``remote_state`` block (the last file that has one wins): {"backend", "config", "generate"}."""
@@ -414,6 +440,21 @@ class Environment:
             for name in ready:
                 del remaining[name]
         return waves
+
+    def kept_by_destroy(self, selected: set[str]) -> dict[str, str]:
+        """{unit: why} for the selected units a destroy must leave: those with ``prevent_destroy``, and what
+        they depend on (a kept unit still reads its dependencies' outputs)."""
+        kept: dict[str, str] = {}
+        for name in sorted(selected):
+            if self.units[name].prevent_destroy:
+                kept[name] = "prevent_destroy = true"
+        todo = list(kept)
+        while todo:
+            for dependency in sorted(self.graph()[todo.pop()]):
+                if dependency in selected and dependency not in kept:
+                    kept[dependency] = "a unit with prevent_destroy depends on it"
+                    todo.append(dependency)
+        return kept
 
     def units_in_order(self) -> list[Unit]:
         return [self.units[name] for wave in self.waves() for name in wave]

@@ -10,8 +10,10 @@ for templates that escape user values, so :func:`_make_airspeed_velocity_like` a
 - ``#if``, ``!``, ``&&`` and ``||`` use Velocity's truth: only null and false are false ("" and 0 are true);
 - values print as Java does: ``true``/``false``, maps as ``{a=1}``, lists from JSON as JSON;
 - Java's ``String`` methods (``matches`` is a whole-string match returning a boolean, ``replaceAll``
-  takes ``$1`` in its replacement, ``endsWith``, ``substring``, ...), ``Map.containsKey``/``size`` and
-  ``List.size``.
+  takes ``$1`` in its replacement, ``split`` drops trailing empty strings, ``endsWith``, ``substring``, ...),
+  ``Map.containsKey``/``size`` and ``List.size``;
+- identifiers may contain ``-`` after their first character, as in Velocity 1.7 (``<IDENTIFIER>`` in its
+  grammar), so ``$context.responseOverride.header.Access-Control-Allow-Origin`` names one header.
 
 Not covered: ``#foreach`` over a map iterates its keys (Velocity: its values); an undefined reference prints
 as its own text, as in Velocity, where API Gateway may print nothing. Templates here never rely on either.
@@ -107,6 +109,10 @@ class JavaList(list):
 
     def isEmpty(self) -> bool:
         return not self
+
+    def add(self, value: Any) -> bool:
+        self.append(value)
+        return True
 
 
 def java_value(value: Any) -> Any:
@@ -291,6 +297,8 @@ def new_context(
     *,
     request_id: str,
     request_time_epoch: int,
+    extended_request_id: str | None = None,
+    domain_name: str = "localhost",
     http_method: str,
     resource_path: str,
     path: str,
@@ -320,7 +328,7 @@ def new_context(
     )
     return JavaMap(
         requestId=request_id,
-        extendedRequestId=request_id,
+        extendedRequestId=extended_request_id or request_id,
         requestTimeEpoch=request_time_epoch,
         requestTime=moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         httpMethod=http_method,
@@ -330,7 +338,7 @@ def new_context(
         apiId=api_id,
         accountId=account_id,
         protocol="HTTP/1.1",
-        domainName="localhost",
+        domainName=domain_name,
         identity=identity,
         requestOverride=JavaMap(header=JavaMap(), path=JavaMap(), querystring=JavaMap()),
         responseOverride=JavaMap(status=None, header=JavaMap()),
@@ -420,6 +428,14 @@ def _java_replacement(replacement: str) -> str:
     return "".join(out)
 
 
+def _java_split(text: str, pattern: str) -> JavaList:
+    """Java's ``String.split(regex)``: trailing empty strings are dropped (a leading one is kept)."""
+    parts = re.split(pattern, text)
+    while parts and parts[-1] == "":
+        parts.pop()
+    return JavaList(parts or ([text] if text == "" else []))
+
+
 _STRING_METHODS: dict[str, Any] = {
     "length": lambda self: len(self.encode("utf-16-le", "surrogatepass")) // 2,  # UTF-16 units, as Java
     "matches": lambda self, pattern: re.fullmatch(pattern, self) is not None,
@@ -438,6 +454,14 @@ _STRING_METHODS: dict[str, Any] = {
     "toString": lambda self: self,
 }
 
+
+class _JavaString(str):
+    """A string whose methods are Java's where Python's own have the same name and another meaning."""
+
+    def split(self, pattern: str) -> JavaList:  # type: ignore[override]
+        return _java_split(str(self), pattern)
+
+
 _patch_lock = threading.Lock()
 _patched = False
 
@@ -453,6 +477,12 @@ def _make_airspeed_velocity_like() -> None:
         airspeed.StringLiteral.ESCAPED_CHAR = re.compile(r"(?!)")
         airspeed.InterpolatedStringLiteral.STRING = re.compile(r'"([^"]*)"', re.S)
         airspeed.InterpolatedStringLiteral.ESCAPED_CHAR = re.compile(r"(?!)")
+
+        # Velocity 1.7 identifiers: a letter or "_", then letters, digits, "_" or "-".
+        airspeed.NameOrCall.NAME = re.compile(r"([_a-z][a-z0-9_-]*)", re.S + re.I)
+        airspeed.SetDirective.PLACE = re.compile(
+            r"\s*\$([a-z_][a-z0-9_-]*(?:\.[a-z_][a-z0-9_-]*)*)", re.S + re.I
+        )
 
         # Velocity's truth in #if/#elseif, !, && and ||.
         def if_evaluate_raw(self: Any, stream: Any, namespace: Any, loader: Any) -> None:
@@ -535,7 +565,23 @@ def _make_airspeed_velocity_like() -> None:
 
         methods = airspeed.__additional_methods__
         methods[str] = {**methods.get(str, {}), **_STRING_METHODS}
-        methods[list] = {**methods.get(list, {}), "size": len, "isEmpty": lambda self: not self}
+        methods[_JavaString] = methods[str]
+
+        # A method call on a string finds Java's String method, never Python's str method of that name.
+        name_or_call_calculate = airspeed.NameOrCall.calculate
+
+        def java_string_calculate(self: Any, current_object: Any, loader: Any, top_namespace: Any) -> Any:
+            if type(current_object) is str:
+                current_object = _JavaString(current_object)
+            return name_or_call_calculate(self, current_object, loader, top_namespace)
+
+        airspeed.NameOrCall.calculate = java_string_calculate
+        methods[list] = {
+            **methods.get(list, {}),
+            "size": len,
+            "isEmpty": lambda self: not self,
+            "add": lambda self, value: self.append(value) is None,  # java.util.List.add: true
+        }
         methods[dict] = {
             **methods.get(dict, {}),
             "size": len,

@@ -1,5 +1,9 @@
-# The role API Gateway assumes for its integrations: exactly the five DynamoDB actions the templates use, on
-# this table only, and POST to this domain's _search on the configured index only.
+# The role API Gateway assumes for its integrations: exactly the DynamoDB actions the templates use, on this
+# table only, PutItem on the idempotency table, and POST to this domain's _search on the configured index only.
+# POST /books is a TransactWriteItems of Put actions, which IAM authorizes as dynamodb:PutItem on each item's
+# table ("Using IAM with DynamoDB transactions": "Permissions for Put, Update, Delete, and Get actions are
+# governed by the permissions used for the underlying PutItem, UpdateItem, DeleteItem, and GetItem operations",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
 
 # No aws:SourceAccount / aws:SourceArn condition: AWS documents no such key for apigateway.amazonaws.com when
 # it assumes an integration role (its guides show this trust policy with the service principal alone), and
@@ -21,6 +25,12 @@ data "aws_iam_policy_document" "execution" {
     sid       = "Books"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
     resources = [var.table_arn]
+  }
+
+  statement {
+    sid       = "IdempotencyKeys"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.idempotency.arn]
   }
 
   statement {

@@ -13,6 +13,11 @@ output "rest_api_execution_arn" {
   value       = aws_api_gateway_rest_api.this.execution_arn
 }
 
+output "rest_api_name" {
+  description = "Name of the REST API (the ApiName dimension of its CloudWatch metrics)."
+  value       = aws_api_gateway_rest_api.this.name
+}
+
 output "stage_name" {
   description = "Name of the deployed stage."
   value       = aws_api_gateway_stage.this.stage_name
@@ -28,6 +33,21 @@ output "execution_role_arn" {
   value       = aws_iam_role.this.arn
 }
 
+output "idempotency_table_name" {
+  description = "Name of the DynamoDB table of POST /books' Idempotency-Key records (items expire by TTL)."
+  value       = aws_dynamodb_table.idempotency.name
+}
+
+output "idempotency_table_arn" {
+  description = "ARN of the table of Idempotency-Key records."
+  value       = aws_dynamodb_table.idempotency.arn
+}
+
+output "execution_log_group_name" {
+  description = "Name of the CloudWatch log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<rest_api_id>/<stage>)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
 output "access_log_group_name" {
   description = "Name of the CloudWatch log group receiving the stage's access logs."
   value       = aws_cloudwatch_log_group.access.name
@@ -41,11 +61,6 @@ output "api_key_id" {
 output "usage_plan_id" {
   description = "ID of the usage plan when authorization is API_KEY, else null."
   value       = try(aws_api_gateway_usage_plan.this[0].id, null)
-}
-
-output "alarm_topic_arn" {
-  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
 }
 
 output "alarm_actions" {

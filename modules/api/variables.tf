@@ -78,6 +78,28 @@ variable "limits" {
   default = {}
 }
 
+variable "idempotency_key_ttl_hours" {
+  description = "Hours an Idempotency-Key of POST /books is remembered after its first use: a retry within them returns the first result."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.idempotency_key_ttl_hours >= 1 && var.idempotency_key_ttl_hours <= 720 && floor(var.idempotency_key_ttl_hours) == var.idempotency_key_ttl_hours
+    error_message = "idempotency_key_ttl_hours must be a whole number of hours from 1 to 720 (30 days)."
+  }
+}
+
+variable "idempotency_table_kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the idempotency table; null uses the AWS owned key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.idempotency_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.idempotency_table_kms_key_arn))
+    error_message = "idempotency_table_kms_key_arn must be a KMS key ARN (arn:aws:kms:...) or null."
+  }
+}
+
 variable "endpoint_type" {
   description = "Endpoint type of the REST API: REGIONAL, EDGE or PRIVATE."
   type        = string
@@ -101,7 +123,7 @@ variable "stage_name" {
 }
 
 variable "throttling" {
-  description = "Stage-wide throttling of all methods: steady requests per second and burst."
+  description = "Throttling of each method of the stage (the */* method settings: API Gateway applies it per method, not to the stage's sum): steady requests per second and burst."
   type = object({
     rate_limit  = optional(number, 100)
     burst_limit = optional(number, 50)
@@ -111,6 +133,20 @@ variable "throttling" {
   validation {
     condition     = var.throttling.rate_limit > 0 && var.throttling.burst_limit > 0
     error_message = "throttling.rate_limit and throttling.burst_limit must be greater than 0."
+  }
+}
+
+variable "search_throttling" {
+  description = "Throttling of GET /search, lower than the other methods': every search is an OpenSearch query, fuzzy up to limits.fuzzy_max_length. Steady requests per second and burst; at most throttling's."
+  type = object({
+    rate_limit  = optional(number, 20)
+    burst_limit = optional(number, 40)
+  })
+  default = {}
+
+  validation {
+    condition     = var.search_throttling.rate_limit > 0 && var.search_throttling.burst_limit > 0 && var.search_throttling.rate_limit <= var.throttling.rate_limit && var.search_throttling.burst_limit <= var.throttling.burst_limit
+    error_message = "search_throttling.rate_limit and burst_limit must be greater than 0 and at most throttling's (GET /search is the method to protect the domain from, never the loosest)."
   }
 }
 
@@ -156,10 +192,42 @@ variable "access_log_retention_in_days" {
   }
 }
 
+variable "execution_log_retention_in_days" {
+  description = "Days to keep the stage's execution logs (API-Gateway-Execution-Logs_<rest_api_id>/<stage>, made here before the stage writes to it)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, 0], var.execution_log_retention_in_days)
+    error_message = "execution_log_retention_in_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, ..., 3653, or 0 for never)."
+  }
+}
+
 variable "access_log_kms_key_arn" {
   description = "ARN of a KMS key to encrypt the access log group with; null for CloudWatch's own encryption."
   type        = string
   default     = null
+}
+
+variable "cors" {
+  description = "Cross-origin access for browsers, off (null) by default: allow_origins are the only origins answered (OPTIONS preflights and Access-Control-Allow-Origin on every response), with allow_headers and max_age_seconds for the preflight."
+  type = object({
+    allow_origins   = list(string)
+    allow_headers   = optional(list(string), ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Amz-Content-Sha256", "X-Amz-Date", "X-Amz-Security-Token"])
+    expose_headers  = optional(list(string), ["ETag", "Location", "x-amzn-RequestId"])
+    max_age_seconds = optional(number, 600)
+  })
+  default = null
+
+  validation {
+    condition     = var.cors == null || try(length(var.cors.allow_origins) > 0 && alltrue([for origin in var.cors.allow_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin))]), false)
+    error_message = "cors.allow_origins must list at least one origin, each scheme://host[:port] (for example https://books.example.com), without a path or a wildcard."
+  }
+
+  validation {
+    condition     = var.cors == null || try(var.cors.max_age_seconds >= 0 && var.cors.max_age_seconds <= 86400, false)
+    error_message = "cors.max_age_seconds must be from 0 to 86400."
+  }
 }
 
 variable "xray_tracing_enabled" {
@@ -185,19 +253,14 @@ variable "create_alarms" {
 }
 
 variable "alarm_actions" {
-  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
+  description = "List of ARNs (the alarm-topic module's alarm_actions) every alarm notifies on ALARM and OK."
   type        = list(string)
   default     = []
-}
 
-variable "alarm_topic_kms_key_id" {
-  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
-  type        = string
-  default     = null
-
+  # An alarm without actions only changes state in the console: nobody is told.
   validation {
-    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
-    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
+    condition     = !var.create_alarms || length(var.alarm_actions) > 0
+    error_message = "alarm_actions must name at least one SNS topic when alarms are created (the environment's alarm topic: modules/alarm-topic's alarm_actions output), or set create_alarms = false."
   }
 }
 

@@ -38,6 +38,14 @@ locals {
     BULK_LOAD_BUCKET = local.bucket_name
   })
 
+  # Lambda's quota: "4 KB, for all environment variables associated with the function, in aggregate" ("Lambda
+  # quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), measured as the lambda
+  # module measures it (compact JSON in UTF-8, Terraform's HTML escapes undone): the two variables added here
+  # can push an environment the stream indexer just fits over it.
+  environment_json  = replace(replace(replace(jsonencode(local.function_environment), "\\u003c", "<"), "\\u003e", ">"), "\\u0026", "&")
+  environment_b64   = base64encode(local.environment_json)
+  environment_bytes = length(local.environment_b64) / 4 * 3 - length(regexall("=", local.environment_b64))
+
   definition = templatefile("${path.module}/state_machine.asl.json", {
     table_arn       = var.table_arn
     bucket          = local.bucket_name
@@ -209,6 +217,13 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.environment_bytes <= 4096
+      error_message = "The export function's environment takes ${local.environment_bytes} bytes (as compact JSON: the indexer's plus TABLE_NAME and BULK_LOAD_BUCKET); Lambda allows 4 KB (4096 bytes) in aggregate (\"Lambda quotas\"). Shorten the indexer's environment (entities, include/exclude lists) or the bucket's name."
+    }
+  }
 
   depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.function]
 }

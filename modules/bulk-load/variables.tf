@@ -111,9 +111,11 @@ variable "indexer_environment" {
     error_message = "indexer_environment must be the stream indexer's environment (the lambda module's environment output): OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX and TABLE_PARTITION_KEY are missing from it."
   }
 
+  # The lambda module sets TABLE_NAME itself when entities fold (it reads the table then): it must be this
+  # module's table, which sets it from table_arn either way.
   validation {
-    condition     = !contains(keys(var.indexer_environment), "TABLE_NAME") && !contains(keys(var.indexer_environment), "BULK_LOAD_BUCKET")
-    error_message = "indexer_environment must not set TABLE_NAME or BULK_LOAD_BUCKET: this module sets them from table_arn and its bucket."
+    condition     = !contains(keys(var.indexer_environment), "BULK_LOAD_BUCKET") && lookup(var.indexer_environment, "TABLE_NAME", split("/", var.table_arn)[1]) == split("/", var.table_arn)[1]
+    error_message = "indexer_environment must not set BULK_LOAD_BUCKET (this module sets it to its bucket), nor a TABLE_NAME other than table_arn's table."
   }
 }
 

@@ -1,4 +1,5 @@
 data "aws_region" "current" {}
+data "aws_partition" "current" {}
 
 locals {
   create            = var.create
@@ -15,18 +16,28 @@ locals {
   # The tag is a digest of the sources (names and contents) and the platform: the same sources give the same
   # tag (no build, empty plan), any change gives a new one. source_excludes (interpreter caches, docs) are
   # not sources.
+  # The files that make the image: git's tracked files when the caller lists them (live/ does, from
+  # `git ls-files`, the same list build-image.sh builds from), else every file; source_excludes apply to both.
   source_files = sort([
-    for file in fileset(var.source_dir, "**") : file
+    for file in(var.source_files != null ? var.source_files : tolist(fileset(var.source_dir, "**"))) : file
     if alltrue([for pattern in var.source_excludes : length(regexall(pattern, file)) == 0])
   ])
   source_hash = sha256(join("\n", concat(
     [local.platform, jsonencode(var.build_environment)],
     [for file in local.source_files : "${file}:${filesha256("${var.source_dir}/${file}")}"],
   )))
-  image_tag = "${var.image_tag_prefix}${substr(local.source_hash, 0, 20)}"
+  # Promotion publishes another environment's manifest by its digest, under a tag naming that digest.
+  promote         = var.promote_from != null
+  promoted_digest = local.promote ? split("@", var.promote_from.image_uri)[1] : null
+  image_tag       = local.promote ? "promoted-${substr(local.promoted_digest, 7, 20)}" : "${var.image_tag_prefix}${substr(local.source_hash, 0, 20)}"
 
   # Where the image is pushed: the repository itself, or (local emulator only) a stand-in registry.
   push_repository = var.stand_in == null ? local.repository_url : "${var.stand_in.registry}/${local.repository_name}"
+  # Where a promoted image is copied from: its repository, or the same repository name in the stand-in.
+  promoted_repository = local.promote ? split("@", var.promote_from.image_uri)[0] : null
+  copy_source = !local.promote ? null : (var.stand_in == null ? var.promote_from.image_uri : join("", [
+    var.stand_in.registry, "/", join("/", slice(split("/", local.promoted_repository), 1, length(split("/", local.promoted_repository)))), "@", local.promoted_digest,
+  ]))
 }
 
 ################################################################################
@@ -85,7 +96,8 @@ resource "terraform_data" "image" {
   count = local.build_image ? 1 : 0
 
   triggers_replace = {
-    image = "${local.push_repository}:${local.image_tag}"
+    image  = "${local.push_repository}:${local.image_tag}"
+    source = local.promote ? var.promote_from.image_uri : ""
   }
 
   provisioner "local-exec" {
@@ -94,6 +106,7 @@ resource "terraform_data" "image" {
       IMAGE           = "${local.push_repository}:${local.image_tag}"
       REPOSITORY_NAME = local.repository_name
       IMAGE_TAG       = local.image_tag
+      SOURCE_IMAGE    = local.promote ? local.copy_source : ""
       PLATFORM        = local.platform
       BUILD_SCRIPT    = var.build_script
       DOCKER          = var.docker_command
@@ -116,4 +129,39 @@ data "aws_ecr_image" "this" {
   image_tag       = local.image_tag
 
   depends_on = [terraform_data.image]
+
+  lifecycle {
+    postcondition {
+      condition     = !local.promote || self.image_digest == local.promoted_digest
+      error_message = "The promoted tag names another digest than promote_from.image_uri: the promotion did not keep the manifest."
+    }
+  }
+}
+
+################################################################################
+# Cross-account pull for promotion: the accounts in pull_account_ids may read this repository's images (and
+# nothing else), which is what their image unit's skopeo copy needs ("Private repository policy examples in
+# Amazon ECR": allow another account to pull,
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html).
+################################################################################
+
+data "aws_iam_policy_document" "pull" {
+  count = local.create_repository && length(var.pull_account_ids) > 0 ? 1 : 0
+
+  statement {
+    sid     = "PromotionPull"
+    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [for account in var.pull_account_ids : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
+    }
+  }
+}
+
+resource "aws_ecr_repository_policy" "this" {
+  count = local.create_repository && length(var.pull_account_ids) > 0 ? 1 : 0
+
+  repository = aws_ecr_repository.this[0].name
+  policy     = data.aws_iam_policy_document.pull[0].json
 }

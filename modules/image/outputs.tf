@@ -9,7 +9,7 @@ output "repository_arn" {
 }
 
 output "image_tag" {
-  description = "Tag of the image: a digest of the sources and the platform."
+  description = "Tag of the image: a digest of the sources and the platform, or promoted-<digest> when promoted."
   value       = local.create ? local.image_tag : null
 }
 

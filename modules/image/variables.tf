@@ -68,6 +68,36 @@ variable "source_dir" {
   type        = string
 }
 
+variable "source_files" {
+  description = "List of the files under source_dir (relative paths) that make up the image, e.g. git's tracked files; null uses every file under it."
+  type        = list(string)
+  default     = null
+}
+
+variable "promote_from" {
+  description = "Another environment's image to publish here instead of building one: image_uri is <repository url>@sha256:<digest>, copied with its digest unchanged (null builds)."
+  type = object({
+    image_uri = string
+  })
+  default = null
+
+  validation {
+    condition     = var.promote_from == null || can(regex("^[^@]+@sha256:[0-9a-f]{64}$", var.promote_from.image_uri))
+    error_message = "promote_from.image_uri must name an image by digest: <repository url>@sha256:<64 hex digits> (the image unit's image_uri output in the environment that built it)."
+  }
+}
+
+variable "pull_account_ids" {
+  description = "List of AWS account ids allowed to pull this repository's images (the environments that promote them)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.pull_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "pull_account_ids must hold 12-digit AWS account ids."
+  }
+}
+
 variable "source_excludes" {
   description = "List of regular expressions: files under source_dir whose relative path matches one are not part of the content tag."
   type        = list(string)

@@ -1,5 +1,6 @@
-# The indexer's execution role: read this table's stream, write this domain's index, write its own log
-# group, send failed batches to its own queue. Every statement names exact ARNs.
+# The indexer's execution role: read this table's stream (and Query it when entities fold), write this
+# domain's aliases, write its own log group, send failed batches to its own queue. Every statement names
+# exact ARNs.
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -31,7 +32,10 @@ resource "aws_iam_role" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "this" {
+# What the function reads of the table and writes to the domain. Every ARN here comes from inputs, so this
+# document is known at plan time (tests/infra reads it from the plan); the role's policy adds the statements on
+# the resources made here.
+data "aws_iam_policy_document" "data_access" {
   count = local.create ? 1 : 0
 
   statement {
@@ -46,17 +50,50 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.table_arn}/stream/*"]
   }
 
-  # The alias itself, the versioned indices behind it ("<alias>-v1") and their documents: every request the
-  # indexer makes lies under the alias's paths (GET /<alias>, PUT /<alias>-v1, POST /<alias>/_bulk).
-  # The root /_bulk is deliberately absent: it would let the role write to any index named in the body.
+  # A folded document is rebuilt from a strongly consistent Query of its partition (entities with
+  # document_id = partition_key); without one the function never reads the table, so it may not.
+  dynamic "statement" {
+    for_each = local.folds ? [local.table_arn] : []
+    content {
+      sid       = "QueryTableForFolding"
+      actions   = ["dynamodb:Query"]
+      resources = [statement.value]
+    }
+  }
+
+  # Exactly the requests the indexer makes, no more, for each alias it writes (opensearch_index, or every
+  # entity's; tests/infra/test_iam_exercised.py runs it under this policy with es:ESHttp* evaluated): GET
+  # /<alias> (and /<alias>/_alias) at a cold start, PUT /<alias>-v1 to create the first index with its alias,
+  # and on an index an older release made PUT /<index>/_mapping and PUT /<index>/_alias/<alias>; POST
+  # /<alias>/_bulk and /<alias>/_mget (tables without a write counter, folded documents' positions).
+  # Not _delete_by_query, _close, _settings nor any DELETE: IAM's "*" also matches "/", so "<alias>-*" would
+  # grant all of them. The root /_bulk is absent too: it would let the role write to any index in the body.
   statement {
-    sid     = "WriteIndex"
-    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
-    resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
-    ]
+    sid       = "ReadIndex"
+    actions   = ["es:ESHttpGet"]
+    resources = flatten([for alias in local.index_aliases : ["${var.opensearch_domain_arn}/${alias}", "${var.opensearch_domain_arn}/${alias}/_alias"]])
+  }
+
+  statement {
+    sid     = "CreateIndex"
+    actions = ["es:ESHttpPut"]
+    resources = flatten([for alias in local.index_aliases : [
+      "${var.opensearch_domain_arn}/${alias}-v1",
+      "${var.opensearch_domain_arn}/${alias}-v*/_mapping",
+      "${var.opensearch_domain_arn}/${alias}-v*/_alias/${alias}",
+    ]])
+  }
+}
+
+data "aws_iam_policy_document" "this" {
+  count = local.create ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.data_access[0].json]
+
+  statement {
+    sid       = "WriteDocuments"
+    actions   = ["es:ESHttpPost"]
+    resources = flatten([for alias in local.index_aliases : ["${var.opensearch_domain_arn}/${alias}/_bulk", "${var.opensearch_domain_arn}/${alias}/_mget"]])
   }
 
   statement {
@@ -65,9 +102,12 @@ data "aws_iam_policy_document" "this" {
     resources = ["${aws_cloudwatch_log_group.this[0].arn}:*"]
   }
 
+  # The event source mapping sends the metadata of a batch it gave up on to its on-failure destination with
+  # the function's role: SendMessage only ("Retaining discarded records for a DynamoDB event source in
+  # Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
   statement {
     sid       = "SendFailedBatches"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letter[0].arn]
   }
 
@@ -113,4 +153,74 @@ resource "aws_iam_role_policy" "this" {
   name   = "${var.function_name}-indexer"
   role   = aws_iam_role.this[0].id
   policy = data.aws_iam_policy_document.this[0].json
+}
+
+################################################################################
+# Operator policy: what `python -m indexer.ops backfill|audit|replay-dlq|reindex|purge-tombstones` calls
+# (docs/operations.md), for the role or group of whoever runs them. tests/infra/test_iam_exercised.py runs
+# every tool under exactly this policy with IAM evaluated, so a missing permission fails a test.
+################################################################################
+
+data "aws_iam_policy_document" "operator" {
+  count = local.create ? 1 : 0
+
+  # Key schema check, backfill/audit/reindex scans, reads of single items for repairs and replays.
+  statement {
+    sid = "ReadTable"
+    # Query: folded entities' partitions, rebuilt and audited (only when an entity folds)
+    actions   = concat(["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"], local.folds ? ["dynamodb:Query"] : [])
+    resources = [local.table_arn]
+  }
+
+  # replay-dlq reads the dead-lettered range back from the stream (it must still be within 24 hours).
+  statement {
+    sid       = "ReadStreamForReplay"
+    actions   = ["dynamodb:GetShardIterator", "dynamodb:GetRecords"]
+    resources = [var.table_stream_arn]
+  }
+
+  statement {
+    sid       = "DrainDeadLetters"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.dead_letter[0].arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.dead_letter_kms_key_arn == null ? [] : [var.dead_letter_kms_key_arn]
+    content {
+      sid       = "DecryptDeadLetters"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  # The alias (every entity's with entities), its versioned indices and their documents: writes, repairs, the new index of a reindex and the
+  # old one's deletion (reindex --delete-old, purge-tombstones' deletes).
+  statement {
+    sid     = "MaintainIndex"
+    actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+    resources = flatten([for alias in local.index_aliases : [
+      "${var.opensearch_domain_arn}/${alias}",
+      "${var.opensearch_domain_arn}/${alias}/*",
+      "${var.opensearch_domain_arn}/${alias}-*",
+    ]])
+  }
+
+  # Two APIs outside any index path: a scroll's next pages and its release (audit, purge-tombstones), and the
+  # atomic alias swap of a reindex (POST /_aliases).
+  statement {
+    sid       = "ScrollAndSwapAlias"
+    actions   = ["es:ESHttpPost", "es:ESHttpDelete"]
+    resources = ["${var.opensearch_domain_arn}/_search/scroll", "${var.opensearch_domain_arn}/_aliases"]
+  }
+}
+
+resource "aws_iam_policy" "operator" {
+  count = local.create && var.create_operator_policy ? 1 : 0
+
+  name        = "${var.function_name}-operator"
+  description = "What python -m indexer.ops needs for ${var.function_name}'s table, stream, dead-letter queue and index."
+  policy      = data.aws_iam_policy_document.operator[0].json
+
+  tags = var.tags
 }

@@ -7,20 +7,63 @@ locals {
   create_ecr_repository       = local.create && var.create_ecr_repository
   create_event_source_mapping = local.create && var.create_event_source_mapping
   create_alarms               = local.create && var.create_alarms
-  # Every alarm notifies someone: the given actions, or a topic made here when none are given.
-  create_alarm_topic = local.create_alarms && length(var.alarm_actions) == 0
-  create_alarm_key   = local.create_alarm_topic && var.alarm_topic_kms_key_id == null
 
   # The stream ARN is "<table arn>/stream/<label>"; the table ARN scopes dynamodb:ListStreams.
   table_arn = split("/stream/", var.table_stream_arn)[0]
 
+  # The namespace of the metrics the indexer writes in its logs (indexer/metrics.py NAMESPACE; a test keeps
+  # the two equal); its only dimension is FunctionName.
+  metrics_namespace = "BooksIndexer"
+  # "arn:...:table/<name>/stream/<label>": the table folded documents are rebuilt from (TABLE_NAME).
+  table_name = split(":table/", local.table_arn)[1]
+
   # The indexer's client wants a URL; the opensearch module's domain_endpoint is a bare host name.
   opensearch_url = can(regex("^https?://", var.opensearch_endpoint)) ? var.opensearch_endpoint : "https://${var.opensearch_endpoint}"
 
-  # Names as read by indexer/settings.py (artifacts/update_indices/README.md documents each).
+  # Single-table designs: ENTITY_CONFIG as compact JSON, unset optional fields left out (the indexer applies
+  # its defaults, and every byte counts against the 4 KB of the function's environment). equals_number and
+  # equals_bool become "equals" with their JSON type: the indexer compares types exactly (true is not "true").
+  entities = var.entities == null ? [] : var.entities
+  entity_configuration = var.entities == null ? null : jsonencode({ entities = [for i, e in local.entities : merge(
+    { for key, value in {
+      name        = e.name
+      match       = local.matches[i][0]
+      index       = e.index
+      document_id = e.document_id
+      include     = e.include
+      exclude     = e.exclude
+      mappings    = e.mappings == null ? null : { properties = jsondecode(e.mappings) }
+    } : key => value if value != null },
+    e.children == null ? {} : { children = [for j, c in e.children : { for key, value in {
+      name         = c.name
+      match        = local.matches[i][j + 1]
+      field        = c.field
+      fold         = c.fold
+      order_by     = c.order_by
+      descending   = c.descending
+      max_children = c.max_children
+      include      = c.include
+      exclude      = c.exclude
+    } : key => value if value != null }] },
+  )] })
+  # Per entity: its own match, then its children's, as the JSON has them.
+  matches = [for e in local.entities : [for m in concat([e.match], [for c in(e.children == null ? [] : e.children) : c.match]) : merge(
+    { for key, value in { partition_key_prefix = m.partition_key_prefix, sort_key_prefix = m.sort_key_prefix, attribute = m.attribute } : key => value if value != null },
+    { for key, value in { equals = m.equals } : key => value if value != null },
+    { for key, value in { equals = m.equals_number } : key => value if value != null },
+    { for key, value in { equals = m.equals_bool } : key => value if value != null },
+  )]]
+  # Whether a document is rebuilt from its partition (document_id = partition_key): then the function reads the
+  # table with Query, and only then is it allowed to.
+  folds = anytrue([for e in local.entities : e.document_id == "partition_key"])
+  # The aliases the function writes: every entity's, or opensearch_index without entities.
+  index_aliases = var.entities == null ? [var.opensearch_index] : [for e in local.entities : e.index]
+
+  # Names as read by indexer/settings.py (artifacts/update_indices/README.md documents each). With entities,
+  # OPENSEARCH_INDEX is left out: the indexer writes only the entities' aliases, and only those are granted.
   indexer_environment = { for name, value in {
     OPENSEARCH_ENDPOINT      = local.opensearch_url
-    OPENSEARCH_INDEX         = var.opensearch_index
+    OPENSEARCH_INDEX         = var.entities == null ? var.opensearch_index : null
     OPENSEARCH_AUTH          = var.opensearch_auth
     OPENSEARCH_SERVICE       = "es"
     TABLE_PARTITION_KEY      = var.table_partition_key
@@ -31,9 +74,19 @@ locals {
     BULK_MAX_BYTES           = tostring(var.bulk_max_bytes)
     BULK_MAX_ACTIONS         = tostring(var.bulk_max_actions)
     LOG_LEVEL                = var.log_level
+    ENTITY_CONFIG            = local.entity_configuration
+    TABLE_NAME               = var.entities == null ? null : local.table_name
   } : name => value if value != null && value != "" }
 
   environment = merge(local.indexer_environment, var.environment_variables)
+
+  # Lambda's quota: "4 KB, for all environment variables associated with the function, in aggregate" ("Lambda
+  # quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). Lambda measures the
+  # variables as one JSON object (its refusal quotes the "String measured"): counted here in UTF-8 bytes of
+  # the compact JSON, with Terraform's HTML escapes of <, > and & undone. base64 gives the byte count.
+  environment_json  = replace(replace(replace(jsonencode(local.environment), "\\u003c", "<"), "\\u003e", ">"), "\\u0026", "&")
+  environment_b64   = base64encode(local.environment_json)
+  environment_bytes = length(local.environment_b64) / 4 * 3 - length(regexall("=", local.environment_b64))
 
   # What the mapping does, whether or not it is created here: the local stack replays the stream with
   # exactly these settings instead of restating them.
@@ -146,6 +199,13 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
+  lifecycle {
+    precondition {
+      condition     = local.environment_bytes <= 4096
+      error_message = "The function's environment variables take ${local.environment_bytes} bytes (as compact JSON); Lambda allows 4 KB (4096 bytes) for all of them in aggregate (\"Lambda quotas\"). Shorten entities (fewer include/exclude names, shorter prefixes and names) or environment_variables."
+    }
+  }
+
   # The group must exist first, or Lambda creates it itself without retention (and outside Terraform).
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
@@ -195,68 +255,9 @@ resource "aws_lambda_event_source_mapping" "this" {
 # Alarms
 ################################################################################
 
-# CloudWatch can publish to an encrypted topic only with kms:Decrypt and kms:GenerateDataKey* on its key, which
-# the AWS managed alias/aws/sns key's fixed policy never grants: alarms would change state and deliver nothing
-# ("Enable compatibility between event sources from AWS services and encrypted topics",
-# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). Without
-# alarm_topic_kms_key_id the topic gets a customer managed key whose policy grants exactly that.
-data "aws_iam_policy_document" "alarm_key" {
-  # checkov:skip=CKV_AWS_109:A key policy: "*" is the key itself, and the account administers its own key as AWS's default key policy does.
-  # checkov:skip=CKV_AWS_111:A key policy: "*" is the key itself; the only service grant is CloudWatch's Decrypt/GenerateDataKey from this account.
-  # checkov:skip=CKV_AWS_356:A key policy's resource is always "*" (the key it is attached to).
-  count = local.create_alarm_key ? 1 : 0
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchAlarmsPublish"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_kms_key" "alarms" {
-  count = local.create_alarm_key ? 1 : 0
-
-  description             = "Encrypts the ${var.function_name} indexer alarm topic; CloudWatch alarms may use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.alarm_key[0].json
-
-  tags = var.tags
-}
-
-resource "aws_sns_topic" "alarms" {
-  count = local.create_alarm_topic ? 1 : 0
-
-  name              = "${var.function_name}-alarms"
-  kms_master_key_id = local.create_alarm_key ? aws_kms_key.alarms[0].arn : var.alarm_topic_kms_key_id
-
-  tags = var.tags
-}
-
 locals {
-  alarm_actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_actions)
+  # Every alarm notifies the environment's alarm topic (modules/alarm-topic), on ALARM and on OK.
+  alarm_actions = var.alarm_actions
 
   alarms = {
     iterator-age = {
@@ -282,6 +283,17 @@ locals {
       statistic   = "Maximum"
       threshold   = 0
       dimensions  = { QueueName = "${var.function_name}-dlq" }
+    }
+    # The indexer's own figure (an EMF line per invocation, artifacts/update_indices/README.md "Metrics"): how
+    # long the oldest record it acknowledged took from its table write to the index, retries included.
+    # IteratorAge stops at the batch's arrival; this one ends when searches can find the change.
+    index-lag = {
+      description = "Changes reach the index late: a record the indexer acknowledged waited more than ${var.index_lag_alarm_threshold_ms} ms from its table write (IndexLagMax)."
+      namespace   = local.metrics_namespace
+      metric_name = "IndexLagMax"
+      statistic   = "Maximum"
+      threshold   = var.index_lag_alarm_threshold_ms
+      dimensions  = { FunctionName = var.function_name }
     }
   }
 }

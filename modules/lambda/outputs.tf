@@ -38,6 +38,11 @@ output "dead_letter_queue_url" {
   value       = try(aws_sqs_queue.dead_letter[0].url, null)
 }
 
+output "dead_letter_queue_name" {
+  description = "Name of the SQS queue that receives batches the mapping gave up on."
+  value       = try(aws_sqs_queue.dead_letter[0].name, null)
+}
+
 output "dead_letter_queue_arn" {
   description = "ARN of the SQS queue that receives batches the mapping gave up on."
   value       = try(aws_sqs_queue.dead_letter[0].arn, null)
@@ -53,19 +58,54 @@ output "event_source_mapping" {
   value       = local.event_source_mapping
 }
 
-output "alarm_topic_arn" {
-  description = "ARN of the alarm topic made when alarm_actions is empty, else null."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
-}
-
 output "alarm_actions" {
   description = "List of ARNs every alarm of the indexer notifies."
   value       = local.create_alarms ? local.alarm_actions : null
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "Map of alarm key (iterator-age, errors, dead-letters) to alarm ARN."
+  description = "Map of alarm key (iterator-age, index-lag, errors, dead-letters) to alarm ARN."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the indexer's own metrics (EMF lines in its logs), dimension FunctionName."
+  value       = local.metrics_namespace
+}
+
+output "index_lag_alarm_threshold_ms" {
+  description = "Threshold of the index lag alarm in milliseconds, or null when alarms are off."
+  value       = local.create_alarms ? var.index_lag_alarm_threshold_ms : null
+}
+
+output "role_policy_json" {
+  description = "The execution role's policy document (JSON), as attached."
+  value       = try(data.aws_iam_policy_document.this[0].json, null)
+}
+
+output "operator_policy_json" {
+  description = "Policy document (JSON) for whoever runs python -m indexer.ops against this function's table, stream, queue and index."
+  value       = try(data.aws_iam_policy_document.operator[0].json, null)
+}
+
+output "operator_policy_arn" {
+  description = "ARN of the managed operator policy, when create_operator_policy."
+  value       = try(aws_iam_policy.operator[0].arn, null)
+}
+
+output "index_aliases" {
+  description = "List of the index aliases the function writes (every entity's index, or opensearch_index without entities); grant searchers these."
+  value       = local.create ? local.index_aliases : null
+}
+
+output "entity_configuration" {
+  description = "ENTITY_CONFIG as the function gets it (compact JSON), or null without entities."
+  value       = local.create ? local.entity_configuration : null
+}
+
+output "environment_size_bytes" {
+  description = "Size of the function's environment variables as Lambda measures it (compact JSON, UTF-8 bytes); Lambda allows 4096."
+  value       = local.create ? local.environment_bytes : null
 }
 
 output "environment" {

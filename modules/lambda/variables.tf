@@ -219,7 +219,7 @@ variable "opensearch_domain_arn" {
 }
 
 variable "opensearch_index" {
-  description = "Alias the indexer writes to (OPENSEARCH_INDEX)."
+  description = "Alias the indexer writes to (OPENSEARCH_INDEX); with entities, each entity's index is used instead."
   type        = string
   default     = "books"
 
@@ -250,6 +250,195 @@ variable "index_exclude_attributes" {
   description = "List of item attributes never to index (INDEX_EXCLUDE_ATTRIBUTES)."
   type        = list(string)
   default     = []
+}
+
+################################################################################
+# Single-table designs (ENTITY_CONFIG, artifacts/update_indices/lambda/indexer/entities.py)
+################################################################################
+
+variable "entities" {
+  description = "List of the table's entity types (a single-table design), each to its own index alias, children folded into their parent's document (ENTITY_CONFIG); null indexes every item flat into opensearch_index. Unset optional fields take the indexer's defaults (document_id key, fold array, max_children 1000, 1 for a section)."
+  type = list(object({
+    name = string
+    match = object({
+      partition_key_prefix = optional(string)
+      sort_key_prefix      = optional(string)
+      attribute            = optional(string)
+      equals               = optional(string)
+      equals_number        = optional(number)
+      equals_bool          = optional(bool)
+    })
+    index       = string
+    document_id = optional(string)
+    include     = optional(list(string))
+    exclude     = optional(list(string))
+    # Fields this entity's index maps its own way, as JSON (jsonencode({ orderItems = { type = "nested" } })),
+    # over the shipped index.json's when the index is made: ENTITY_CONFIG's mappings.properties.
+    mappings = optional(string)
+    children = optional(list(object({
+      name = string
+      match = object({
+        partition_key_prefix = optional(string)
+        sort_key_prefix      = optional(string)
+        attribute            = optional(string)
+        equals               = optional(string)
+        equals_number        = optional(number)
+        equals_bool          = optional(bool)
+      })
+      field        = string
+      fold         = optional(string)
+      order_by     = optional(string)
+      descending   = optional(bool)
+      max_children = optional(number)
+      include      = optional(list(string))
+      exclude      = optional(list(string))
+    })))
+  }))
+  default = null
+
+  # The rules of ENTITY_CONFIG (indexer/entities.py, which checks them again at cold start), at plan time.
+  validation {
+    condition     = var.entities == null || alltrue([for e in coalesce(var.entities, []) : e.mappings == null || can(keys(jsondecode(e.mappings)))])
+    error_message = "entities[*].mappings must be a JSON object of field mappings, e.g. jsonencode({ orderItems = { type = \"nested\" } })."
+  }
+
+  validation {
+    condition     = var.entities == null || try(length(var.entities) > 0, false)
+    error_message = "entities must be null (flat indexing) or a non-empty list."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : concat(
+      [can(regex("^[A-Za-z_][A-Za-z0-9_-]{0,63}$", e.name))],
+      [for c in(e.children == null ? [] : e.children) : can(regex("^[A-Za-z_][A-Za-z0-9_-]{0,63}$", c.name))],
+    )]))
+    error_message = "entities[*].name and entities[*].children[*].name must be 1-64 letters, digits, '_' or '-', starting with a letter or '_'."
+  }
+
+  validation {
+    condition     = alltrue([for e in(var.entities == null ? [] : var.entities) : can(regex("^[a-z0-9][a-z0-9_.+-]{0,254}$", e.index)) && !contains([".", ".."], e.index)])
+    error_message = "entities[*].index must be a valid alias name: 1-255 lowercase letters, digits, '-', '_', '.' or '+', not starting with '-', '_' or '+'."
+  }
+
+  validation {
+    condition     = alltrue([for e in(var.entities == null ? [] : var.entities) : contains(["key", "partition_key"], coalesce(e.document_id, "key"))])
+    error_message = "entities[*].document_id must be key (one document per item) or partition_key (one document per item collection, rebuilt from the table)."
+  }
+
+  validation {
+    condition     = alltrue([for e in(var.entities == null ? [] : var.entities) : length(e.children == null ? [] : e.children) == 0 || e.document_id == "partition_key"])
+    error_message = "entities[*].children need document_id = \"partition_key\": children are the rows of their parent's partition, folded into its one document."
+  }
+
+  validation {
+    condition     = var.entities == null || try(length(distinct([for e in var.entities : e.name])) == length(var.entities), true)
+    error_message = "entities[*].name must be unique."
+  }
+
+  validation {
+    condition     = var.entities == null || try(length(distinct([for e in var.entities : e.index])) == length(var.entities), true)
+    error_message = "entities[*].index must be unique: each entity has an index alias of its own."
+  }
+
+  validation {
+    condition = alltrue([for e in(var.entities == null ? [] : var.entities) : (
+      length(distinct([for c in(e.children == null ? [] : e.children) : c.name])) == length(e.children == null ? [] : e.children) &&
+      length(distinct([for c in(e.children == null ? [] : e.children) : c.field])) == length(e.children == null ? [] : e.children)
+    )])
+    error_message = "entities[*].children[*].name and .field must be unique within their entity."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for m in concat([e.match], [for c in(e.children == null ? [] : e.children) : c.match]) :
+      anytrue([m.partition_key_prefix != null, m.sort_key_prefix != null, m.attribute != null])
+    ]]))
+    error_message = "every match (entities[*].match, entities[*].children[*].match) needs a condition: partition_key_prefix, sort_key_prefix, or attribute with equals (or equals_number / equals_bool)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for m in concat([e.match], [for c in(e.children == null ? [] : e.children) : c.match]) :
+      m.partition_key_prefix != "" && m.sort_key_prefix != "" && m.attribute != ""
+    ]]))
+    error_message = "match.partition_key_prefix, match.sort_key_prefix and match.attribute must not be empty strings (leave them unset instead)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for m in concat([e.match], [for c in(e.children == null ? [] : e.children) : c.match]) :
+      length(compact([m.equals == null ? "" : "s", m.equals_number == null ? "" : "n", m.equals_bool == null ? "" : "b"])) == (m.attribute == null ? 0 : 1)
+    ]]))
+    error_message = "match.attribute goes with exactly one of equals (a string), equals_number (a whole number) or equals_bool, and none of them goes without attribute."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for m in concat([e.match], [for c in(e.children == null ? [] : e.children) : c.match]) :
+      m.equals_number == null || try(floor(m.equals_number) == m.equals_number, false)
+    ]]))
+    error_message = "match.equals_number must be a whole number (the indexer compares it with the attribute exactly)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for m in concat([e.match], [for c in(e.children == null ? [] : e.children) : c.match]) :
+      m.sort_key_prefix == null || try(length(var.table_sort_key) > 0, false)
+    ]]))
+    error_message = "match.sort_key_prefix needs table_sort_key (the table's sort key, TABLE_SORT_KEY)."
+  }
+
+  # Two rules with the same conditions could not be told apart: every row of one would match both.
+  validation {
+    condition = var.entities == null || try(length(distinct(flatten([for e in var.entities : concat(
+      [jsonencode(e.match)], [for c in(e.children == null ? [] : e.children) : jsonencode(c.match)],
+    )]))) == length(flatten([for e in var.entities : concat([e.match], e.children == null ? [] : e.children)])), true)
+    error_message = "every match must differ from every other one (entities and children): two rules with the same conditions cannot be told apart."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for c in(e.children == null ? [] : e.children) : contains(["array", "section"], coalesce(c.fold, "array"))
+    ]]))
+    error_message = "entities[*].children[*].fold must be array (a list of the child rows) or section (one object)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for c in(e.children == null ? [] : e.children) : c.max_children == null || try(c.max_children >= 1 && c.max_children <= 100000 && floor(c.max_children) == c.max_children, false)
+    ]]))
+    error_message = "entities[*].children[*].max_children must be a whole number from 1 to 100000 (more rows fail the document's records; nothing is dropped silently)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for c in(e.children == null ? [] : e.children) : c.fold != "section" || c.max_children == null || c.max_children == 1
+    ]]))
+    error_message = "entities[*].children[*].max_children must be 1 (or unset) for fold = \"section\": a section holds one row (use fold = \"array\" for more)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for c in(e.children == null ? [] : e.children) : c.order_by == null ? try(length(var.table_sort_key) > 0, false) : c.order_by != ""
+    ]]))
+    error_message = "entities[*].children[*].order_by must be an attribute name, and is required when the table has no sort key (table_sort_key) to order children by."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for c in(e.children == null ? [] : e.children) : can(regex("^[^.\\s][^.]{0,254}$", c.field)) && !contains(e.include == null ? [] : e.include, c.field)
+    ]]))
+    error_message = "entities[*].children[*].field must be a top-level field name (1-255 characters, no dots, not starting with a space) that the entity's include does not also list."
+  }
+
+  validation {
+    condition = alltrue(flatten([for e in(var.entities == null ? [] : var.entities) : [
+      for level in concat([e], e.children == null ? [] : e.children) : [
+        for names in [level.include, level.exclude] : names == null || try(length(names) > 0 && alltrue([for n in names : n != ""]), false)
+      ]
+    ]]))
+    error_message = "include and exclude (of entities and children) must be null or non-empty lists of attribute names."
+  }
 }
 
 variable "document_hook" {
@@ -371,31 +560,32 @@ variable "dead_letter_kms_key_arn" {
   default     = null
 }
 
+variable "create_operator_policy" {
+  description = "Whether to create the managed policy the operations tools need (attach it to the operators' role or group)."
+  type        = bool
+  default     = true
+}
+
 ################################################################################
 # Alarms
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the iterator age, errors and dead-letter alarms."
+  description = "Whether to create the iterator age, index lag, errors and dead-letter alarms."
   type        = bool
   default     = true
 }
 
-variable "alarm_topic_kms_key_id" {
-  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
-    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
-  }
-}
-
 variable "alarm_actions" {
-  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
+  description = "List of ARNs (the alarm-topic module's alarm_actions) every alarm notifies on ALARM and OK."
   type        = list(string)
   default     = []
+
+  # An alarm without actions only changes state in the console: nobody is told.
+  validation {
+    condition     = !(var.create && var.create_alarms) || length(var.alarm_actions) > 0
+    error_message = "alarm_actions must name at least one SNS topic when alarms are created (the environment's alarm topic: modules/alarm-topic's alarm_actions output), or set create_alarms = false."
+  }
 }
 
 variable "iterator_age_alarm_threshold_ms" {
@@ -406,6 +596,17 @@ variable "iterator_age_alarm_threshold_ms" {
   validation {
     condition     = var.iterator_age_alarm_threshold_ms > 0
     error_message = "iterator_age_alarm_threshold_ms must be positive."
+  }
+}
+
+variable "index_lag_alarm_threshold_ms" {
+  description = "Index lag in milliseconds (a record's table write to its acknowledgement, the indexer's IndexLagMax) above which the lag alarm fires."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.index_lag_alarm_threshold_ms > 0
+    error_message = "index_lag_alarm_threshold_ms must be positive."
   }
 }
 

@@ -1,14 +1,11 @@
 # AWS's recommended alarms for a domain ("Recommended CloudWatch alarms for Amazon OpenSearch Service",
 # https://docs.aws.amazon.com/opensearch-service/latest/developerguide/cloudwatch-alarms.html), each with the
-# statistic, period and consecutive periods that page lists. They notify alarm_actions, or a topic made here when
-# that list is empty, so every alarm reaches someone.
+# statistic, period and consecutive periods that page lists. They notify alarm_actions (the environment's alarm
+# topic: modules/alarm-topic), on ALARM and on OK.
 
 locals {
-  create_alarms      = local.create && var.create_alarms
-  create_alarm_topic = local.create_alarms && length(var.alarm_actions) == 0
-  create_alarm_key   = local.create_alarm_topic && var.alarm_topic_kms_key_id == null
-
-  alarm_actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_actions)
+  create_alarms = local.create && var.create_alarms
+  alarm_actions = var.alarm_actions
 
   # FreeStorageSpace is in MiB per node; AWS suggests 25% of each node's storage instead of a fixed 20 GiB.
   free_storage_threshold_mib = floor(var.ebs_volume_size * 1024 * 0.25)
@@ -60,6 +57,15 @@ locals {
         period      = 60
         periods     = 1
       }
+      cpu-utilization = {
+        description = "Data nodes' CPU has been at 80% or more for 45 minutes: searches and indexing slow down; use a larger instance type or add nodes."
+        metric_name = "CPUUtilization"
+        statistic   = "Maximum"
+        operator    = "GreaterThanOrEqualToThreshold"
+        threshold   = 80
+        period      = 900
+        periods     = 3
+      }
       jvm-memory-pressure = {
         description = "Data nodes' JVM memory pressure is at 95% or more: the cluster may hit out-of-memory errors."
         metric_name = "JVMMemoryPressure"
@@ -71,6 +77,15 @@ locals {
       }
     },
     local.dedicated_master_enabled ? {
+      master-cpu-utilization = {
+        description = "Dedicated masters' CPU has been at 50% or more for 45 minutes: use a larger master instance type."
+        metric_name = "MasterCPUUtilization"
+        statistic   = "Maximum"
+        operator    = "GreaterThanOrEqualToThreshold"
+        threshold   = 50
+        period      = 900
+        periods     = 3
+      }
       master-jvm-memory-pressure = {
         description = "Dedicated masters' JVM memory pressure is at 95% or more: cluster management may stall."
         metric_name = "MasterJVMMemoryPressure"
@@ -82,66 +97,6 @@ locals {
       }
     } : {},
   )
-}
-
-# CloudWatch can publish to an encrypted topic only with kms:Decrypt and kms:GenerateDataKey* on its key, which
-# the AWS managed alias/aws/sns key's fixed policy never grants: alarms would change state and deliver nothing
-# ("Enable compatibility between event sources from AWS services and encrypted topics",
-# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). Without
-# alarm_topic_kms_key_id the topic gets a customer managed key whose policy grants exactly that.
-data "aws_iam_policy_document" "alarm_key" {
-  # checkov:skip=CKV_AWS_109:A key policy: "*" is the key itself, and the account administers its own key as AWS's default key policy does.
-  # checkov:skip=CKV_AWS_111:A key policy: "*" is the key itself; the only service grant is CloudWatch's Decrypt/GenerateDataKey from this account.
-  # checkov:skip=CKV_AWS_356:A key policy's resource is always "*" (the key it is attached to).
-  count = local.create_alarm_key ? 1 : 0
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchAlarmsPublish"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_kms_key" "alarms" {
-  count = local.create_alarm_key ? 1 : 0
-
-  description             = "Encrypts the ${var.domain_name} OpenSearch alarm topic; CloudWatch alarms may use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.alarm_key[0].json
-
-  tags = var.tags
-}
-
-resource "aws_sns_topic" "alarms" {
-  count = local.create_alarm_topic ? 1 : 0
-
-  name              = "${var.domain_name}-opensearch-alarms"
-  kms_master_key_id = local.create_alarm_key ? aws_kms_key.alarms[0].arn : var.alarm_topic_kms_key_id
-
-  tags = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -160,6 +115,44 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   treat_missing_data  = "missing"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+# "5xx alarms >= 10% of OpenSearchRequests" for 5 minutes, once (the same page): a share of the requests, so
+# metric math over the two sums; "missing" keeps a quiet domain (no requests) from alarming.
+resource "aws_cloudwatch_metric_alarm" "server_errors" {
+  count = local.create_alarms ? 1 : 0
+
+  alarm_name          = "${var.domain_name}-opensearch-5xx"
+  alarm_description   = "At least 10% of the domain's requests answered 5xx in 5 minutes: data nodes may be overloaded or requests time out."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 10
+  evaluation_periods  = 1
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "share"
+    expression  = "100 * errors / requests"
+    label       = "5xx share of requests (%)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = { errors = "5xx", requests = "OpenSearchRequests" }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/ES"
+        metric_name = metric_query.value
+        period      = 300
+        stat        = "Sum"
+        dimensions  = { DomainName = var.domain_name, ClientId = data.aws_caller_identity.current.account_id }
+      }
+    }
+  }
 
   tags = var.tags
 }

@@ -5,6 +5,10 @@
 # The policy therefore names each principal's account and pins the exact role ARNs with a
 # condition on aws:PrincipalArn, which needs no role to exist and still admits nobody else. ArnLike lets a
 # caller name a role made with a name_prefix (the api module's) as "role/<prefix>*"; exact ARNs match exactly.
+locals {
+  access_principal_arns = distinct(concat(var.access_principal_arns, local.security_principal_arns))
+}
+
 data "aws_iam_policy_document" "access" {
   statement {
     sid       = "AllowGivenPrincipals"
@@ -14,14 +18,14 @@ data "aws_iam_policy_document" "access" {
 
     principals {
       type        = "AWS"
-      identifiers = length(var.access_principal_arns) == 0 ? ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"] : distinct([for arn in var.access_principal_arns : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
+      identifiers = length(local.access_principal_arns) == 0 ? ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"] : distinct([for arn in local.access_principal_arns : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
     }
 
     condition {
       test     = "ArnLike"
       variable = "aws:PrincipalArn"
       # An empty list would match nothing; keep the statement valid and closed.
-      values = length(var.access_principal_arns) == 0 ? ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/none"] : var.access_principal_arns
+      values = length(local.access_principal_arns) == 0 ? ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/none"] : local.access_principal_arns
     }
   }
 }

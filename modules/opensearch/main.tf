@@ -7,7 +7,13 @@ locals {
 
   domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
 
-  fine_grained = var.fine_grained_access_control != null
+  # Fine-grained access control: with dashboards_access (an IAM master user, dashboards.tf) or as given.
+  fine_grained = local.dashboards || var.fine_grained_access_control != null
+  fine_grained_options = local.dashboards ? {
+    master_user_arn                = local.master_user_arn
+    internal_user_database_enabled = false
+    master_user_name               = null
+  } : var.fine_grained_access_control
 
   # Dedicated masters by default exactly on zone-aware (production) domains; see var.dedicated_master.
   dedicated_master_enabled = coalesce(var.dedicated_master.enabled, var.zone_awareness_enabled)
@@ -72,8 +78,11 @@ resource "aws_opensearch_domain" "this" {
     tls_security_policy = var.tls_security_policy
   }
 
+  # FGAC "requires HTTPS for all traffic to the domain, encryption of data at rest, and node-to-node
+  # encryption" (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/fgac.html): all three
+  # are always on above.
   dynamic "advanced_security_options" {
-    for_each = local.fine_grained ? [var.fine_grained_access_control] : []
+    for_each = local.fine_grained ? [local.fine_grained_options] : []
     content {
       enabled                        = true
       anonymous_auth_enabled         = false
@@ -84,6 +93,16 @@ resource "aws_opensearch_domain" "this" {
         master_user_name     = advanced_security_options.value.master_user_name
         master_user_password = var.master_user_password
       }
+    }
+  }
+
+  dynamic "cognito_options" {
+    for_each = local.dashboards ? [1] : []
+    content {
+      enabled          = true
+      user_pool_id     = local.create_cognito ? aws_cognito_user_pool.dashboards[0].id : local.cognito.user_pool_id
+      identity_pool_id = local.create_cognito ? aws_cognito_identity_pool.dashboards[0].id : local.cognito.identity_pool_id
+      role_arn         = local.create_cognito ? aws_iam_role.cognito[0].arn : local.cognito.role_arn
     }
   }
 
@@ -108,8 +127,9 @@ resource "aws_opensearch_domain" "this" {
 
   tags = merge(var.tags, { Name = var.domain_name })
 
-  # OpenSearch validates that it may write to the log groups when the domain is created.
-  depends_on = [aws_cloudwatch_log_resource_policy.this]
+  # OpenSearch validates that it may write to the log groups when the domain is created, and with Cognito that
+  # its role may configure the pools and that the user pool has a sign-in domain.
+  depends_on = [aws_cloudwatch_log_resource_policy.this, aws_iam_role_policy.cognito, aws_cognito_user_pool_domain.dashboards]
 }
 
 resource "aws_cloudwatch_log_group" "this" {

@@ -237,24 +237,91 @@ variable "tags" {
 }
 
 variable "create_alarms" {
-  description = "Whether to create AWS's recommended alarms for the domain (cluster red/yellow, free storage, writes blocked, snapshot failure, JVM memory pressure)."
+  description = "Whether to create AWS's recommended alarms for the domain (cluster red/yellow, free storage, writes blocked, snapshot failure, CPU, JVM memory pressure, 5xx share)."
   type        = bool
   default     = true
 }
 
 variable "alarm_actions" {
-  description = "List of ARNs (SNS topics) the alarms notify on ALARM and OK; empty creates an encrypted topic for them."
+  description = "List of ARNs (the alarm-topic module's alarm_actions) every alarm notifies on ALARM and OK."
   type        = list(string)
   default     = []
+
+  # An alarm without actions only changes state in the console: nobody is told.
+  validation {
+    condition     = !(var.create && var.create_alarms) || length(var.alarm_actions) > 0
+    error_message = "alarm_actions must name at least one SNS topic when alarms are created (the environment's alarm topic: modules/alarm-topic's alarm_actions output), or set create_alarms = false."
+  }
 }
 
-variable "alarm_topic_kms_key_id" {
-  description = "Customer managed KMS key (ID, ARN or alias) for the alarm topic made when alarm_actions is empty; its policy must let cloudwatch.amazonaws.com use it. Null creates such a key (alias/aws/sns cannot work: CloudWatch may not use it)."
-  type        = string
-  default     = null
+################################################################################
+# Dashboards access for people (dashboards.tf)
+################################################################################
+
+variable "dashboards_access" {
+  description = "Sign-in to OpenSearch Dashboards for people: Amazon Cognito authentication plus fine-grained access control with an admin and a read-only analyst role, and role mappings for index_access's writers and readers. Null (the default) turns it off; {} turns it on with everything created here."
+  type = object({
+    # The fine-grained access control master user; null: the IAM identity applying Terraform (the role behind
+    # an assumed-role session), which then also applies the role mappings.
+    master_user_arn = optional(string)
+    # Prefix of the Cognito hosted sign-in domain (<prefix>.auth.<region>.amazoncognito.com); null:
+    # "<domain_name>-<account id>".
+    cognito_domain_prefix = optional(string)
+    # MFA of the user pool made here: ON (TOTP, enrolled at the first sign-in) or OPTIONAL.
+    mfa_configuration = optional(string, "ON")
+    # Bring your own Cognito resources instead of making them here; the identity pool's role selection
+    # (admins by their group's token) is then yours to configure.
+    cognito = optional(object({
+      user_pool_id     = string
+      identity_pool_id = string
+      role_arn         = string # the role OpenSearch Service assumes to configure the pools
+      admin_role_arn   = string # mapped to all_access and security_manager
+      analyst_role_arn = string # mapped to the read-only analyst role and kibana_user
+    }))
+  })
+  default = null
 
   validation {
-    condition     = var.alarm_topic_kms_key_id == null || try(length(var.alarm_topic_kms_key_id) > 0 && !strcontains(var.alarm_topic_kms_key_id, "alias/aws/"), false)
-    error_message = "alarm_topic_kms_key_id must name a customer managed KMS key (or be null for one made here): the alarm topic is always encrypted, and CloudWatch alarms cannot publish to a topic under an AWS managed key such as alias/aws/sns."
+    condition     = var.dashboards_access == null || try(contains(["ON", "OPTIONAL"], var.dashboards_access.mfa_configuration), false)
+    error_message = "dashboards_access.mfa_configuration must be ON or OPTIONAL."
+  }
+
+  validation {
+    condition     = var.dashboards_access == null || try(var.dashboards_access.master_user_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", var.dashboards_access.master_user_arn)), false)
+    error_message = "dashboards_access.master_user_arn must be an IAM role or user ARN (arn:aws:iam::123456789012:role/name), or null for the identity applying Terraform."
+  }
+
+  # "The domain can't contain reserved words such as aws, amazon, or cognito" and is 1-63 lowercase letters,
+  # digits and hyphens ("Using the Amazon Cognito prefix domain",
+  # https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html).
+  validation {
+    condition     = var.dashboards_access == null || try(var.dashboards_access.cognito_domain_prefix == null || (can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", var.dashboards_access.cognito_domain_prefix)) && !can(regex("aws|amazon|cognito", var.dashboards_access.cognito_domain_prefix))), false)
+    error_message = "dashboards_access.cognito_domain_prefix must be 1-63 lowercase letters, digits or '-', and must not contain aws, amazon or cognito."
+  }
+
+  validation {
+    condition     = var.dashboards_access == null || var.fine_grained_access_control == null
+    error_message = "Set dashboards_access or fine_grained_access_control, not both: dashboards_access turns fine-grained access control on with an IAM master user."
+  }
+}
+
+variable "index_access" {
+  description = "With fine-grained access control: the alias the security roles cover (the alias itself and \"<alias>-*\"), and the IAM role ARNs (\"*\" allowed, e.g. for a name_prefix) mapped to write it (the indexer) and to search it (the API)."
+  type = object({
+    alias            = optional(string, "books")
+    writer_role_arns = optional(list(string), [])
+    reader_role_arns = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]{0,200}$", var.index_access.alias))
+    error_message = "index_access.alias must be a lowercase index name (letters, digits, '_', '-')."
+  }
+
+  validation {
+    condition     = alltrue([for arn in concat(var.index_access.writer_role_arns, var.index_access.reader_role_arns) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "index_access.writer_role_arns and reader_role_arns must hold IAM role ARNs like arn:aws:iam::123456789012:role/name."
   }
 }

@@ -60,11 +60,14 @@ class Api:
         headers: dict[str, str] | None = None,
         *,
         sign: bool = True,
+        as_caller: ApiCredentials | None = None,
     ) -> Reply:
+        """One request, signed with the consumer's key (or ``as_caller``'s: another IAM user the gateway
+        accepts) unless ``sign`` is false."""
         data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
         headers = dict(headers or {"Content-Type": "application/json"})
         if sign:
-            headers = signed(self.credentials, method, self.url + path, data, headers)
+            headers = signed(as_caller or self.credentials, method, self.url + path, data, headers)
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:

@@ -16,6 +16,7 @@ from books_local.openapi_document import render_openapi_document
 from indexer.client import make_client
 from indexer.index_setup import ensure_index
 from indexer.settings import Settings
+from support.api_tables import create_books_table, create_idempotency_table
 
 EXECUTION_ARN = "arn:aws:execute-api:us-east-1:123456789012:booksapitest"
 
@@ -23,7 +24,11 @@ EXECUTION_ARN = "arn:aws:execute-api:us-east-1:123456789012:booksapitest"
 @pytest.fixture(scope="session")
 def api_names() -> dict[str, str]:
     suffix = uuid.uuid4().hex[:10]
-    return {"table_name": f"books-api-{suffix}", "opensearch_index": f"books-api-{suffix}"}
+    return {
+        "table_name": f"books-api-{suffix}",
+        "opensearch_index": f"books-api-{suffix}",
+        "idempotency_table_name": f"books-api-{suffix}-idempotency",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -39,22 +44,20 @@ def consumer(moto_endpoint: str) -> ApiCredentials:
 
 
 @pytest.fixture(scope="session")
+def other_consumer(moto_endpoint: str) -> ApiCredentials:
+    """A second IAM user allowed to invoke the API: another caller, whose Idempotency-Keys are its own."""
+    return issue(moto_endpoint, "us-east-1", EXECUTION_ARN, user_name=f"other-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
 def dynamodb(moto_endpoint: str) -> Any:
     return boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
-
-
-def create_books_table(dynamodb: Any, name: str) -> None:
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 @pytest.fixture(scope="session")
 def books_table(dynamodb: Any, api_names: dict[str, str]) -> str:
     create_books_table(dynamodb, api_names["table_name"])
+    create_idempotency_table(dynamodb, api_names["idempotency_table_name"])
     return api_names["table_name"]
 
 
@@ -67,6 +70,7 @@ def api(
     opensearch_url: str,
     api_names: dict[str, str],
     consumer: ApiCredentials,
+    other_consumer: ApiCredentials,
 ) -> Iterator[Api]:
     # The index behind its alias, with the indexer's mapping, as the indexer creates it at its first start.
     settings = Settings.from_env(
@@ -78,7 +82,11 @@ def api(
     )
     ensure_index(make_client(settings), settings)
     server: LocalApiServer = make_server(
-        openapi_document, moto_endpoint, opensearch_url, credentials=consumer.secrets
+        openapi_document,
+        moto_endpoint,
+        opensearch_url,
+        credentials=consumer.secrets | other_consumer.secrets,
+        identities=consumer.identities | other_consumer.identities,
     )
     server.start()
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from api_hostile_values import HOSTILE_VALUES, TEN_THOUSAND
-from api_http_client import Api, signed_for_gateway
+from api_http_client import LOCAL_HOST, Api, signed_for_gateway
 
 from books_local.apigateway import Gateway, GatewayError
 from books_local.openapi_document import render_openapi_document
@@ -251,6 +251,7 @@ def test_an_integration_status_the_method_does_not_declare_is_500(
         dynamodb_endpoint=moto_endpoint,
         opensearch_url="http://unused",
         credentials=api.credentials.secrets,
+        host_names=[LOCAL_HOST],
     )
 
     reply = gateway.handle(
@@ -305,6 +306,7 @@ def test_an_item_over_dynamodbs_400_kb_limit_is_400_and_not_stored(
         dynamodb_endpoint=moto_endpoint,
         opensearch_url="http://unused",
         credentials=api.credentials.secrets,
+        host_names=[LOCAL_HOST],
     )
     before = len(api.stored_items())
     body = json.dumps({"title": "t", "author": "a", "description": "d" * (400 * 1024)}).encode()

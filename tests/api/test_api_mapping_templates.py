@@ -30,14 +30,21 @@ def integration(document: dict[str, Any], path: str, method: str) -> dict[str, A
     return document["paths"][path][method]["x-amazon-apigateway-integration"]
 
 
+CALLER = "arn:aws:iam::123456789012:user/tester"
+
+
 def context(method: str = "GET", path: str = "/") -> vtl.JavaMap:
-    return vtl.new_context(
+    """$context of a request an AWS_IAM caller signed (its ARN is $context.identity.userArn)."""
+    ctx = vtl.new_context(
         request_id=str(uuid.uuid4()),
+        extended_request_id=str(uuid.uuid4()),
         request_time_epoch=1_700_000_000_000,
         http_method=method,
         resource_path=path,
         path=path,
     )
+    ctx["identity"]["userArn"] = CALLER
+    return ctx
 
 
 def render_request(
@@ -115,35 +122,59 @@ def error_of(text: str) -> dict[str, str]:
 # --- request templates ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("key", [None, "k'$#{}/<>&%+=:#set"], ids=["no-key", "hostile-key"])
 @pytest.mark.parametrize("value", HOSTILE, ids=HOSTILE_IDS)
 def test_create_template_stores_hostile_values_exactly(
-    openapi_document: dict[str, Any], books_table: str, moto_endpoint: str, value: str
+    openapi_document: dict[str, Any], books_table: str, moto_endpoint: str, value: str, key: str | None
 ) -> None:
+    """The book, and with an Idempotency-Key its guard records, whose requestBody is the book as JSON."""
     book = {"title": value[:512], "author": value[:256], "description": value, "year": 1999}
-    request, ctx = render_request(openapi_document, "/books", "post", book)
+    headers = {"Idempotency-Key": key + str(uuid.uuid4())} if key else {}
+    request, ctx = render_request(openapi_document, "/books", "post", book, header=headers)
 
-    status, answer = dynamodb_call(moto_endpoint, "PutItem", request)
+    status, answer = dynamodb_call(moto_endpoint, "TransactWriteItems", request)
 
     assert status == 200, answer
+    book_id = ctx["extendedRequestId"]
     status, stored = dynamodb_call(
-        moto_endpoint, "GetItem", {"TableName": books_table, "Key": {"id": {"S": ctx["requestId"]}}}
+        moto_endpoint, "GetItem", {"TableName": books_table, "Key": {"id": {"S": book_id}}}
     )
     item = plain(stored["Item"])
     assert {key: item[key] for key in book} == book
     assert item["version"] == 1
     assert item["createdAt"] == item["updatedAt"] == 1_700_000_000_000
+    guards = [action["Put"]["Item"] for action in request["TransactItems"][1:]]
+    assert len(guards) == (2 if key else 0)
+    for guard in guards:
+        status, stored = dynamodb_call(
+            moto_endpoint,
+            "GetItem",
+            {"TableName": f"{books_table}-idempotency", "Key": {k: guard[k] for k in ("scope", "entry")}},
+        )
+        record = plain(stored["Item"])
+        assert json.loads(record["requestBody"]) == book
+        assert (record["scope"], record["bookId"]) == (CALLER, book_id)
+        assert record["entry"].endswith(headers["Idempotency-Key"])
+        assert record["expiresAt"] == 1_700_000_000 + 24 * 3600
 
 
 @settings(max_examples=200, deadline=None)
-@given(title=st.text(min_size=1, max_size=40), description=st.text(max_size=200))
+@given(
+    title=st.text(min_size=1, max_size=40),
+    description=st.text(max_size=200),
+    key=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters='"\\'), min_size=1),
+)
 def test_create_template_emits_json_that_decodes_to_any_text(
-    openapi_document: dict[str, Any], title: str, description: str
+    openapi_document: dict[str, Any], title: str, description: str, key: str
 ) -> None:
     book = {"title": title, "author": title, "description": description}
 
-    request, _ = render_request(openapi_document, "/books", "post", book)
+    request, _ = render_request(openapi_document, "/books", "post", book, header={"Idempotency-Key": key})
 
-    assert {key: request["Item"][key]["S"] for key in book} == book
+    book_item, *guards = (action["Put"]["Item"] for action in request["TransactItems"])
+    assert {field: book_item[field]["S"] for field in book} == book
+    assert [guard["entry"]["S"] for guard in guards] == [f"replay:{key}", f"mismatch:{key}"]
+    assert all(json.loads(guard["requestBody"]["S"]) == book for guard in guards)
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=HOSTILE_IDS)
@@ -319,8 +350,8 @@ def test_create_response_answers_201_with_the_new_id(openapi_document: dict[str,
     rendered = vtl.render(template["responseTemplates"]["application/json"], body="{}", context=ctx)
 
     assert template["statusCode"] == "201"
-    assert json.loads(rendered.text) == {"id": ctx["requestId"], "version": 1}
-    assert rendered.header_overrides == {"Location": f"/v1/books/{ctx['requestId']}"}
+    assert json.loads(rendered.text) == {"id": ctx["extendedRequestId"], "version": 1}
+    assert rendered.header_overrides == {"Location": f"/v1/books/{ctx['extendedRequestId']}"}
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=HOSTILE_IDS)
@@ -348,7 +379,7 @@ def test_last_list_page_has_no_next_token(openapi_document: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("path", "method", "error_type", "expected"),
     [
-        ("/books", "post", "ConditionalCheckFailedException", (409, "CONFLICT")),
+        ("/books", "post", "TransactionCanceledException", (409, "CONFLICT")),
         ("/books/{id}", "put", "ConditionalCheckFailedException", (404, "NOT_FOUND")),
         ("/books/{id}", "get", "ProvisionedThroughputExceededException", (429, "THROTTLED")),
         ("/books", "post", "ThrottlingException", (429, "THROTTLED")),
@@ -361,6 +392,8 @@ def test_dynamodb_errors_become_one_error_shape(
     openapi_document: dict[str, Any], path: str, method: str, error_type: str, expected: tuple[int, str]
 ) -> None:
     payload = {"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": 'it\'s "bad"'}
+    if error_type == "TransactionCanceledException":  # the book's own condition: an id collision
+        payload["CancellationReasons"] = [{"Code": "ConditionalCheckFailed"}]
 
     status, text = render_response(openapi_document, path, method, 400, payload)
 

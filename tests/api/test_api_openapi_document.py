@@ -12,6 +12,7 @@ import hcl2
 import pytest
 from openapi_spec_validator import validate
 
+from books_local import vtl
 from books_local.openapi_document import render_openapi_document
 
 MODULE = Path(__file__).resolve().parents[2] / "modules" / "api"
@@ -67,7 +68,7 @@ def test_integration_uris_name_the_table_actions_and_the_domain_index(
         (path, method): openapi_document["paths"][path][method]["x-amazon-apigateway-integration"]["uri"]
         for path, method in OPERATIONS
     }
-    assert uris[("/books", "post")].endswith(":dynamodb:action/PutItem")
+    assert uris[("/books", "post")].endswith(":dynamodb:action/TransactWriteItems")
     assert uris[("/books", "get")].endswith(":dynamodb:action/Scan")
     assert uris[("/books/{id}", "get")].endswith(":dynamodb:action/GetItem")
     assert uris[("/books/{id}", "put")].endswith(":dynamodb:action/UpdateItem")
@@ -79,8 +80,55 @@ def test_integration_uris_name_the_table_actions_and_the_domain_index(
     assert f'\\"TableName\\": \\"{api_names["table_name"]}\\"' in templates
 
 
+# IAM authorizes each action of a TransactWriteItems as the single-item call it stands for, on that item's
+# table ("Using IAM with DynamoDB transactions",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+TRANSACTION_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def used_permissions(document: dict[str, Any], names: dict[str, str]) -> set[tuple[str, str]]:
+    """(IAM action, resource in iam.tf's terms) for every call the document's integrations make; a
+    transaction is rendered (with an Idempotency-Key, its widest form) to read its actions and tables."""
+    tables = {
+        names["table_name"]: "${var.table_arn}",
+        names["idempotency_table_name"]: "${aws_dynamodb_table.idempotency.arn}",
+    }
+    used: set[tuple[str, str]] = set()
+    for path, method in OPERATIONS:
+        integration = document["paths"][path][method]["x-amazon-apigateway-integration"]
+        uri = integration["uri"]
+        if uri.endswith(":dynamodb:action/TransactWriteItems"):
+            context = vtl.new_context(
+                request_id="r",
+                request_time_epoch=1_700_000_000_000,
+                http_method="POST",
+                resource_path=path,
+                path=path,
+            )
+            context["identity"]["userArn"] = "arn:aws:iam::123456789012:user/u"
+            rendered = vtl.render(
+                integration["requestTemplates"]["application/json"],
+                body=json.dumps({"title": "t", "author": "a"}),
+                params={"header": {"Idempotency-Key": "k"}},
+                context=context,
+            )
+            for action in json.loads(rendered.text)["TransactItems"]:
+                ((kind, call),) = action.items()
+                used.add((TRANSACTION_ACTIONS[kind], tables[call["TableName"]]))
+        elif ":dynamodb:" in uri:
+            used.add(("dynamodb:" + uri.rsplit("/", 1)[1], "${var.table_arn}"))
+        else:
+            used.add(("es:ESHttpPost", "${var.opensearch_domain_arn}/${var.opensearch_index}/_search"))
+    return used
+
+
 def test_execution_role_allows_exactly_the_actions_the_document_uses(
-    openapi_document: dict[str, Any],
+    openapi_document: dict[str, Any], api_names: dict[str, str]
 ) -> None:
     with (MODULE / "iam.tf").open() as handle:
         iam = hcl2.load(handle)
@@ -91,13 +139,14 @@ def test_execution_role_allows_exactly_the_actions_the_document_uses(
         for name, body in named.items()
         if kind == "aws_iam_policy_document"
     }
-    allowed = {action for statement in documents["execution"]["statement"] for action in statement["actions"]}
-    used = {
-        "dynamodb:" + uri.rsplit("/", 1)[1] if ":dynamodb:" in uri else "es:ESHttpPost"
-        for path, method in OPERATIONS
-        for uri in [openapi_document["paths"][path][method]["x-amazon-apigateway-integration"]["uri"]]
+    allowed = {
+        (action, resource)
+        for statement in documents["execution"]["statement"]
+        for action in statement["actions"]
+        for resource in statement["resources"]
     }
-    assert allowed == used
+
+    assert allowed == used_permissions(openapi_document, api_names)
 
 
 def test_gateway_responses_give_the_error_shape_for_every_4xx_and_5xx(
@@ -162,3 +211,29 @@ def test_integration_uris_use_the_partition_of_the_account() -> None:
     operations = [document["paths"][path][method] for path, method in OPERATIONS]
     uris = [operation["x-amazon-apigateway-integration"]["uri"] for operation in operations]
     assert all(uri.startswith("arn:aws-cn:apigateway:cn-north-1:") for uri in uris), uris
+
+
+def test_the_search_integration_uri_names_the_domain_as_aws_documents_subdomains() -> None:
+    """An AWS integration's uri is "arn:aws:apigateway:{region}:{subdomain.service|service}:path|action/
+    {service_api}", {subdomain} being "a designated subdomain supported by certain AWS service for fast
+    host-name lookup" (API Gateway API reference, Integration.uri:
+    https://docs.aws.amazon.com/apigateway/latest/api/API_Integration.html). AWS's worked example for a search
+    domain is CloudSearch's: for the search endpoint search-my-test-....us-west-1.cloudsearch.amazonaws.com,
+    "For AWS Subdomain, specify" its first label, without the region ("Integrating Amazon CloudSearch with API
+    Gateway", https://docs.aws.amazon.com/cloudsearch/latest/developerguide/api-gateway.html). OpenSearch
+    endpoints have the same shape, "domain-id.region.es.amazonaws.com", and the service is es ("Making and
+    signing OpenSearch Service requests",
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-signing-service-requests.html).
+    No AWS page shows an OpenSearch domain in this form; the form follows the general rule and that example,
+    and the api module refuses a domain endpoint that does not rebuild to this host in the API's region."""
+    endpoint = "search-books-abc123.eu-west-1.es.amazonaws.com"
+    document = render_openapi_document(
+        table_name="books", region="eu-west-1", opensearch_domain_endpoint=endpoint, opensearch_index="books"
+    )
+    uri = document["paths"]["/search"]["get"]["x-amazon-apigateway-integration"]["uri"]
+
+    match = re.fullmatch(r"arn:aws:apigateway:([a-z0-9-]+):([a-z0-9-]+)\.es:path/(.+)", uri)
+    assert match is not None, uri
+    region, subdomain, path = match.groups()
+    assert f"{subdomain}.{region}.es.amazonaws.com" == endpoint
+    assert path == "books/_search"

@@ -16,7 +16,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_http_client import Api, signed
+from api_http_client import LOCAL_HOST, Api, signed
 
 from books_local.api_credentials import ApiCredentials
 from books_local.apigateway import Gateway
@@ -124,8 +124,45 @@ def test_root_level_security_is_ignored_like_api_gateway_does(api: Api, moto_end
     for item in root_only["paths"].values():
         for operation in item.values():
             operation.pop("security")
-    open_gateway = Gateway(root_only, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
-    secured = Gateway(document, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused")
+    host = {"Host": LOCAL_HOST}
+    open_gateway = Gateway(
+        root_only, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused", host_names=[LOCAL_HOST]
+    )
+    secured = Gateway(
+        document, dynamodb_endpoint=moto_endpoint, opensearch_url="http://unused", host_names=[LOCAL_HOST]
+    )
 
-    assert open_gateway.handle("GET", "/books", {}).status == 200
-    assert secured.handle("GET", "/books", {}).status == 403
+    assert open_gateway.handle("GET", "/books", host).status == 200
+    assert secured.handle("GET", "/books", host).status == 403
+
+
+def test_a_request_for_another_host_never_reaches_the_api(api: Api) -> None:
+    """API Gateway picks the API by host name ("Invoke a private API": the Host header, or x-apigw-api-id,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-api-test-invoke-url.html):
+    a request correctly signed for, and sent with, another Host is not this API's, and a REST API's host it
+    does not serve answers "an HTTP '403 Forbidden' error for REST APIs"
+    (https://repost.aws/knowledge-center/api-gateway-disable-endpoint), from API Gateway's front door, not
+    in the API's own error shape."""
+    before = len(api.stored_items())
+    body = b'{"title": "t", "author": "a"}'
+    elsewhere = "books.attacker.example"
+    headers = signed(
+        api.credentials,
+        "POST",
+        f"http://{elsewhere}/books",
+        body,
+        {"Host": elsewhere, "Content-Type": "application/json"},
+    )
+
+    reply = api.call("POST", "/books", body, headers, sign=False)
+
+    assert (reply.status, reply.json()) == (403, {"message": "Forbidden"})
+    assert reply.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert len(api.stored_items()) == before
+
+
+def test_the_server_answers_for_its_address_and_localhost(api: Api) -> None:
+    port = api.url.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        headers = signed(api.credentials, "GET", f"http://{host}/books?limit=1", None, {"Host": host})
+        assert api.call("GET", "/books?limit=1", None, headers, sign=False).status == 200, host

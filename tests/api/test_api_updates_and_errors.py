@@ -81,14 +81,55 @@ def test_if_match_star_and_a_missing_book(api: Api) -> None:
     assert error(missing, 404)["code"] == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("value", ["abc", '"0"', '"-1"', '"1.5"'])
-def test_an_invalid_if_match_is_400_naming_the_header(api: Api, value: str) -> None:
+@pytest.mark.parametrize("value", ["abc", '"1", abc', '*, "1"', '"unterminated', "W/1", '"1" "2"'])
+def test_if_match_that_is_no_list_of_entity_tags_is_400_naming_the_header(api: Api, value: str) -> None:
     book_id = create(api)
 
     reply = api.call("PUT", f"/books/{book_id}", {"title": "s", "author": "a"}, JSON | {"If-Match": value})
 
     assert error(reply, 400)["message"].startswith("If-Match ")
     assert api.call("GET", f"/books/{book_id}").json()["version"] == 1
+
+
+# RFC 9110, section 13.1.1 (https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1): "If the field value is a
+# list of entity tags, the condition is true if any of the listed tags match the entity tag of the selected
+# representation"; "An origin server MUST use the strong comparison function when comparing entity tags for
+# If-Match", under which weak tags never match (section 8.8.3.2); "An origin server that evaluates an If-Match
+# condition MUST NOT perform the requested method if the condition evaluates to false", answering 412.
+@pytest.mark.parametrize(
+    "value",
+    ['"7", "1"', '"1", "2", "3"', ' W/"9" ,"1" ', '"x,y", "1"', '"0","1"'],
+)
+def test_if_match_with_a_list_holding_the_current_etag_replaces_the_book(api: Api, value: str) -> None:
+    book_id = create(api)
+
+    reply = api.call("PUT", f"/books/{book_id}", {"title": "s", "author": "a"}, JSON | {"If-Match": value})
+
+    assert reply.status == 200, reply.body
+    assert reply.headers["ETag"] == '"2"'
+
+
+@pytest.mark.parametrize(
+    "value", ['W/"1"', 'W/"1", W/"2"', '"2", "3"', '"0"', '"-1"', '"1.5"', '"01"', '"abc"', '""']
+)
+def test_if_match_naming_no_current_strong_etag_is_412_and_changes_nothing(api: Api, value: str) -> None:
+    """Weak tags never match under strong comparison; tags this API never issues match nothing."""
+    book_id = create(api)
+
+    reply = api.call("PUT", f"/books/{book_id}", {"title": "s", "author": "a"}, JSON | {"If-Match": value})
+
+    assert error(reply, 412)["code"] == "PRECONDITION_FAILED"
+    assert reply.headers["ETag"] == '"1"'
+    assert api.call("GET", f"/books/{book_id}").json()["version"] == 1
+
+
+def test_if_match_on_a_missing_book_is_404_whatever_it_lists(api: Api) -> None:
+    """RFC 9110, section 13.2.1: preconditions are ignored when the answer would not be 2xx or 412."""
+    for value in ('"1", "2"', 'W/"1"'):
+        reply = api.call(
+            "PUT", "/books/no-such-book", {"title": "s", "author": "a"}, JSON | {"If-Match": value}
+        )
+        assert error(reply, 404)["code"] == "NOT_FOUND"
 
 
 def test_post_does_not_take_a_version(api: Api) -> None:

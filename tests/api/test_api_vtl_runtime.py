@@ -165,3 +165,32 @@ def test_and_or_short_circuit_left_to_right_as_velocity_does(condition: str, exp
 
 def test_string_length_counts_utf16_units_as_java_does() -> None:
     assert vtl.render('#set($s = "a😀")$s.length()').text == "3"
+
+
+def test_split_is_javas_a_regular_expression_dropping_trailing_empty_strings() -> None:
+    """java.lang.String.split(regex): "trailing empty strings are not included in the resulting array"
+    (https://docs.oracle.com/javase/8/docs/api/java/lang/String.html#split-java.lang.String-), never
+    Python's str.split, which splits on the literal text."""
+    template = '#set($s = "$input.path(\'$.title\')")#foreach($p in $s.split("[ ,]+"))[$p]#end'
+
+    assert render(template, body=json.dumps({"title": "7  1, 2,,"})) == "[7][1][2]"
+    assert render(template, body=json.dumps({"title": ",a"})) == "[][a]"
+
+
+def test_identifiers_may_hold_hyphens_as_in_velocity_1_7() -> None:
+    """Velocity 1.7's <IDENTIFIER> allows "-" after the first character, so a response template can
+    override a hyphenated header ($context.responseOverride.header.<name>: mapping template reference)."""
+    context = vtl.new_context(
+        request_id="r", request_time_epoch=0, http_method="GET", resource_path="/", path="/"
+    )
+
+    rendered = vtl.render(
+        '#set($context.responseOverride.header.Access-Control-Allow-Origin = "https://a.example")ok',
+        context=context,
+    )
+
+    assert rendered.header_overrides == {"Access-Control-Allow-Origin": "https://a.example"}
+
+
+def test_lists_take_add_as_java_lists_do() -> None:
+    assert render("#set($l = [])#set($ok = $l.add('x'))#set($ok = $l.add('y'))$l.size() $ok") == "2 true"

@@ -20,6 +20,7 @@ from books_local.openapi_document import render_openapi_document
 from indexer.client import make_client
 from indexer.index_setup import ensure_index
 from indexer.settings import Settings
+from support.api_tables import create_books_table, create_idempotency_table
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +28,8 @@ def fuzz_target(moto_endpoint: str, opensearch_url: str) -> Iterator[FuzzTarget]
     name = f"books-fuzz-{uuid.uuid4().hex[:10]}"
     document = render_openapi_document(table_name=name, opensearch_index=name, authorization="AWS_IAM")
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_books_table(dynamodb, name)
+    create_idempotency_table(dynamodb, f"{name}-idempotency")
     # The index behind the alias, as the indexer creates it at its first cold start.
     settings = Settings.from_env(
         {"OPENSEARCH_ENDPOINT": opensearch_url, "OPENSEARCH_AUTH": "none", "OPENSEARCH_INDEX": name}
@@ -41,7 +38,9 @@ def fuzz_target(moto_endpoint: str, opensearch_url: str) -> Iterator[FuzzTarget]
     consumer = issue(
         moto_endpoint, "us-east-1", "arn:aws:execute-api:us-east-1:123456789012:fuzz", user_name=name
     )
-    server = make_server(document, moto_endpoint, opensearch_url, credentials=consumer.secrets)
+    server = make_server(
+        document, moto_endpoint, opensearch_url, credentials=consumer.secrets, identities=consumer.identities
+    )
     server.start()
     try:
         yield FuzzTarget(server.url, document, name, dynamodb, SigV4(consumer))

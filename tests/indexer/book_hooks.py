@@ -25,3 +25,10 @@ def not_a_dict(document: dict[str, Any], change: Change) -> list[str]:
 
 
 not_callable = 42
+
+
+def refuse_poison(document: dict[str, Any], change: Change) -> dict[str, Any]:
+    """Fails for a book titled "poison", passes every other one through."""
+    if document.get("title") == "poison":
+        raise ValueError("poisoned title")
+    return document

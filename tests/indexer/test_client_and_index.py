@@ -126,6 +126,11 @@ def test_cold_start_creates_a_versioned_index_behind_the_alias(
         "index"
     ]
     assert index_settings["gc_deletes"] == index_body()["settings"]["index"]["gc_deletes"] == "1h"
+    # one replica where there is a second node, none on a single-node (dev) domain: green either way
+    assert index_settings["auto_expand_replicas"] == "0-1"
+    # slow logs are published only for requests over a threshold, and every threshold is off by default
+    assert index_settings["search"]["slowlog"]["threshold"]["query"]["warn"] == "5s"
+    assert index_settings["indexing"]["slowlog"]["threshold"]["index"]["warn"] == "5s"
     mapping = search.indices.get_mapping(index=f"{unique_name}-v1")[f"{unique_name}-v1"]["mappings"]
     assert mapping["properties"]["title"]["type"] == "text"
     assert ensure_index(runtime.client, runtime.settings) == f"{unique_name}-v1"  # idempotent

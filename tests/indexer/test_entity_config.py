@@ -104,7 +104,19 @@ def test_unset_or_blank_means_the_flat_indexer() -> None:
         ),
         (
             [order(children=[{"name": "i", "match": {"sort_key_prefix": "ORDER#"}, "field": "x"}])],
-            r"entities\[0\]\.children\[0\]\.match is the same as entities\[0\]\.match",
+            r"entities\[0\]\.children\[0\]\.match .* and entities\[0\]\.match .* can both match one row",
+        ),
+        (
+            [
+                order(
+                    children=[{"name": "i", "match": {"sort_key_prefix": "I"}, "field": "indexer_tombstone"}]
+                )
+            ],
+            r"entities\[0\]\.children\[0\]\.field: 'indexer_tombstone' is reserved",
+        ),
+        (
+            [order(children=[{"name": "i", "match": {"sort_key_prefix": "I"}, "field": "_id"}])],
+            r"entities\[0\]\.children\[0\]\.field: '_id' is reserved",
         ),
         (
             [order(include=["total", "orderItems"])],

@@ -10,7 +10,7 @@ import pytest
 
 from indexer.changes import Change
 from indexer.entities import EntityConfig, parse_entity_config
-from indexer.errors import RecordError
+from indexer.errors import SettingsError
 from indexer.folding import FoldError, Projection, fold
 from indexer.keys import KeySchema, is_hashed
 from indexer.routing import FlatRoute, FoldRoute, routes_of, rule_of
@@ -89,7 +89,7 @@ def test_more_children_than_the_bound_fail_naming_the_rule_never_dropping_one() 
     rows = [row("O#1", "ORDER#1")] + [row("O#1", f"ITEM#{n}") for n in range(3)]
     with pytest.raises(
         FoldError,
-        match=r"entities\[0\]\.children\[0\]: partition 'O#1' has 3 rows for 'items', more than max_chi",
+        match=r"entities\[0\]\.children\[0\]: partition 'O#1' has 3 or more rows for 'items', more than",
     ):
         fold(config.entities[0], "O#1", rows, config, KEYS)
     two_payments = [row("ORDER#1", "ORDER#1"), row("ORDER#1", "PAYMENT"), row("ORDER#1", "PAYMENTS")]
@@ -204,19 +204,26 @@ def test_an_item_modified_into_another_entity_leaves_a_tombstone_at_its_own_vers
     assert gone.change.kind == "delete"
 
 
-def test_a_row_meeting_two_rules_fails_naming_both() -> None:
-    config = parse_entity_config(
-        json.dumps(
-            {
-                "entities": [
-                    {"name": "a", "match": {"sort_key_prefix": "ORDER#"}, "index": "a"},
-                    {"name": "b", "match": {"partition_key_prefix": "ORDER#"}, "index": "b"},
-                ]
-            }
-        ),
-        has_sort_key=True,
-    )
+def test_rules_a_row_could_both_meet_are_refused_and_a_child_shares_its_parents_partition_prefix() -> None:
+    def parse(*entities: dict[str, Any]) -> EntityConfig | None:
+        return parse_entity_config(json.dumps({"entities": list(entities)}), has_sort_key=True)
+
+    orders = {"name": "a", "match": {"sort_key_prefix": "ORDER#"}, "index": "a"}
+    customers = {"name": "b", "match": {"partition_key_prefix": "CUSTOMER#"}, "index": "b"}
+    with pytest.raises(
+        SettingsError, match=r"entities\[1\]\.match .* and entities\[0\]\.match .* can both match"
+    ):
+        parse(orders, customers)  # PK=CUSTOMER#7, SK=ORDER#1 would meet both
+    orders["match"] = {"partition_key_prefix": "ORDER#", "sort_key_prefix": "ORDER#"}
+    children = [{"name": "i", "match": {"sort_key_prefix": "ITEM#"}, "field": "items"}]
+    config = parse({**orders, "document_id": "partition_key", "children": children}, customers)
     assert config is not None
-    with pytest.raises(RecordError, match=r"matches both entities\[0\]\.match and entities\[1\]\.match"):
-        rule_of({"PK": "ORDER#1", "SK": "ORDER#1"}, config, KEYS)
-    assert rule_of({"PK": "ORDER#1", "SK": "ITEM#1"}, config, KEYS).entity.name == "b"  # type: ignore[union-attr]
+    item = rule_of({"PK": "ORDER#1", "SK": "ITEM#1"}, config, KEYS)
+    assert item is not None
+    assert item.child is not None  # the child rule carries its parent's partition prefix ...
+    assert rule_of({"PK": "CUSTOMER#7", "SK": "ITEM#1"}, config, KEYS).entity.name == "b"  # type: ignore[union-attr]
+    typed = [
+        {"name": "a", "match": {"attribute": "type", "equals": "book"}, "index": "a"},
+        {"name": "b", "match": {"attribute": "type", "equals": "film"}, "index": "b"},
+    ]
+    assert parse(*typed) is not None  # one attribute, two values: exclusive

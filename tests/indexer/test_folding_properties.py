@@ -91,7 +91,15 @@ class SameOrder:
         return Delete(partition, sort) if self.delete else Put(partition, sort, self.value)
 
 
-Step = Write | Deliver | Replay | Stale
+@dataclass(frozen=True)
+class Fail:
+    """Deliver ``picks`` with the first table read failing (throttled, timed out): the batch reports the
+    earliest record of that document and is delivered again from there, as Lambda does."""
+
+    picks: tuple[int, ...]
+
+
+Step = Write | Deliver | Replay | Stale | Fail
 _picks = st.lists(st.integers(0, 40), min_size=1, max_size=8).map(tuple)
 _same_order = st.builds(SameOrder, st.sampled_from(("root", *CHILD_KEYS)), st.integers(0, 9), st.booleans())
 _stale = st.builds(
@@ -104,8 +112,9 @@ _stale = st.builds(
 )
 steps = st.lists(
     mixed(
-        {"write": 4, "deliver": 1, "replay": 1, "stale": 2},
+        {"write": 4, "deliver": 1, "replay": 1, "stale": 2, "fail": 1},
         {
+            "fail": _picks.map(Fail),
             "write": operations().map(Write),
             "deliver": _picks.map(Deliver),
             "replay": st.integers(0, 1000).map(Replay),
@@ -123,12 +132,17 @@ class InterruptingReader:
 
     inner: CollectionReader
     armed: list[Callable[[], None]] = field(default_factory=list)
+    fail_next: bool = False
 
-    def read(self, partition_attribute: Mapping[str, Any]) -> Collection:
-        collection = self.inner.read(partition_attribute)
+    def read(self, partition_attribute: Mapping[str, Any], deadline: Any = None) -> Collection:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("injected: the table read failed")
+        collection = self.inner.read(partition_attribute, deadline)
+        rows = list(collection.rows)  # the whole partition, read now ...
         while self.armed:
-            self.armed.pop(0)()
-        return collection
+            self.armed.pop(0)()  # ... then more writes and another invocation: the read is stale
+        return Collection(iter(rows), collection.read_units, collection.pages)
 
 
 def run(
@@ -180,6 +194,10 @@ def run(
             deliveries.deliver(deliveries.take(step.picks))
         elif isinstance(step, Replay):
             deliveries.replay(step.which)
+        elif isinstance(step, Fail):
+            reader.fail_next = scheme == "rebuild"
+            deliveries.deliver(deliveries.take(step.picks))
+            reader.fail_next = False
         else:
             batch = deliveries.take(step.picks)
 
@@ -210,6 +228,8 @@ def run(
         judge(lambda index, doc_id, busy=busy: partition_of(doc_id) not in busy)
     deliveries.drain(drain)
     judge()
+    if deliveries.redeliveries:
+        event("a batch redelivered from a reported failure")
 
 
 def partition_of(doc_id: str) -> str:

@@ -33,8 +33,10 @@ class CountingReader:
     pages: list[int] = field(default_factory=list)
     before_return: Callable[[], None] | None = None
 
-    def read(self, partition_attribute: Mapping[str, Any]) -> Collection:
-        collection = self.inner.read(partition_attribute)
+    def read(self, partition_attribute: Mapping[str, Any], deadline: Any = None) -> Collection:
+        collection = self.inner.read(partition_attribute, deadline)
+        rows = list(collection.rows)
+        collection = Collection(iter(rows), collection.read_units, collection.pages)
         self.reads.append(partition_attribute["S"])
         self.pages.append(collection.pages)
         if self.before_return is not None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from indexer.tombstones import ALIAS_FILTER
+from support import emf
 from support.containers import Server
 from support.lambda_runtime_api import RuntimeApi
 from support.stream_records import lambda_event, record
@@ -58,6 +59,7 @@ def function_container(image: str, env: dict[str, str]) -> Iterator[RuntimeApi]:
             yield api
         finally:
             logs = subprocess.run([DOCKER, "logs", name], capture_output=True, text=True, timeout=30)
+            api.container_stdout = logs.stdout  # type: ignore[attr-defined]  # what Lambda ships to CloudWatch
             print(logs.stdout[-4000:], logs.stderr[-4000:])
             subprocess.run([DOCKER, "kill", name], capture_output=True, timeout=60)
 
@@ -124,6 +126,36 @@ def test_image_runs_the_handler_against_opensearch(
     assert outcome.response == {"batchItemFailures": []}
     assert outcome.in_time
     assert docs(unique_name) == {"b1": {"id": "b1", "title": "Dune", "n": 9007199254740993}}
+
+
+def test_image_writes_one_emf_metrics_line_per_invocation_on_stdout(
+    image: str, opensearch: Server, unique_name: str
+) -> None:
+    """In the image, under the Lambda runtime interface client, each invocation writes one line to stdout
+    that is an EMF document by itself ("On Lambda ... Writing JSON to standard out in the embedded metric
+    format is sufficient", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html),
+    dimensioned by the function's name as Lambda sets it (AWS_LAMBDA_FUNCTION_NAME, "Defined runtime
+    environment variables", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html)."""
+    env = {
+        "OPENSEARCH_ENDPOINT": opensearch.url,
+        "OPENSEARCH_AUTH": "none",
+        "OPENSEARCH_INDEX": unique_name,
+        "AWS_LAMBDA_FUNCTION_NAME": "books-dev-indexer",
+    }
+    events = [
+        lambda_event([record("INSERT", {"id": {"S": f"m{i}"}}, i, {"id": {"S": f"m{i}"}}) for i in range(3)]),
+        lambda_event([record("REMOVE", {"id": {"S": "m0"}}, 3)]),
+    ]
+    with function_container(image, env) as api:
+        for event in events:
+            assert api.invoke(event, timeout_seconds=60).response == {"batchItemFailures": []}
+    lines = [emf.parse(line) for line in api.container_stdout.splitlines() if emf.is_emf(line)]
+    assert [line.value("RecordsIn") for line in lines] == [3, 1]
+    assert [(line.value("DocumentsWritten"), line.value("TombstonesWritten")) for line in lines] == [
+        (3, 0),
+        (0, 1),
+    ]
+    assert {m.dimensions["FunctionName"] for line in lines for m in line.metrics} == {"books-dev-indexer"}
 
 
 def test_image_answers_before_a_real_deadline_when_opensearch_never_does(image: str) -> None:

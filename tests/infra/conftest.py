@@ -47,6 +47,18 @@ def infra_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def module_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto of one test module's own, stopped with it: what it applies never meets infra_moto's tests
+    (which prove that destroy leaves nothing), and it needs no destroy."""
+    process, endpoint = start_moto(tmp_path_factory.mktemp("module-moto") / "moto.log")
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 # ---- CI only: the provider's real OpenSearch create/delete path (ten-minute sleeps each way) ------------
 #
 # Started as a subprocess when collection ends, so its twenty-odd minutes of provider sleeps overlap the rest

@@ -20,8 +20,8 @@ from typing import Any
 from books_local.terragrunt import Environment, provider_config, terraform_env
 
 ROOT = Path(__file__).resolve().parents[2]
-# live/prod requires the image tag to deploy; any value serves a plan.
-ENVIRON = {"INDEXER_IMAGE_TAG": "1.2.3"}
+# Every get_env has a default (prod promotes the digest in live/prod/release.hcl): a plan needs none.
+ENVIRON: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import hcl2
 
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("table", "opensearch", "lambda", "image", "api", "bulk-load")
+MODULES = ("table", "opensearch", "lambda", "image", "api", "dashboard", "alarm-topic", "bulk-load")
 
 
 def _blocks(module: Path, kind: str) -> dict[str, dict[str, Any]]:
@@ -39,10 +39,21 @@ def _expression(value: Any) -> str:
 
 def _type(value: Any) -> str:
     """A variable's type as HCL (python-hcl2 hands nested types over as JSON-ish text)."""
-    text = _expression(value).strip('"')
-    text = re.sub(r'"\$\{(.*?)\}"', r"\1", text)
+    text = _unwrap(_expression(value).strip('"'))
     text = re.sub(r'"(\w+)": ', r"\1 = ", text)
     return re.sub(r'"(string|number|bool|any)"', r"\1", text)
+
+
+def _unwrap(text: str) -> str:
+    """Each ``"${...}"`` python-hcl2 wraps around a nested type expression, at any depth, as its content."""
+    while (start := text.find('"${')) >= 0:
+        depth, end = 0, start + 2
+        for end in range(start + 2, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        text = text[:start] + text[start + 3 : end] + text[end + 2 :]
+    return text
 
 
 def _cell(text: str) -> str:

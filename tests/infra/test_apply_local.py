@@ -54,7 +54,18 @@ def client(endpoint: str, service: str) -> Any:
 
 def test_every_unit_is_applied_with_its_outputs(applied: tuple[Stack, dict]) -> None:
     _, outputs = applied
-    assert set(outputs) == {"table", "opensearch", "api", "indexer", "image", "bulk-load"}
+    assert set(outputs) == {
+        "alarms",
+        "table",
+        "opensearch",
+        "api",
+        "indexer",
+        "image",
+        "dashboard",
+        "bulk-load",
+    }
+    # every alarm of every unit publishes to the one alarm topic (written once, by the alarms unit)
+    assert outputs["alarms"]["alarm_actions"] == [outputs["alarms"]["topic_arn"]]
     assert outputs["table"]["table_name"] == "books-local"
     assert outputs["opensearch"]["domain_name"] == "books-local"
     assert outputs["indexer"]["function_name"] == "books-local-indexer"
@@ -140,9 +151,15 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
     alarms = client(infra_moto, "cloudwatch").describe_alarms(AlarmNamePrefix="books-local-indexer-")
     assert {a["MetricName"] for a in alarms["MetricAlarms"]} == {
         "IteratorAge",
+        "IndexLagMax",
         "Errors",
         "ApproximateNumberOfMessagesVisible",
     }
+    every = client(infra_moto, "cloudwatch").describe_alarms(AlarmNamePrefix="books-local-")["MetricAlarms"]
+    assert every
+    assert {tuple(a["AlarmActions"]) for a in every} == {(outputs["alarms"]["topic_arn"],)}
+    topics = client(infra_moto, "sns").list_topics()["Topics"]
+    assert [topic["TopicArn"] for topic in topics] == [outputs["alarms"]["topic_arn"]]
 
     domain = client(infra_moto, "opensearch").describe_domain(DomainName="books-local")["DomainStatus"]
     assert domain["DomainEndpointOptions"]["EnforceHTTPS"] is True
@@ -205,10 +222,40 @@ def test_the_bulk_load_unit_runs_the_indexers_image_with_its_environment(
     )
 
 
+def test_the_dashboard_shows_the_alarms_and_resources_the_other_units_made(
+    applied: tuple[Stack, dict], infra_moto: str
+) -> None:
+    """Every alarm the units made is on the alarm widget, and every metric widget names those units' real
+    resources (tests/infra/test_dashboard.py checks the metric names against what each resource publishes)."""
+    _, outputs = applied
+    cloudwatch = client(infra_moto, "cloudwatch")
+    body = json.loads(
+        cloudwatch.get_dashboard(DashboardName=outputs["dashboard"]["dashboard_name"])["DashboardBody"]
+    )
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    made = {a["AlarmArn"] for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+    assert set(alarm_widget["properties"]["alarms"]) == made
+    named: dict[str, set[str]] = {}
+    for widget in body["widgets"]:
+        for entry in widget["properties"].get("metrics", []):
+            fields = [part for part in entry if not isinstance(part, dict)]
+            for key, value in zip(fields[2::2], fields[3::2], strict=True):
+                named.setdefault(key, set()).add(value)
+    api = client(infra_moto, "apigateway").get_rest_api(restApiId=outputs["api"]["rest_api_id"])
+    assert named == {
+        "ApiName": {api["name"]},
+        "Stage": {outputs["api"]["stage_name"]},
+        "FunctionName": {outputs["indexer"]["function_name"]},
+        "QueueName": {outputs["indexer"]["dead_letter_queue_url"].rsplit("/", 1)[1]},
+        "DomainName": {outputs["opensearch"]["domain_name"]},
+        "ClientId": {"123456789012"},
+    }
+
+
 def test_second_plan_shows_no_changes(applied: tuple[Stack, dict]) -> None:
     stack, _ = applied
     assert stack.plan() == dict.fromkeys(
-        ("table", "opensearch", "image", "api", "indexer", "bulk-load"), False
+        ("alarms", "table", "opensearch", "image", "api", "indexer", "dashboard", "bulk-load"), False
     )
 
 

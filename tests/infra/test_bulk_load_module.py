@@ -379,7 +379,7 @@ REFUSED = {
     ),
     "an environment that sets what the module sets": (
         {"indexer_environment": {**INDEXER_ENVIRONMENT, "TABLE_NAME": "other"}},
-        "indexer_environment must not set TABLE_NAME or BULK_LOAD_BUCKET",
+        "nor a TABLE_NAME other than table_arn's table",
     ),
     "more writers per node than write threads": (
         {"concurrency_per_data_node": 17},
@@ -400,6 +400,26 @@ def test_inputs_that_would_break_a_run_are_refused_at_plan_time(planner: Workdir
     text = " ".join((result.stderr + result.stdout).split())
     assert "Invalid value for variable" in text, text
     assert message in text, text
+
+
+def test_an_environment_over_lambdas_4_kb_is_refused_at_plan_time(planner: Workdir) -> None:
+    """ "4 KB, for all environment variables associated with the function, in aggregate" ("Lambda quotas",
+    https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): the export function carries
+    the indexer's environment and two more variables, so an environment the indexer just fits can fail
+    here; the plan says so instead of CreateFunction."""
+    crowded = {
+        **INDEXER_ENVIRONMENT,
+        "INDEX_INCLUDE_ATTRIBUTES": ",".join(f"attribute_{n:04d}" for n in range(270)),
+    }
+    planner.inputs(indexer_environment=crowded)
+    result = planner.terraform("plan", "-input=false", "-lock=false", "-refresh=false", check=False)
+    assert result.returncode != 0
+    text = " ".join((result.stderr + result.stdout).split())
+    assert "Lambda allows 4 KB (4096 bytes) in aggregate" in text, text
+    planner.inputs(
+        indexer_environment={**INDEXER_ENVIRONMENT, "TABLE_NAME": "books-conf"}
+    )  # the same table: fine
+    planner.terraform("plan", "-input=false", "-lock=false", "-refresh=false")
 
 
 def test_max_concurrency_is_capped_at_the_distributed_maps_limit(planner: Workdir) -> None:

@@ -15,18 +15,21 @@ from typing import Any
 
 import pytest
 
-from books_local.terragrunt import provider_config, terraform_env
+from books_local.terragrunt import Environment, provider_config, terraform_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"  # moto's
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:books-conformance-alarms"
 REQUIRED: dict[str, dict[str, Any]] = {
-    "opensearch": {"domain_name": "books-conformance"},
+    "alarm-topic": {"name": "books-conformance-alarms"},
+    "opensearch": {"domain_name": "books-conformance", "alarm_actions": [TOPIC]},
     "lambda": {
         "function_name": "books-conformance-indexer",
         "image_uri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/books-conformance-indexer:1.0.0",
         "table_stream_arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/books/stream/2026-01-01T00:00:00",
         "opensearch_endpoint": "search-books.us-east-1.es.amazonaws.com",
         "opensearch_domain_arn": f"arn:aws:es:us-east-1:{ACCOUNT}:domain/books-conformance",
+        "alarm_actions": [TOPIC],
     },
     "api": {
         "name": "books-conformance",
@@ -34,6 +37,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "table_arn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/books",
         "opensearch_domain_endpoint": "search-books.us-east-1.es.amazonaws.com",
         "opensearch_domain_arn": f"arn:aws:es:us-east-1:{ACCOUNT}:domain/books-conformance",
+        "alarm_actions": [TOPIC],
     },
 }
 
@@ -168,8 +172,45 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(
     managed alias/aws/sns never grants ("Enable compatibility between event sources from AWS services and
     encrypted topics",
     https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services)."""
-    for name in REQUIRED:
-        modules[name].refuses("the alarm topic is always encrypted", alarm_topic_kms_key_id=key)
+    modules["alarm-topic"].refuses("the alarm topic is always encrypted", kms_key_arn=key)
+
+
+@pytest.mark.parametrize("name", ["api", "lambda", "opensearch"])
+def test_alarms_that_notify_nobody_are_refused(modules: dict[str, Module], name: str) -> None:
+    """An alarm without actions only changes state in the console ("Using Amazon CloudWatch alarms",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html): every module's
+    alarms need the environment's alarm topic, and none makes a topic of its own any more."""
+    modules[name].refuses("alarm_actions must name at least one SNS topic", alarm_actions=[])
+    plan = modules[name].planned()
+    types = {r["type"] for r in plan["resource_changes"]}
+    assert "aws_cloudwatch_metric_alarm" in types
+    assert not types & {"aws_sns_topic", "aws_kms_key"}, f"{name} still writes its own alarm topic"
+
+
+def test_a_prod_plan_without_an_on_call_destination_fails_saying_how_to_set_one(
+    modules: dict[str, Module],
+) -> None:
+    prod = Environment.load(ROOT / "live" / "prod", environ={}).units["alarms"].inputs(command="plan")
+    assert prod["require_destination"] is True
+    modules["alarm-topic"].refuses(
+        "No on-call destination: this environment requires one",
+        **{**prod, "destinations": {}},
+    )
+    text = " ".join((modules["alarm-topic"].plan(**{**prod, "destinations": {}}).stderr).split())
+    assert "Set alarms.destinations in live/<env>/env.hcl" in text
+    assert "email_addresses" in text
+    plan = modules["alarm-topic"].planned(**prod)
+    (subscription,) = [r for r in plan["resource_changes"] if r["type"] == "aws_sns_topic_subscription"]
+    assert subscription["change"]["after"]["protocol"] == "email"
+    (topic,) = [r for r in plan["resource_changes"] if r["type"] == "aws_sns_topic"]
+    assert topic["change"]["after"]["name"] == "books-prod-alarms"
+
+
+def test_an_existing_topic_is_used_as_it_is(modules: dict[str, Module]) -> None:
+    existing = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-pager"
+    plan = modules["alarm-topic"].planned(destinations={"topic_arn": existing}, require_destination=True)
+    assert not {r["type"] for r in plan.get("resource_changes", [])} & {"aws_sns_topic", "aws_kms_key"}
+    assert plan["planned_values"]["outputs"]["alarm_actions"]["value"] == [existing]
 
 
 # ---- Lambda: "Lambda parameters for Amazon DynamoDB event source mappings"

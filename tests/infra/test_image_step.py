@@ -64,7 +64,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     host = f"127.0.0.1:{_free_port()}"
     (workdir / "config.yml").write_text(
         "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {workdir / 'data'}\nhttp:\n  addr: {host}\n"
+        f"    rootdirectory: {workdir / 'data'}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n"
     )
     with (workdir / "registry.log").open("wb") as log:
         process = subprocess.Popen([binary, "serve", str(workdir / "config.yml")], stdout=log, stderr=log)
@@ -126,6 +126,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ignore = shutil.ignore_patterns(".terraform", ".terragrunt-cache", "__pycache__", "*.tfstate*")
     for folder in ("live", "modules", "artifacts/update_indices"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=ignore)
+    # the image is built from git's tracked files: the copy is a checkout of its own
+    git = ["git", "-C", str(copy), "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "sources"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
     return copy
 
 
@@ -270,9 +274,154 @@ def test_a_manifest_list_is_refused_by_the_publish_step_and_by_the_check(
         assert_single_platform_for_the_function(registry, "multi", "x86_64")
     script = ROOT / "modules" / "image" / "scripts" / "record_stand_in.py"
     refused = subprocess.run(
-        [sys.executable, str(script), f"{registry}/{REPOSITORY}:multi", moto, "us-east-1"],
+        [sys.executable, str(script), "record", f"{registry}/{REPOSITORY}:multi", moto, "us-east-1"],
         capture_output=True,
         text=True,
     )
     assert refused.returncode == 1
     assert "not a single-platform image manifest" in refused.stderr
+
+
+def test_an_untracked_file_changes_neither_the_tag_nor_the_image(
+    first_apply: dict[str, dict[str, Any]], stack: Stack, workspace: Path
+) -> None:
+    """The tag hashes git's tracked files only (issue 19: a stray .DS_Store changed it and reached the
+    image)."""
+    stray = workspace / "artifacts" / "update_indices" / "lambda" / ".DS_Store"
+    stray.write_bytes(b"\0\1finder")
+    try:
+        assert stack.plan()["image"] is False
+    finally:
+        stray.unlink()
+
+
+def _publish(
+    stack: Stack, registry: str, moto: str, tag: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """modules/image's publish step, run as its terraform_data runs it."""
+    sources = stack.environment.path.parents[1] / "artifacts" / "update_indices"
+    environ = {
+        **os.environ,
+        "IMAGE": f"{registry}/{REPOSITORY}:{tag}",
+        "REPOSITORY_NAME": REPOSITORY,
+        "IMAGE_TAG": tag,
+        "PLATFORM": "linux/amd64",
+        "BUILD_SCRIPT": str(sources / "build-image.sh"),
+        "DOCKER": DOCKER,
+        "ECR_LOGIN": "off",
+        "AWS_REGION": "us-east-1",
+        "ECR_API_ENDPOINT": moto,
+        "SOURCE_IMAGE": "",
+        "BASE_IMAGE": "local/lambda-python:3.11",
+        "BASE_IMAGE_UNPINNED": "local stand-in",
+        **extra,
+    }
+    return subprocess.run(
+        [str(ROOT / "modules" / "image" / "scripts" / "publish.sh")],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_a_poisoned_tag_is_replaced_without_a_manual_step(
+    first_apply: dict[str, dict[str, Any]], stack: Stack, registry: str, moto: str
+) -> None:
+    """Issue 19: one bad push (a manifest list) under a tag made every later apply fail until someone deleted
+    it. Now the publish step checks what the tag names (one image manifest for the platform, labelled with
+    this source's tag), deletes a tag that names anything else (from the registry and from ECR's API) and
+    publishes again; the tag then names a good image, and the next run trusts it."""
+    tag = "src-poisoned0000000000"
+    content_type, digest, _ = manifest(registry, first_apply["image"]["image_tag"])
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"http://{registry}/v2/{REPOSITORY}/manifests/{digest}", headers={"Accept": content_type}
+        ),
+        timeout=10,
+    ) as response:
+        size = len(response.read())
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [
+            {
+                "mediaType": content_type,
+                "digest": digest,
+                "size": size,
+                "platform": {"architecture": "amd64", "os": "linux"},
+            }
+        ],
+    }
+    put = urllib.request.Request(
+        f"http://{registry}/v2/{REPOSITORY}/manifests/{tag}",
+        data=json.dumps(index).encode(),
+        method="PUT",
+        headers={"Content-Type": index["mediaType"]},
+    )
+    urllib.request.urlopen(put, timeout=10).close()
+    ecr = boto3.client(
+        "ecr", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=json.dumps(index), imageTag=tag)
+    with pytest.raises(AssertionError, match="Lambda runs one image manifest"):
+        assert_single_platform_for_the_function(registry, tag, "x86_64")
+
+    result = _publish(stack, registry, moto, tag)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "deleting the tag and publishing again" in result.stderr
+    good = assert_single_platform_for_the_function(registry, tag, "x86_64")
+    (image,) = ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"imageTag": tag}])["imageDetails"]
+    assert image["imageDigest"] == good  # ECR's API names the replacement, as the apply reads it
+    again = _publish(stack, registry, moto, tag)
+    assert again.returncode == 0, again.stderr
+    assert "exists already and is this apply's image" in again.stdout
+    assert manifest(registry, tag)[1] == good
+
+
+def test_prod_promotes_the_digest_dev_runs_without_building(
+    first_apply: dict[str, dict[str, Any]],
+    workspace: Path,
+    registry: str,
+    moto: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Build once, promote by digest: a second environment's image unit, given dev's image by digest
+    (promote_from), copies that manifest into its own repository with skopeo (--preserve-digests), records
+    it, and outputs the same digest; nothing is built. On AWS the copy reads dev's repository through its
+    repository policy (pull_account_ids, "Private repository policy examples in Amazon ECR",
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html); here both
+    repositories live in one stand-in registry and one moto account, so that policy is not exercised."""
+    dev = first_apply["image"]
+    environ = {
+        "BOOKS_IMAGE_STEP": "on",
+        "BOOKS_IMAGE_REGISTRY": registry,
+        "BOOKS_AWS_ENDPOINT": moto,
+        "DOCKER": "/nonexistent/docker",  # promotion never builds: a build would fail here
+    }
+    environment = Environment.load(workspace / "live" / "local", environ=environ)
+    prod = Stack(
+        environment,
+        moto,
+        tmp_path_factory.mktemp("promoted-state"),
+        overrides={
+            "image": {
+                "repository_name": "books-promoted-indexer",
+                "promote_from": {"image_uri": dev["image_uri"]},
+            }
+        },
+    )
+    try:
+        promoted = prod.apply(units=["image"])["image"]
+        assert promoted["image_digest"] == dev["image_digest"]
+        assert promoted["image_uri"] == f"{promoted['repository_url']}@{dev['image_digest']}"
+        assert promoted["image_tag"] == f"promoted-{dev['image_digest'][7:27]}"
+        request = urllib.request.Request(
+            f"http://{registry}/v2/books-promoted-indexer/manifests/{promoted['image_tag']}",
+            headers={"Accept": ACCEPT},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Docker-Content-Digest"] == dev["image_digest"]
+        assert prod.plan(units=["image"]) == {"image": False}
+    finally:
+        prod.destroy(units=["image"])

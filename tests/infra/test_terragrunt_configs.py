@@ -13,8 +13,14 @@ import pytest
 from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = ("dev", "prod", "local")
-UNITS = {"table", "opensearch", "api", "indexer", "image", "bulk-load"}
+ENVIRONMENTS = ("dev", "prod", "local", "local-orders")
+UNITS = {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard", "bulk-load"}
+# The worked example of a single-table design (README.md, "Single-table designs") has no API, no dashboard
+# nor the bulk load.
+UNITS_OF = {
+    name: UNITS - {"api", "dashboard", "bulk-load"} if name == "local-orders" else UNITS
+    for name in ENVIRONMENTS
+}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -31,15 +37,18 @@ def interface(unit_source: Path) -> ModuleInterface:
 def test_every_hcl_file_parses() -> None:
     files = [ROOT / "terragrunt.hcl", *sorted((ROOT / "live").rglob("*.hcl"))]
     locks = [file for file in files if file.name == ".terraform.lock.hcl"]
-    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) * (1 + 2 * len(UNITS))
-    assert len(locks) == len(ENVIRONMENTS) * len(UNITS)
+    releases = 1  # live/prod/release.hcl: the image prod promotes
+    units = sum(len(UNITS_OF[name]) for name in ENVIRONMENTS)
+    entities = [ROOT / "live" / "local-orders" / "entities.hcl"]  # the example's ENTITY_CONFIG
+    assert len(files) == 1 + len(UNITS) + len(ENVIRONMENTS) + 2 * units + len(entities) + releases
+    assert len(locks) == units
     for file in files:
         with file.open() as handle:
             assert hcl2.load(handle), file
 
 
-def test_each_environment_has_the_six_units(environment: Environment) -> None:
-    assert set(environment.units) == UNITS
+def test_each_environment_has_its_units(environment: Environment) -> None:
+    assert set(environment.units) == UNITS_OF[environment.path.name]
 
 
 def test_unit_sources_exist(environment: Environment) -> None:
@@ -74,23 +83,56 @@ def test_dependency_outputs_and_mocks_are_real_outputs(environment: Environment)
             assert read <= set(dependency.mock_outputs), f"{unit.path}: {name} mocks miss {read}"
 
 
-def test_mock_outputs_serve_only_init_validate_and_plan(environment: Environment) -> None:
+def test_mock_outputs_serve_plans_and_destroy_but_never_apply(environment: Environment) -> None:
+    """Mocks stand in only for a dependency without outputs (Terragrunt's dependency block reference); an
+    apply must never run on them, a destroy after a failed first apply must get past them."""
     for unit in environment.units.values():
         for name, dependency in unit.dependencies.items():
             allowed = dependency.mock_outputs_allowed_terraform_commands
-            assert allowed, f"{unit.path}: dependency {name!r} mocks are not limited to any command"
-            assert allowed <= {"init", "validate", "plan"}, f"{unit.path}: {name} mocks allowed for {allowed}"
+            assert allowed == {"init", "validate", "plan", "destroy"}, f"{unit.path}: {name} mocks: {allowed}"
             with pytest.raises(TerragruntError, match="mocks are not allowed"):
                 unit.inputs(command="apply")
 
 
-def test_graph_is_acyclic_with_api_and_indexer_after_table_opensearch_and_image(
+def test_destroy_after_a_failed_first_apply_gets_past_dependencies_without_outputs(
     environment: Environment,
 ) -> None:
-    assert environment.waves() == [["image", "opensearch", "table"], ["api", "indexer"], ["bulk-load"]]
-    assert environment.graph()["api"] == {"table", "opensearch"}
-    assert environment.graph()["indexer"] == {"table", "opensearch", "image"}
-    assert environment.graph()["bulk-load"] == {"table", "opensearch", "image", "indexer"}
+    """`run --all destroy` when only some units were ever applied: every unit still evaluates its inputs
+    (with the mocks of the dependencies that have no outputs); before, the first one stopped the run."""
+    table = "arn:aws:dynamodb:eu-west-1:111111111111:table/books"
+    applied = {
+        "table": {
+            "table_name": "books",
+            "table_arn": table,
+            "table_stream_arn": f"{table}/stream/2026-01-01T00:00:00.000",
+            "table_hash_key": "id",
+        }
+    }
+    for unit in environment.units.values():
+        inputs = unit.inputs(applied, command="destroy")
+        if unit.name == "api":
+            assert inputs["table_name"] == "books"  # real outputs win over mocks where they exist
+            assert inputs["opensearch_domain_endpoint"].startswith("search-mock.")  # never applied: mocks
+
+
+def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
+    environment: Environment,
+) -> None:
+    if "api" not in environment.units:  # the orders example: no API, no dashboard
+        assert environment.waves() == [["alarms", "image", "table"], ["opensearch"], ["indexer"]]
+    else:
+        assert environment.waves() == [
+            ["alarms", "image", "table"],
+            ["opensearch"],
+            ["api", "indexer"],
+            ["bulk-load"],
+            ["dashboard"],
+        ]
+        assert environment.graph()["bulk-load"] == {"alarms", "table", "opensearch", "image", "indexer"}
+        assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
+        assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch", "bulk-load"}
+    assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
+    assert environment.graph()["opensearch"] == {"alarms"}
 
 
 def test_a_dependency_cycle_is_reported(tmp_path: Path) -> None:
@@ -158,25 +200,30 @@ def test_opensearch_admits_exactly_the_indexer_export_function_and_api_roles(
     prefix = environment.locals["name_prefix"]
     account = environment.locals["account_id"]
     principals = environment.units["opensearch"].inputs(command="plan")["access_principal_arns"]
-    assert principals == [
-        f"arn:aws:iam::{account}:role/{prefix}-indexer",
-        f"arn:aws:iam::{account}:role/{prefix}-bulk-load-export",
-        f"arn:aws:iam::{account}:role/{prefix}-api-*",
-    ]
+    api = [f"arn:aws:iam::{account}:role/{prefix}-api-*"] if "api" in environment.units else []
+    # the bulk load's export function writes too, where there is one (its module names the role <name>-export)
+    export = (
+        [f"arn:aws:iam::{account}:role/{prefix}-bulk-load-export"] if "bulk-load" in environment.units else []
+    )
+    assert principals == [f"arn:aws:iam::{account}:role/{prefix}-indexer", *export, *api]
     assert environment.units["indexer"].inputs(command="plan")["function_name"] == f"{prefix}-indexer"
-    assert environment.units["api"].inputs(command="plan")["name"] == prefix
-    # the bulk-load module names its export function's role <name>-export
-    assert environment.units["bulk-load"].inputs(command="plan")["name"] == f"{prefix}-bulk-load"
+    if "api" in environment.units:
+        assert environment.units["api"].inputs(command="plan")["name"] == prefix
+    if "bulk-load" in environment.units:
+        assert environment.units["bulk-load"].inputs(command="plan")["name"] == f"{prefix}-bulk-load"
 
 
 def test_the_bulk_load_runs_the_indexers_image_and_environment(environment: Environment) -> None:
     """The export handler is the stream indexer's second entry point: the same image (a rollback pin moves
     both) and the same settings, and its MaxConcurrency follows the domain's data nodes (env.hcl)."""
+    if "bulk-load" not in environment.units:
+        return
     bulk = environment.units["bulk-load"].inputs(command="plan")
     indexer = environment.units["indexer"].inputs(command="plan")
     assert bulk["image_uri"] == indexer["image_uri"]
     assert bulk["architecture"] == indexer["architecture"]
     assert bulk["opensearch_data_node_count"] == environment.locals["opensearch"]["instance_count"]
+    assert bulk["alarm_actions"] == indexer["alarm_actions"]
     assert set(bulk["indexer_environment"]) >= {
         "OPENSEARCH_ENDPOINT",
         "OPENSEARCH_INDEX",
@@ -229,6 +276,8 @@ def test_every_unit_commits_a_lock_file_for_the_provider_its_module_admits(envir
 
 
 def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: Environment) -> None:
+    if "api" not in environment.units:
+        pytest.skip(f"{environment.path.name} has no API")
     generated = environment.units["api"].generated_files()["deploy_outputs.tf"]
     outputs = hcl2.loads(generated)["output"]
     names = {name for block in outputs for name in block}
@@ -236,3 +285,54 @@ def test_the_api_unit_outputs_its_url_and_a_signed_example_request(environment: 
     assert f"--aws-sigv4 'aws:amz:{environment.locals['region']}:execute-api'" in generated
     assert "aws_api_gateway_stage.this.invoke_url" in generated
     assert "$${" not in generated  # Terraform, not Terragrunt, interpolates the stage URL
+
+
+def test_the_prod_domain_is_kept_by_destroy_and_nothing_else_is_protected() -> None:
+    """A Terraform lifecycle block cannot take a variable ("The lifecycle Meta-Argument": only literal
+    values), so the module cannot switch prevent_destroy per environment without a second resource block;
+    live/prod's opensearch unit sets Terragrunt's unit-level prevent_destroy instead."""
+    for name in ENVIRONMENTS:
+        environment = Environment.load(ROOT / "live" / name, environ=ENVIRON)
+        protected = {unit for unit, config in environment.units.items() if config.prevent_destroy}
+        assert protected == ({"opensearch"} if name == "prod" else set()), name
+    prod = Environment.load(ROOT / "live" / "prod", environ=ENVIRON)
+    assert prod.kept_by_destroy(set(prod.units)) == {
+        "opensearch": "prevent_destroy = true",
+        "alarms": "a unit with prevent_destroy depends on it",
+    }
+    assert prod.kept_by_destroy({"api", "indexer"}) == {}
+
+
+def test_the_orders_example_keys_its_table_by_pk_and_sk_and_its_indexer_reads_them() -> None:
+    """live/local-orders (README.md, "Single-table designs"): the table's PK/SK come from its env.hcl, the
+    indexer gets the same names (the table's outputs; for plan, the mocks) and the example's entities; the
+    books environments keep the key `id` and no sort key."""
+    orders = Environment.load(ROOT / "live" / "local-orders", environ=ENVIRON)
+    table = orders.units["table"].inputs(command="plan")
+    indexer = orders.units["indexer"].inputs(command="plan")
+    assert (table["hash_key"], table["range_key"]) == ("PK", "SK")
+    assert (indexer["table_partition_key"], indexer["table_sort_key"]) == ("PK", "SK")
+    assert [entity["index"] for entity in indexer["entities"]] == ["orders", "customers"]
+    for name in ("dev", "prod", "local"):
+        books = Environment.load(ROOT / "live" / name, environ=ENVIRON)
+        assert books.units["table"].inputs(command="plan")["hash_key"] == "id"
+        assert books.units["table"].inputs(command="plan")["range_key"] is None
+        assert "entities" not in books.units["indexer"].inputs(command="plan")
+
+
+def test_a_table_without_a_sort_key_gives_the_indexer_none_although_terraform_stores_no_null_output() -> None:
+    """Terraform removes an output whose value is null from the state, so `terraform output` (and Terragrunt's
+    dependency outputs) lack it (hashicorp/terraform#34080, a maintainer's answer): the books table's
+    table_range_key is absent after an apply, not null, and the indexer unit must read it with try()."""
+    applied = {
+        "alarms": {"alarm_actions": ["arn:aws:sns:us-east-1:123456789012:alarms"]},
+        "table": {"table_stream_arn": "arn:aws:dynamodb:us-east-1:123456789012:table/b/stream/l"},
+        "opensearch": {"domain_endpoint": "search-b", "domain_arn": "arn:aws:es:us-east-1:1:domain/b"},
+        "image": {"image_uri": "1.dkr.ecr.us-east-1.amazonaws.com/b@sha256:0", "architecture": "x86_64"},
+    }
+    books = Environment.load(ROOT / "live" / "local", environ=ENVIRON).units["indexer"]
+    inputs = books.inputs({**applied, "table": {**applied["table"], "table_hash_key": "id"}}, "apply")
+    assert inputs["table_sort_key"] is None
+    orders = Environment.load(ROOT / "live" / "local-orders", environ=ENVIRON).units["indexer"]
+    table = {**applied["table"], "table_hash_key": "PK", "table_range_key": "SK"}
+    assert orders.inputs({**applied, "table": table}, "apply")["table_sort_key"] == "SK"

@@ -17,11 +17,11 @@ from support import fill_in_moto
 from support.fill_in_moto import FillInMoto
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+def _started(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[StackConfig]:
     environ = {
         **os.environ,
-        "BOOKS_STATE_DIR": str(tmp_path_factory.mktemp("local-stack") / "state"),
+        "BOOKS_STACK": name,
+        "BOOKS_STATE_DIR": str(tmp_path_factory.mktemp(f"local-stack-{name}") / "state"),
         "BOOKS_API_PORT": str(free_port()),
         "MOTO_PORT": str(free_port()),
         "OPENSEARCH_PORT": str(free_port()),
@@ -32,12 +32,24 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfi
     try:
         stack.up(config, say=progress.append)
     except StackError as error:
-        pytest.fail("make up failed:\n" + "\n".join(progress) + f"\n{error}")
+        pytest.fail(f"make up (BOOKS_STACK={name}) failed:\n" + "\n".join(progress) + f"\n{error}")
     print("\n".join(progress))
     try:
         yield config
     finally:
         stack.down(config, say=lambda line: None)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+    """The books stack (``make up``)."""
+    yield from _started(tmp_path_factory, "books")
+
+
+@pytest.fixture(scope="session")
+def orders_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+    """The orders example (``make up STACK=orders``: live/local-orders, no API)."""
+    yield from _started(tmp_path_factory, "orders")
 
 
 @pytest.fixture(scope="session")

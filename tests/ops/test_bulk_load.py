@@ -6,63 +6,18 @@ Functions executing ``modules/bulk-load/state_machine.asl.json``)."""
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
+from ops.bulk_load_run import Run
 from ops.traffic import Table
 
 from indexer.index_setup import ensure_index
-from indexer.ops.bulk_load import handle
 from indexer.ops.run_store import RunStore
 from indexer.ops.target import Target
 from support import index_oracle
 from support.fault_proxy import FaultProxy
-from support.stream_records import LambdaContext
-from support.table_exports import ExportingClient, export_table
-
-
-@dataclasses.dataclass
-class Run:
-    target: Target
-    s3: Any
-    bucket: str
-    run: str = dataclasses.field(default_factory=lambda: f"r-{uuid.uuid4().hex[:8]}")
-    answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-    def act(self, action: str, mode: str, context: Any = None, **event: Any) -> dict[str, Any]:
-        answer = handle(
-            {"action": action, "run": self.run, "mode": mode, "entity": None, "repair": True, **event},
-            context or LambdaContext(900),
-            target=self.target,
-            bucket=self.bucket,
-        )
-        self.answers.append(answer)
-        return answer
-
-    def children(self, action: str, mode: str, key: str, index: str | None, field: str) -> None:
-        """The Map: each item's child until it is done (partial and throttled answers loop, as the ASL's)."""
-        for item in RunStore(self.s3, self.bucket, self.run).get(key.split(f"runs/{self.run}/")[1]):
-            for _ in range(200):
-                answer = self.act(action, mode, index=index, **{field: item})
-                if answer["status"] in ("done", "failed"):
-                    break
-            assert answer["status"] == "done", answer
-
-    def through(self, mode: str) -> dict[str, Any]:
-        """The whole state machine: export, prepare, files, then swap and slices where the mode has them."""
-        exporting = ExportingClient(self.target.dynamodb)
-        description = export_table(exporting, self.s3, self.target.table, self.bucket, f"runs/{self.run}")
-        exporting.exports[description["ExportArn"]] = description
-        self.target = dataclasses.replace(self.target, dynamodb=exporting)
-        prepared = self.act("prepare", mode, export_arn=description["ExportArn"])
-        self.children("file", mode, prepared["files_key"], prepared["index"], "file")
-        if mode == "reindex":
-            prepared = self.act("swap", mode, index=prepared["index"])
-        if prepared.get("slices_key"):
-            self.children("slice", mode, prepared["slices_key"], prepared["index"], "slice")
-        return prepared
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ It shares no code with the indexer: the table is read with a consistent boto3 sc
 ``TypeDeserializer``; the entity configuration (the same JSON the indexer gets as ENTITY_CONFIG) is
 interpreted here on its own, by the rules the README states:
 
-- a row belongs to the one rule whose conditions it meets (key prefixes, attribute equality);
+- a row belongs to the one rule whose conditions it meets (key prefixes, attribute equality); a child's rule
+  also holds its parent's partition key prefix when it names none;
 - a flat entity (``document_id: key``) has one document per row, id = the partition key, or
   ``[partition, sort]`` as compact JSON with a sort key;
 - a folded entity (``document_id: partition_key``) has one document per partition that has a root row: the
@@ -47,8 +48,14 @@ def expected_documents(
         rules.append((entity, None))
         rules.extend((entity, child) for child in entity.get("children", []))
 
+    def conditions(entity: Mapping[str, Any], child: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        if child is None:
+            return entity["match"]
+        inherited = {k: v for k, v in entity["match"].items() if k == "partition_key_prefix"}
+        return {**inherited, **child["match"]}
+
     def rule_of(row: Row) -> tuple[Any, Any] | None:
-        met = [rule for rule in rules if _meets(row, (rule[1] or rule[0])["match"], partition_key, sort_key)]
+        met = [rule for rule in rules if _meets(row, conditions(*rule), partition_key, sort_key)]
         assert len(met) <= 1, f"the test's rows must meet one rule at most: {row}"
         return met[0] if met else None
 

@@ -29,7 +29,7 @@ def entity_config(prefix: str) -> dict[str, Any]:
         "entities": [
             {
                 "name": "order",
-                "match": {"sort_key_prefix": "ORDER#"},
+                "match": {"partition_key_prefix": "ORDER#", "sort_key_prefix": "ORDER#"},
                 "index": f"{prefix}-orders",
                 "document_id": "partition_key",
                 "exclude": ["PK", "SK"],

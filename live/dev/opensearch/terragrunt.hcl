@@ -8,3 +8,9 @@ include "envcommon" {
   expose         = true
   merge_strategy = "deep"
 }
+
+# People sign in to OpenSearch Dashboards (Cognito, fine-grained access control: admins and read-only analysts);
+# the identity applying becomes the master user. README: "Dashboards access" (prod: the same input).
+inputs = {
+  dashboards_access = {}
+}

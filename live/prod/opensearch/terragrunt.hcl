@@ -8,3 +8,7 @@ include "envcommon" {
   expose         = true
   merge_strategy = "deep"
 }
+
+# `terragrunt destroy` (and `run --all destroy`) refuses this unit: the index lives here (Terragrunt's
+# prevent_destroy attribute; a Terraform lifecycle block cannot take a variable, live/README.md).
+prevent_destroy = true

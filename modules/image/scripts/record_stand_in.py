@@ -6,13 +6,18 @@ reads the manifest back from the registry's HTTP API and records it with ECR's P
 digest. It refuses a manifest list or image index, which Lambda does not run
 (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html).
 
-Usage: record_stand_in.py HOST:PORT/REPOSITORY:TAG ECR_API_ENDPOINT REGION (standard library only).
+``forget`` removes a tag from the emulator's ECR API (BatchDeleteImage), as deleting it from ECR does, when
+publish.sh replaces a poisoned tag.
+
+Usage: record_stand_in.py record|forget HOST:PORT/REPOSITORY:TAG ECR_API_ENDPOINT REGION (standard library
+only).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import urllib.error
 import urllib.request
 
 SINGLE_PLATFORM = (
@@ -26,6 +31,32 @@ ACCEPT = ", ".join(
         "application/vnd.oci.image.index.v1+json",
     )
 )
+
+
+def _ecr(endpoint: str, region: str, operation: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(
+        endpoint,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"AmazonEC2ContainerRegistry_V20150921.{operation}",
+            # the emulator reads the region from the credential scope; it checks no signature
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20240101/{region}/ecr/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def forget(image: str, endpoint: str, region: str) -> int:
+    _, _, reference = image.partition("/")
+    repository, _, tag = reference.rpartition(":")
+    body = {"repositoryName": repository, "imageIds": [{"imageTag": tag}]}
+    _ecr(endpoint, region, "BatchDeleteImage", body)
+    print(f"forgot {repository}:{tag}")
+    return 0
 
 
 def main(image: str, endpoint: str, region: str) -> int:
@@ -48,20 +79,14 @@ def main(image: str, endpoint: str, region: str) -> int:
         "imageTag": tag,
         "imageDigest": digest,
     }
-    put = urllib.request.Request(
-        endpoint,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.PutImage",
-            # the emulator reads the region from the credential scope; it checks no signature
-            "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20240101/{region}/ecr/aws4_request, "
-            "SignedHeaders=host, Signature=0",
-        },
-    )
-    with urllib.request.urlopen(put, timeout=30) as response:
-        recorded = json.load(response)["image"]["imageId"]["imageDigest"]
+    try:
+        answer = _ecr(endpoint, region, "PutImage", body)
+    except urllib.error.HTTPError as error:  # recorded by an earlier apply (publish.sh checked the tag)
+        if b"ImageAlreadyExists" not in error.read():
+            raise
+        print(f"{repository}:{tag} is recorded already")
+        return 0
+    recorded = answer["image"]["imageId"]["imageDigest"]  # type: ignore[index]
     if recorded != digest:
         print(f"the ECR API recorded {recorded}, the registry holds {digest}", file=sys.stderr)
         return 1
@@ -70,4 +95,5 @@ def main(image: str, endpoint: str, region: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(*sys.argv[1:4]))
+    command, *arguments = sys.argv[1:5]
+    raise SystemExit({"record": main, "forget": forget}[command](*arguments))

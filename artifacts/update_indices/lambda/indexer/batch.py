@@ -30,7 +30,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError, TransportError
 
-from indexer import logs
+from indexer import logs, metrics
 from indexer.bulk import MIN_REQUEST_SECONDS, NOT_SENT_REASON, ItemResult, WriteStats, write_actions
 from indexer.changes import Change, decode_record
 from indexer.client import make_client
@@ -166,6 +166,7 @@ def process_batch(event: Mapping[str, Any], context: Any, runtime: Runtime) -> B
         else None,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
+    metrics.emit(context, records, tally, stats, response, acknowledged_at=time.time())
     return response
 
 

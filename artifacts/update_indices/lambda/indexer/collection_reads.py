@@ -13,23 +13,36 @@ indexer's cold start imports no AWS SDK (``client``).
 
 from __future__ import annotations
 
+import base64
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from indexer.bulk import MIN_REQUEST_SECONDS
 from indexer.changes import plain_item
+from indexer.deadline import Deadline
 
 
 @dataclass
 class Collection:
-    rows: list[dict[str, Any]]  # plain (decoded) rows
-    read_units: float  # ConsumedCapacity of every page
-    pages: int
+    """A partition's rows, read page by page as they are consumed (a bound exceeded stops the reading, and no
+    more than a page of rows that belong to no rule is held); ``pages`` and ``read_units`` count what was
+    read so far."""
+
+    rows: Iterator[dict[str, Any]] = field(default_factory=lambda: iter(()))  # plain (decoded) rows
+    read_units: float = 0.0  # ConsumedCapacity of the pages read
+    pages: int = 0
+
+
+class TableReadTimeout(Exception):
+    """Too little of the invocation's time is left to read another page."""
 
 
 class CollectionReader(Protocol):
-    def read(self, partition_attribute: Mapping[str, Any]) -> Collection: ...
+    def read(
+        self, partition_attribute: Mapping[str, Any], deadline: Deadline | None = None
+    ) -> Collection: ...
 
 
 @dataclass
@@ -60,25 +73,40 @@ class TableCollections:
                 )
             return self.client
 
-    def read(self, partition_attribute: Mapping[str, Any]) -> Collection:
-        client = self._dynamodb()
+    def read(self, partition_attribute: Mapping[str, Any], deadline: Deadline | None = None) -> Collection:
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": self.partition_key},
-            "ExpressionAttributeValues": {":pk": dict(partition_attribute)},
+            "ExpressionAttributeValues": {":pk": query_value(partition_attribute)},
             "ConsistentRead": True,
             "ReturnConsumedCapacity": "TOTAL",
         }
-        rows: list[dict[str, Any]] = []
-        units = 0.0
-        pages = 0
+        collection = Collection()
+        collection.rows = self._pages(request, collection, deadline)
+        return collection
+
+    def _pages(
+        self, request: dict[str, Any], collection: Collection, deadline: Deadline | None
+    ) -> Iterator[dict[str, Any]]:
+        client = self._dynamodb()
         while True:
+            if deadline is not None and deadline.remaining() < MIN_REQUEST_SECONDS:
+                raise TableReadTimeout(f"{deadline.remaining():.2f} s left: no Query page started")
             answer = client.query(**request)
-            pages += 1
-            units += float((answer.get("ConsumedCapacity") or {}).get("CapacityUnits", 0.0))
-            rows.extend(plain_item(item) for item in answer.get("Items", []))
+            collection.pages += 1
+            collection.read_units += float((answer.get("ConsumedCapacity") or {}).get("CapacityUnits", 0.0))
+            for item in answer.get("Items", []):
+                yield plain_item(item)
             last = answer.get("LastEvaluatedKey")
             if not last:
-                return Collection(rows, units, pages)
+                return
             request["ExclusiveStartKey"] = last
+
+
+def query_value(attribute: Mapping[str, Any]) -> dict[str, Any]:
+    """A key attribute as boto3 sends it: a stream record carries binary as base64 text (Lambda's event
+    shape), which boto3 would base64-encode again; it takes the bytes."""
+    if "B" in attribute and isinstance(attribute["B"], str):
+        return {"B": base64.b64decode(attribute["B"], validate=True)}
+    return dict(attribute)

@@ -5,7 +5,8 @@
 flat indexer it always was: one item, one document, in ``OPENSEARCH_INDEX``.
 
     {"entities": [
-      {"name": "order", "match": {"sort_key_prefix": "ORDER#"}, "index": "orders",
+      {"name": "order", "match": {"partition_key_prefix": "ORDER#", "sort_key_prefix": "ORDER#"},
+       "index": "orders",
        "document_id": "partition_key", "exclude": ["PK", "SK"],
        "children": [
          {"name": "line_item", "match": {"sort_key_prefix": "ITEM#"}, "field": "orderItems",
@@ -15,8 +16,11 @@ flat indexer it always was: one item, one document, in ``OPENSEARCH_INDEX``.
       {"name": "customer", "match": {"attribute": "type", "equals": "customer"}, "index": "customers"}]}
 
 - ``match``: every condition given must hold: ``partition_key_prefix`` and ``sort_key_prefix`` (string keys
-  only), ``attribute`` + ``equals`` (the row's attribute equals this JSON scalar). A row that matches no rule
-  is not indexed; a row that matches two rules fails its record, naming both (never a silent choice).
+  only), ``attribute`` + ``equals`` (the row's attribute equals this JSON scalar). A child also has its
+  parent's ``partition_key_prefix`` unless it names its own (its rows are in the parent's partition). A row
+  that matches no rule is not indexed. Two rules that some row could both match are refused at cold start,
+  naming both (prefixes of the same key that are not prefixes of each other, or one attribute with two
+  values, tell rules apart), so a row never belongs to two.
 - ``document_id``: ``key`` (default): one document per item, id from the item's key, written with the item's
   own version exactly as the flat indexer writes it; ``partition_key``: one document per item collection (all
   rows sharing a partition key), rebuilt from a consistent Query of the partition at every change
@@ -40,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from indexer.errors import SettingsError
+from indexer.keys import RAW_ID_FIELD
 
 DocumentId = Literal["key", "partition_key"]
 Fold = Literal["array", "section"]
@@ -49,7 +54,9 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _INDEX = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,254}$")
 _FIELD = re.compile(r"^[^.\s][^.]{0,254}$")  # a top-level document field: no dots (they would nest)
 _MATCH_KEYS = frozenset({"partition_key_prefix", "sort_key_prefix", "attribute", "equals"})
-_ENTITY_KEYS = frozenset({"name", "match", "index", "document_id", "include", "exclude", "children"})
+_ENTITY_KEYS = frozenset(
+    {"name", "match", "index", "document_id", "include", "exclude", "children", "mappings"}
+)
 _CHILD_KEYS = frozenset(
     {"name", "match", "field", "fold", "order_by", "descending", "max_children", "include", "exclude"}
 )
@@ -113,6 +120,7 @@ class Entity:
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     children: tuple[Child, ...] = ()
+    mappings: dict[str, Any] | None = None  # mappings.properties for the entity's index (over index.json's)
 
     @property
     def folded(self) -> bool:
@@ -172,16 +180,38 @@ def parse_entity_config(text: str | None, *, has_sort_key: bool) -> EntityConfig
     rules: list[Rule] = []
     for entity in entities:
         rules.append(Rule(entity, None, entity.match))
-        rules.extend(Rule(entity, child, child.match) for child in entity.children)
-    seen: dict[Match, str] = {}
-    for rule in rules:
-        if rule.match in seen:
-            raise SettingsError(
-                f"ENTITY_CONFIG: {rule.path}.match is the same as {seen[rule.match]}.match "
-                f"({rule.match.describe()}); every rule must be tellable apart"
-            )
-        seen[rule.match] = rule.path
+        rules.extend(Rule(entity, child, _inherited(child.match, entity.match)) for child in entity.children)
+    for number, rule in enumerate(rules):
+        for other in rules[:number]:
+            if _may_overlap(rule.match, other.match):
+                raise SettingsError(
+                    f"ENTITY_CONFIG: {rule.path}.match ({rule.match.describe()}) and {other.path}.match "
+                    f"({other.match.describe()}) can both match one row; add a condition that tells them "
+                    "apart (e.g. a partition_key_prefix on both, or the same attribute with different values)"
+                )
     return EntityConfig(entities, tuple(rules))
+
+
+def _inherited(child: Match, parent: Match) -> Match:
+    """A child's rule: its own conditions, and its parent's partition key prefix where it names none (its
+    rows are in its parent's partition, so they share its partition key)."""
+    if child.partition_key_prefix is not None or parent.partition_key_prefix is None:
+        return child
+    return Match(parent.partition_key_prefix, child.sort_key_prefix, child.attribute, child.equals)
+
+
+def _may_overlap(one: Match, other: Match) -> bool:
+    """Whether some row could meet both rules (checked at cold start, so a row never meets two)."""
+
+    def compatible(a: str | None, b: str | None) -> bool:
+        return a is None or b is None or a.startswith(b) or b.startswith(a)
+
+    if not compatible(one.partition_key_prefix, other.partition_key_prefix):
+        return False
+    if not compatible(one.sort_key_prefix, other.sort_key_prefix):
+        return False
+    same_attribute = one.attribute is not None and one.attribute == other.attribute
+    return not (same_attribute and (type(one.equals), one.equals) != (type(other.equals), other.equals))
 
 
 def _entity(data: Any, path: str, has_sort_key: bool) -> Entity:
@@ -225,6 +255,7 @@ def _entity(data: Any, path: str, has_sort_key: bool) -> Entity:
         include=include,
         exclude=_names(data.get("exclude"), f"{path}.exclude") or (),
         children=children,
+        mappings=_mappings(data.get("mappings"), f"{path}.mappings"),
     )
 
 
@@ -262,7 +293,7 @@ def _child(data: Any, path: str, has_sort_key: bool) -> Child:
         name=_text(data["name"], f"{path}.name", _NAME, "a name of letters, digits, '_' or '-'"),
         path=path,
         match=_match(data["match"], f"{path}.match", has_sort_key),
-        field=_text(data["field"], f"{path}.field", _FIELD, "a top-level field name without dots"),
+        field=_field(data["field"], f"{path}.field"),
         fold=fold,
         order_by=order_by,
         descending=descending,
@@ -319,6 +350,34 @@ def _text(value: Any, path: str, pattern: re.Pattern[str], what: str) -> str:
     if not isinstance(value, str) or not pattern.match(value) or value in (".", ".."):
         raise SettingsError(f"ENTITY_CONFIG: {path}: {value!r} is not {what}")
     return value
+
+
+def _mappings(value: Any, path: str) -> dict[str, Any] | None:
+    """``{"properties": {<field>: <OpenSearch field mapping>}}``: fields the entity's index maps its own
+    way (e.g. ``{"orderItems": {"type": "nested"}}``), over the shipped index.json's, when it is created."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"properties"}
+        or not isinstance(value["properties"], dict)
+    ):
+        raise SettingsError(f'ENTITY_CONFIG: {path} must be {{"properties": {{<field>: <mapping>}}}}')
+    for name, mapping in value["properties"].items():
+        _field(name, f"{path}.properties")
+        if not isinstance(mapping, dict) or not mapping:
+            raise SettingsError(f"ENTITY_CONFIG: {path}.properties.{name} must be a field mapping object")
+    return dict(value["properties"])
+
+
+def _field(value: Any, path: str) -> str:
+    field = _text(value, path, _FIELD, "a top-level field name without dots")
+    if field.startswith(("_", "indexer_")) or field == RAW_ID_FIELD:
+        raise SettingsError(
+            f"ENTITY_CONFIG: {path}: {field!r} is reserved (OpenSearch's _ fields, the indexer's indexer_* "
+            f"and {RAW_ID_FIELD}); choose another name"
+        )
+    return field
 
 
 def _names(value: Any, path: str) -> tuple[str, ...] | None:

@@ -23,7 +23,7 @@ from indexer.bulk import WriteStats
 from indexer.changes import Change, decode_record
 from indexer.deadline import Deadline
 from indexer.entities import Entity
-from indexer.errors import RecordError
+from indexer.errors import RecordError, SettingsError
 from indexer.index_setup import ensure_index
 from indexer.rebuild import RebuildStats, rebuild
 from indexer.routing import FlatRoute, FoldRoute, old_image_of, routes_of
@@ -44,6 +44,7 @@ def entity_settings(settings: Settings, entity: Entity) -> Settings:
         opensearch_index=entity.index,
         include_attributes=entity.include if entity.include is not None else settings.include_attributes,
         exclude_attributes=settings.exclude_attributes + entity.exclude,
+        index_properties=entity.mappings,
     )
 
 
@@ -69,6 +70,8 @@ def process_entities(
     config = settings.entity_config
     assert config is not None
     keys = settings.keys
+    if config.folds:
+        check_table(records, settings.table_name)
     changes: list[Change] = []
     flat: dict[Entity, list[Change]] = {}
     folded: dict[FoldRoute, list[str]] = {}  # document -> sequence numbers of the records touching it
@@ -122,6 +125,21 @@ def _rebuild(
     tally.conflicts += rebuild_stats.conflicts
     tally.table_reads += rebuild_stats.table_reads
     tally.read_units += rebuild_stats.read_units
+
+
+def check_table(records: list[Mapping[str, Any]], table_name: str | None) -> None:
+    """SettingsError when the records come from another table's stream than TABLE_NAME, the table folded
+    documents are rebuilt from (a record's ``eventSourceARN`` is ``arn:...:table/<name>/stream/<label>``,
+    "Using AWS Lambda with Amazon DynamoDB", event example)."""
+    for record in records:
+        arn = record.get("eventSourceARN")
+        if isinstance(arn, str) and ":table/" in arn:
+            source = arn.split(":table/", 1)[1].split("/stream/", 1)[0]
+            if source != table_name:
+                raise SettingsError(
+                    f"TABLE_NAME: {table_name!r}, but the records come from table {source!r}'s stream; "
+                    "folded documents must be rebuilt from the table whose stream they come from"
+                )
 
 
 def _as_number(sequence_number: str) -> tuple[int, int]:

@@ -72,7 +72,10 @@ def fold(
         if rule is None or rule.entity is not entity:
             continue
         if rule.child is not None:
-            children[rule.child.name].append(row)
+            rows_of_child = children[rule.child.name]
+            rows_of_child.append(row)
+            if len(rows_of_child) > rule.child.max_children:  # stop reading: the bound is exceeded
+                raise _over_bound(rule.child, partition, len(rows_of_child))
         elif root is not None:
             raise FoldError(
                 f"{entity.path}: partition {scalar_text(partition)!r} has two rows matching the entity "
@@ -85,12 +88,6 @@ def fold(
     document = project(root, defaults.include_for(entity.include), entity.exclude + defaults.exclude)
     for child in entity.children:
         rows_of_child = children[child.name]
-        if len(rows_of_child) > child.max_children:
-            raise FoldError(
-                f"{child.path}: partition {scalar_text(partition)!r} has {len(rows_of_child)} rows for "
-                f"{child.field!r}, more than max_children {child.max_children}"
-                + ("" if child.fold == "array" else " (a section holds one row)")
-            )
         elements = [
             project(row, defaults.include_for(child.include), child.exclude + defaults.exclude)
             for row in ordered(rows_of_child, child, keys)
@@ -111,6 +108,14 @@ def fold(
     if is_hashed(doc_id):
         document[RAW_ID_FIELD] = scalar_text(partition)
     return document
+
+
+def _over_bound(child: Child, partition: Any, count: int) -> FoldError:
+    return FoldError(
+        f"{child.path}: partition {scalar_text(partition)!r} has {count} or more rows for {child.field!r}, "
+        f"more than max_children {child.max_children}"
+        + ("" if child.fold == "array" else " (a section holds one row)")
+    )
 
 
 def project(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,13 @@ def _index_file() -> dict[str, Any]:
     return json.loads(INDEX_FILE.read_text())
 
 
-def index_body() -> dict[str, Any]:
-    """A fresh copy of the shipped settings and mapping (``index.json``)."""
-    return copy.deepcopy(_index_file())
+def index_body(properties: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A fresh copy of the shipped settings and mapping (``index.json``), with ``properties`` (an entity's
+    ``mappings.properties`` from ENTITY_CONFIG, e.g. a ``nested`` child field) over the shipped ones."""
+    body = copy.deepcopy(_index_file())
+    if properties:
+        body["mappings"]["properties"].update(copy.deepcopy(dict(properties)))
+    return body
 
 
 def versioned_index_name(alias: str, version: int = 1) -> str:
@@ -59,7 +64,9 @@ def alias_body(write_index: bool = True) -> dict[str, Any]:
     return {"is_write_index": write_index, "filter": copy.deepcopy(ALIAS_FILTER)}
 
 
-def mapping_upgrade(mappings: dict[str, Any]) -> dict[str, Any] | None:
+def mapping_upgrade(
+    mappings: dict[str, Any], properties: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """The put-mapping body that brings an existing index's mappings (as ``GET /<index>`` shows them) up to
     the shipped ones where that is allowed on a live index; None when nothing is missing.
 
@@ -72,7 +79,7 @@ def mapping_upgrade(mappings: dict[str, Any]) -> dict[str, Any] | None:
     - the ``ignore_above`` of keyword fields the shipped mapping caps, where the index maps them as the
       same keyword without the cap (Lucene refuses a term over 32,766 bytes; ``ignore_above`` is updatable).
     """
-    shipped = index_body()["mappings"]
+    shipped = index_body(properties)["mappings"]
     properties = mappings.get("properties", {})
     body: dict[str, Any] = {}
     wanted = {
@@ -204,12 +211,12 @@ def ensure_index(client: OpenSearch, settings: Settings) -> str:
             body = alias_body(bool(definition.get("is_write_index", True)))
             client.indices.put_alias(index=target, name=alias, body=body)
             log.info("added the tombstone filter to alias %s on %s", alias, target)
-        upgrade = mapping_upgrade(answer[target].get("mappings", {}))
+        upgrade = mapping_upgrade(answer[target].get("mappings", {}), settings.index_properties)
         if upgrade is not None:  # an index of an older release
             upgrade_mapping(client, target, upgrade)
         return target
     name = versioned_index_name(alias)
-    body = index_body()
+    body = index_body(settings.index_properties)
     body["aliases"] = {alias: alias_body()}
     try:
         client.indices.create(index=name, body=body)

@@ -32,6 +32,7 @@ Two consequences:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from indexer.entities import EntityConfig
 from indexer.errors import HookError, RecordError
 from indexer.folding import Projection, fold
 from indexer.keys import KeySchema
+from indexer.mget_docs import docs_of
 from indexer.routing import FoldRoute
 from indexer.settings import Settings
 from indexer.tombstones import tombstone_source
@@ -117,7 +119,7 @@ def rebuild(
             if route in unread:
                 continue
             try:
-                planned.append((route, _action(folder, route, current.get(route), stats)))
+                planned.append((route, _action(folder, route, current.get(route), stats, deadline)))
             except (RecordError, HookError) as exc:
                 done.append(Rebuilt(route, "failed", str(exc)[:500], rounds=round_number))
             except Exception as exc:  # the table read failed (throttled, timed out): retry the record
@@ -125,10 +127,16 @@ def rebuild(
                 done.append(Rebuilt(route, "failed", reason, retryable=True, rounds=round_number))
         again: list[FoldRoute] = []
         for index, group in _by_index(folder, planned).items():
+            # Through an alias the bulk writer adds require_alias (a lost alias fails the write instead of
+            # becoming a concrete index): it knows the alias by the settings' OPENSEARCH_INDEX.
+            aliased = index == group[0][0].entity.index
+            settings = (
+                dataclasses.replace(folder.settings, opensearch_index=index) if aliased else folder.settings
+            )
             results = write_actions(
                 folder.client,
                 [a for _, a in group],
-                folder.settings,
+                settings,
                 deadline,
                 stats=stats.write,
                 index=index,
@@ -153,20 +161,22 @@ def rebuild(
 
 
 def _action(
-    folder: Folder, route: FoldRoute, current: tuple[int, int] | None, stats: RebuildStats
+    folder: Folder, route: FoldRoute, current: tuple[int, int] | None, stats: RebuildStats, deadline: Deadline
 ) -> BulkAction:
-    collection = folder.reader.read(route.attribute)
-    stats.table_reads += collection.pages
-    stats.read_units += collection.read_units
-    document = fold(
-        route.entity,
-        route.partition,
-        collection.rows,
-        folder.config,
-        folder.keys,
-        Projection(folder.settings.include_attributes, folder.settings.exclude_attributes),
-        folder.hook,
-    )
+    collection = folder.reader.read(route.attribute, deadline)  # pages are read as fold consumes them
+    try:
+        document = fold(
+            route.entity,
+            route.partition,
+            collection.rows,
+            folder.config,
+            folder.keys,
+            Projection(folder.settings.include_attributes, folder.settings.exclude_attributes),
+            folder.hook,
+        )
+    finally:
+        stats.table_reads += collection.pages
+        stats.read_units += collection.read_units
     source = document if document is not None else tombstone_source(time.time())
     if current is None:
         return {"_op_type": "create", "_id": route.doc_id, "_source": source}
@@ -231,7 +241,7 @@ def read_seq_nos(
                 "request_timeout": min(settings.request_timeout_seconds, remaining),
             },
         )
-        for doc in answer["docs"]:
+        for doc in docs_of(answer):
             position = (int(doc["_seq_no"]), int(doc["_primary_term"])) if doc.get("found") else None
             found[doc["_id"]] = (position, doc.get("_index", index))
     return found

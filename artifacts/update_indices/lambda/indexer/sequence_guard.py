@@ -32,6 +32,7 @@ from indexer.bulk import MIN_REQUEST_SECONDS
 from indexer.changes import Change
 from indexer.deadline import Deadline
 from indexer.documents import BulkAction
+from indexer.mget_docs import docs_of
 from indexer.tombstones import RESERVED_SOURCE, stored_sequence
 
 MGET_BATCH = 1000
@@ -70,7 +71,7 @@ def read_current(
             "request_timeout": min(request_timeout, left),
         }
         answer = client.mget(index=index, body={"ids": unique[start : start + MGET_BATCH]}, params=params)
-        for doc in answer["docs"]:
+        for doc in docs_of(answer):
             if doc.get("found"):
                 found[doc["_id"]] = Current(int(doc["_version"]), stored_sequence(doc))
     return found

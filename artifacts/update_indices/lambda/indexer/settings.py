@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from indexer import logs
@@ -109,6 +109,8 @@ class Settings:
     log_level: str = "INFO"
     entity_config: EntityConfig | None = None  # ENTITY_CONFIG: single-table routing and folding (entities.py)
     table_name: str | None = None  # TABLE_NAME: the table folded documents are rebuilt from
+    # An entity's mappings.properties (ENTITY_CONFIG), over the shipped index.json's when its index is made
+    index_properties: dict[str, Any] | None = field(default=None, compare=False)
     unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # e.g. ("BULK_MAX_BYTE",)
 
     @property

@@ -40,6 +40,27 @@ variable "table_name" {
   }
 }
 
+variable "idempotency_table_name" {
+  description = "Name of the DynamoDB table of Idempotency-Key records (partition key \"scope\", sort key \"entry\", both strings; TTL on \"expiresAt\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.idempotency_table_name))
+    error_message = "idempotency_table_name must be 3-255 characters of letters, digits, \"_\", \".\" or \"-\"."
+  }
+}
+
+variable "idempotency_key_ttl_hours" {
+  description = "Hours an Idempotency-Key is remembered after its first use: a retry within them returns the first result."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.idempotency_key_ttl_hours >= 1 && var.idempotency_key_ttl_hours <= 720 && floor(var.idempotency_key_ttl_hours) == var.idempotency_key_ttl_hours
+    error_message = "idempotency_key_ttl_hours must be a whole number of hours from 1 to 720 (30 days)."
+  }
+}
+
 variable "execution_role_arn" {
   description = "ARN of the role API Gateway assumes to call DynamoDB and OpenSearch."
   type        = string
@@ -113,5 +134,21 @@ variable "limits" {
       var.limits.fuzzy_max_length >= 0 && var.limits.fuzzy_max_length <= var.limits.q_max_length,
     ])
     error_message = "limits: lengths >= 1; max_page_size 1-999; default_page_size 1-max_page_size; search_max_size 1-999; search_size 1-search_max_size; max_result_window search_max_size-99999; q_max_length 1-1024; fuzzy_max_length 0-q_max_length."
+  }
+}
+
+variable "cors" {
+  description = "Cross-origin access for browsers, off (null) by default; the api module's cors input describes it."
+  type = object({
+    allow_origins   = list(string)
+    allow_headers   = optional(list(string), ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Amz-Content-Sha256", "X-Amz-Date", "X-Amz-Security-Token"])
+    expose_headers  = optional(list(string), ["ETag", "Location", "x-amzn-RequestId"])
+    max_age_seconds = optional(number, 600)
+  })
+  default = null
+
+  validation {
+    condition     = var.cors == null || try(length(var.cors.allow_origins) > 0 && alltrue([for origin in var.cors.allow_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin))]), false)
+    error_message = "cors.allow_origins must list at least one origin, each scheme://host[:port] (for example https://books.example.com), without a path or a wildcard."
   }
 }

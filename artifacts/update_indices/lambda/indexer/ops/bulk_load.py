@@ -161,7 +161,7 @@ def _new_index(target: Target, run: str) -> str:
         raise IndexSetupError(f"alias {alias!r} does not exist: nothing to reindex (run a backfill)")
     new = next_index_name(client, alias, old)
     old_settings = client.indices.get_settings(index=old)[old]["settings"]["index"]
-    body = index_body()
+    body = index_body(target.settings.index_properties)
     restore = {
         "refresh_interval": body["settings"]["index"].get("refresh_interval", "1s"),
         "number_of_replicas": int(old_settings.get("number_of_replicas", 1)),

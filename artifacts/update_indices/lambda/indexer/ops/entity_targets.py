@@ -47,7 +47,9 @@ def for_entity(target: Target, entity: Entity) -> Target:
     projection lists (the flat code reads them there), a folded entity keeps the global ones (``fold``
     applies each level's own lists on top of them)."""
     if entity.folded:
-        settings = dataclasses.replace(target.settings, opensearch_index=entity.index)
+        settings = dataclasses.replace(
+            target.settings, opensearch_index=entity.index, index_properties=entity.mappings
+        )
     else:
         settings = entity_settings(target.settings, entity)
     return dataclasses.replace(target, settings=settings, entity=entity)

@@ -100,16 +100,19 @@ def audit_folded(
     progress.finish()
 
     candidates: dict[str, FoldRoute | None] = {}
+
+    def expected_digest(route: FoldRoute) -> Any:  # in the worker: only a digest is kept per partition
+        source = _expected(target, route)
+        return source if source is None or source is _UNFOLDABLE else digest(source)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        expected = dict(
-            zip(routes, pool.map(lambda route: _expected(target, route), routes.values()), strict=True)
-        )
-    for doc_id, source in expected.items():
-        if source is _UNFOLDABLE:
+        expected = dict(zip(routes, pool.map(expected_digest, routes.values()), strict=True))
+    for doc_id, wanted in expected.items():
+        if wanted is _UNFOLDABLE:
             result.unprojectable += 1
             continue
         seen = documents.pop(doc_id, None)
-        if (source is None) != (seen is None) or (source is not None and digest(source) != seen):
+        if (wanted is None) != (seen is None) or (wanted is not None and wanted != seen):
             candidates[doc_id] = routes[doc_id]
     if not result.interrupted:
         candidates.update({doc_id: None for doc_id in documents})  # no partition claimed them

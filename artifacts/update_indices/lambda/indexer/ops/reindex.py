@@ -163,7 +163,7 @@ def reindex(
         result = ReindexResult(old_index=origin, new_index=new, backfill=None, swapped=True)
         return _after_swap(target, options, result, stop, started)
     if not client.indices.exists(index=new):
-        body = index_body()
+        body = index_body(target.settings.index_properties)
         body["mappings"]["_meta"] = {META: {"reindexed_from": old}}
         client.indices.create(index=new, body=body)
     elif options.checkpoint is None:

@@ -25,6 +25,7 @@ from typing import Any
 from indexer.changes import Change, change_from_item
 from indexer.documents import BulkAction, build_action, delete_action
 from indexer.errors import HookError, RecordError
+from indexer.mget_docs import docs_of
 from indexer.ops.progress import Counts
 from indexer.ops.target import Target
 from indexer.ops.writer import send_actions
@@ -63,7 +64,7 @@ def read_documents(target: Target, index: str, ids: list[str]) -> dict[str, Docu
                 "request_timeout": target.settings.request_timeout_seconds,
             },
         )
-        for doc in answer["docs"]:
+        for doc in docs_of(answer):
             if doc.get("found"):
                 found[doc["_id"]] = Document(
                     int(doc["_version"]),
