@@ -48,6 +48,7 @@ dependency "indexer" {
       OPENSEARCH_AUTH     = "sigv4"
       TABLE_PARTITION_KEY = "id"
     }
+    index_aliases = ["books"]
   }
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
@@ -65,7 +66,7 @@ inputs = {
   name                       = "${local.env.name_prefix}-bulk-load"
   table_arn                  = dependency.table.outputs.table_arn
   opensearch_domain_arn      = dependency.opensearch.outputs.domain_arn
-  opensearch_index           = dependency.indexer.outputs.environment.OPENSEARCH_INDEX
+  opensearch_index_aliases   = dependency.indexer.outputs.index_aliases
   opensearch_data_node_count = local.env.opensearch.instance_count
   concurrency_per_data_node  = local.env.bulk_load.concurrency_per_data_node
   image_uri                  = local.pinned != "" ? local.pinned : dependency.image.outputs.image_uri

@@ -73,24 +73,33 @@ data "aws_iam_policy_document" "function" {
     resources = [var.table_arn]
   }
 
-  # The alias, the concrete indices behind it (<alias>-<n>, including their _settings during a reindex) and
-  # their documents. No DELETE: tombstones are documents written with _bulk, and deleting an old index after
-  # a reindex is the operator's decision (`reindex --delete-old`), not this function's.
+  # Each alias, the concrete indices behind it (<alias>-v<n>, including their _settings during a reindex) and
+  # their documents. No DELETE on them: tombstones are documents written with _bulk, and deleting an old index
+  # after a reindex is the operator's decision (`reindex --delete-old`), not this function's.
   statement {
     sid     = "WriteIndex"
     actions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
-    resources = [
-      "${var.opensearch_domain_arn}/${var.opensearch_index}",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}/*",
-      "${var.opensearch_domain_arn}/${var.opensearch_index}-*",
-    ]
+    resources = flatten([for alias in var.opensearch_index_aliases : [
+      "${var.opensearch_domain_arn}/${alias}",
+      "${var.opensearch_domain_arn}/${alias}/*",
+      "${var.opensearch_domain_arn}/${alias}-*",
+    ]])
   }
 
-  # The swap: one POST /_aliases moves the alias from the old index to the new one atomically.
+  # Two APIs outside any index path: the swap (one POST /_aliases moves an alias atomically) and the next
+  # pages of a scroll (the slice children and the tombstone copy read indices with helpers.scan).
   statement {
-    sid       = "SwapAlias"
+    sid       = "SwapAliasAndScroll"
     actions   = ["es:ESHttpPost"]
-    resources = ["${var.opensearch_domain_arn}/_aliases"]
+    resources = ["${var.opensearch_domain_arn}/_aliases", "${var.opensearch_domain_arn}/_search/scroll"]
+  }
+
+  # The one DELETE: helpers.scan releases its scroll context when it ends (DELETE /_search/scroll), and a
+  # refused release fails the slice; nothing else of the domain can be deleted.
+  statement {
+    sid       = "ReleaseScrolls"
+    actions   = ["es:ESHttpDelete"]
+    resources = ["${var.opensearch_domain_arn}/_search/scroll"]
   }
 
   statement {

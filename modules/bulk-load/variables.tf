@@ -45,14 +45,14 @@ variable "opensearch_domain_arn" {
   }
 }
 
-variable "opensearch_index" {
-  description = "Alias the indexer writes to (OPENSEARCH_INDEX); the function may write the alias and the indices <alias>-*."
-  type        = string
-  default     = "books"
+variable "opensearch_index_aliases" {
+  description = "List of the aliases the stream indexer writes (the lambda module's index_aliases output: OPENSEARCH_INDEX, or every entity's index); the function may write each alias and the indices <alias>-*."
+  type        = list(string)
+  default     = ["books"]
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9_-]{0,200}$", var.opensearch_index))
-    error_message = "opensearch_index must be a lowercase index name (letters, digits, '_', '-')."
+    condition     = length(var.opensearch_index_aliases) > 0 && alltrue([for alias in var.opensearch_index_aliases : can(regex("^[a-z0-9][a-z0-9_-]{0,200}$", alias))])
+    error_message = "opensearch_index_aliases must list at least one lowercase index name (letters, digits, '_', '-')."
   }
 }
 

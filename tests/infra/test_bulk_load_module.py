@@ -43,7 +43,7 @@ INPUTS = {
     "name": NAME,
     "table_arn": TABLE_ARN,
     "opensearch_domain_arn": DOMAIN_ARN,
-    "opensearch_index": "books",
+    "opensearch_index_aliases": ["books", "orders"],
     "opensearch_data_node_count": 3,
     "concurrency_per_data_node": 2,
     "image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/books-indexer@sha256:{'1' * 64}",
@@ -205,8 +205,9 @@ def test_the_export_function_role_grants_exactly_what_the_handler_calls(
     applied: dict[str, Any], moto: str
 ) -> None:
     """What the export handler calls (the contract in modules/bulk-load/README.md): S3 under runs/, the
-    export's description, consistent reads of the table, and the index paths of the alias, its concrete
-    indices and the _aliases swap; es:ESHttpDelete is not granted (nothing in the handler deletes)."""
+    export's description, consistent reads of the table, and the index paths of every alias (one per entity),
+    their concrete indices, the _aliases swap and a scroll's pages; es:ESHttpDelete only releases scrolls
+    (helpers.scan's clear_scroll), never an index or a document."""
     assert statements(moto, f"{NAME}-export") == {
         "ReadWriteRuns": {"Action": ["s3:GetObject", "s3:PutObject"], "Resource": [f"{BUCKET_ARN}/runs/*"]},
         "ListRuns": {
@@ -226,9 +227,13 @@ def test_the_export_function_role_grants_exactly_what_the_handler_calls(
         },
         "WriteIndex": {
             "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
-            "Resource": [f"{DOMAIN_ARN}/books", f"{DOMAIN_ARN}/books-*", f"{DOMAIN_ARN}/books/*"],
+            "Resource": sorted(f"{DOMAIN_ARN}/{a}{p}" for a in ("books", "orders") for p in ("", "-*", "/*")),
         },
-        "SwapAlias": {"Action": ["es:ESHttpPost"], "Resource": [f"{DOMAIN_ARN}/_aliases"]},
+        "SwapAliasAndScroll": {
+            "Action": ["es:ESHttpPost"],
+            "Resource": [f"{DOMAIN_ARN}/_aliases", f"{DOMAIN_ARN}/_search/scroll"],
+        },
+        "ReleaseScrolls": {"Action": ["es:ESHttpDelete"], "Resource": [f"{DOMAIN_ARN}/_search/scroll"]},
         "WriteOwnLogs": {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{NAME}-export:*"],
