@@ -126,12 +126,11 @@ def test_one_command_backfills_the_table_through_the_export_and_the_map(
                 }
             )
 
-    # `--run NAME` would be the natural way to name the run, but the CLI's --run replaces the function its
-    # subcommand dispatches to (set_defaults(run=...)): start without it and read the name it chose.
-    started = ops(recorded, "bulk-load", "start", "--export-poll-seconds", "1")
+    run = f"e2e-{prefix}"
+    started = ops(recorded, "bulk-load", "start", "--run", run, "--export-poll-seconds", "1")
     assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-3000:]
     status = last_json(started.stdout)
-    run = status["run"]
+    assert status["run"] == run
     assert status["status"] == "SUCCEEDED", status
     assert status["failed_children"] == 0
     assert status["items_done"] == status["items"] >= ITEMS
@@ -175,7 +174,11 @@ def test_one_command_backfills_the_table_through_the_export_and_the_map(
     assert audit.returncode == 0, audit.stderr[-3000:] + audit.stdout[-3000:]
 
     before = snapshot(recorded["opensearch_url"], variables["OPENSEARCH_INDEX"])
-    again = ops(recorded, "bulk-load", "start", "--export-poll-seconds", "1")
+    again = ops(recorded, "bulk-load", "start", "--export-poll-seconds", "1")  # a run named by the tool
     assert again.returncode == 0, again.stderr[-3000:] + again.stdout[-3000:]
+    assert last_json(again.stdout)["run"].startswith("bl-")
+    status_after = ops(recorded, "bulk-load", "status", "--run", run)
+    assert status_after.returncode == 0, status_after.stderr[-3000:]
+    assert last_json(status_after.stdout)["status"] == "SUCCEEDED"
     assert last_json(again.stdout)["status"] == "SUCCEEDED"
     assert snapshot(recorded["opensearch_url"], variables["OPENSEARCH_INDEX"]) == before

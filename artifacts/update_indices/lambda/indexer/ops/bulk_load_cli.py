@@ -41,7 +41,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser, environ: Mapping[
         "bulk-load", parents=[common], help="backfill/reindex/audit from a DynamoDB export"
     )
     bulk.add_argument("action", choices=("start", "status", "resume", "redrive", "abandon"))
-    bulk.add_argument("--run", help="the run's name (start: default bl-<UTC time>-<random>)")
+    # dest: ``run`` is the subcommand's dispatch function (set_defaults below), which --run would replace
+    bulk.add_argument("--run", dest="run_name", help="the run's name (start: default bl-<UTC time>-<random>)")
     bulk.add_argument(
         "--state-machine-arn",
         default=environ.get("BULK_LOAD_STATE_MACHINE_ARN"),
@@ -71,9 +72,9 @@ def run(target: Target, args: argparse.Namespace, stop: Any) -> tuple[dict[str, 
         raise ValueError("--bucket (or BULK_LOAD_BUCKET): the bulk-load module's bucket")
     endpoint = args.stepfunctions_endpoint or args.dynamodb_endpoint
     sfn = target.client("stepfunctions", endpoint)
-    store = RunStore(target.client("s3", endpoint), args.bucket, args.run or _new_run())
+    store = RunStore(target.client("s3", endpoint), args.bucket, args.run_name or _new_run())
     if args.action == "start":
-        _start(sfn, args, store.run, args.run or store.run, args.export_arn, args.entity)
+        _start(sfn, args, store.run, args.run_name or store.run, args.export_arn, args.entity)
     elif args.action == "resume":
         _require_run(args)
         previous = _last_execution(sfn, args.state_machine_arn, store.run)
@@ -116,7 +117,7 @@ def _new_run() -> str:
 
 
 def _require_run(args: argparse.Namespace) -> None:
-    if not args.run:
+    if not args.run_name:
         raise ValueError(f"--run: which run to {args.action} (the name `bulk-load start` printed)")
 
 
