@@ -5,6 +5,8 @@ data "aws_caller_identity" "current" {}
 locals {
   create        = var.create
   create_alarms = local.create && var.create_alarms
+  # The bucket's only policy statement is the TLS-only deny.
+  create_bucket_policy = local.create && var.deny_insecure_transport
 
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
@@ -131,7 +133,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 }
 
 data "aws_iam_policy_document" "bucket" {
-  count = local.create ? 1 : 0
+  count = local.create_bucket_policy ? 1 : 0
 
   statement {
     sid       = "DenyInsecureTransport"
@@ -153,7 +155,7 @@ data "aws_iam_policy_document" "bucket" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  count = local.create ? 1 : 0
+  count = local.create_bucket_policy ? 1 : 0
 
   bucket = aws_s3_bucket.this[0].id
   policy = data.aws_iam_policy_document.bucket[0].json

@@ -213,6 +213,12 @@ variable "kms_key_arn" {
   }
 }
 
+variable "deny_insecure_transport" {
+  description = "Whether the bucket policy denies every request made without TLS (aws:SecureTransport false); only an emulator serving plain HTTP needs false."
+  type        = bool
+  default     = true
+}
+
 variable "force_destroy" {
   description = "Whether destroying the bucket also deletes its objects (for throwaway environments)."
   type        = bool

@@ -355,6 +355,19 @@ def test_the_definition_uses_only_what_step_functions_documents(applied: dict[st
         assert state["MaxConcurrency"] == applied["max_concurrency"] == 3 * 2
 
 
+def test_the_bucket_refuses_requests_without_tls(applied: dict[str, Any], moto: str) -> None:
+    """ "Enforce encryption of data in transit ... use the aws:SecureTransport condition" ("Security best
+    practices for Amazon S3", https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html):
+    the bucket's one policy statement denies every action, on the bucket and its objects, without TLS."""
+    policy = json.loads(client(moto, "s3").get_bucket_policy(Bucket=applied["bucket_name"])["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*" or statement["Principal"] == {"AWS": "*"}
+    assert statement["Action"] == "s3:*"
+    assert sorted(statement["Resource"]) == [BUCKET_ARN, f"{BUCKET_ARN}/*"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
 def test_the_log_group_and_alarm_watch_the_state_machine(applied: dict[str, Any], moto: str) -> None:
     described = client(moto, "stepfunctions").describe_state_machine(
         stateMachineArn=applied["state_machine_arn"]

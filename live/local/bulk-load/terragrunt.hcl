@@ -9,7 +9,9 @@ include "envcommon" {
   merge_strategy = "deep"
 }
 
-# moto keeps everything in memory and `make down` drops it: the bucket may go with its objects.
+# moto keeps everything in memory and `make down` drops it: the bucket may go with its objects. moto serves
+# plain HTTP and applies the bucket policy's TLS-only deny to every object request (local/README.md).
 inputs = {
-  force_destroy = true
+  force_destroy           = true
+  deny_insecure_transport = false
 }
