@@ -102,8 +102,16 @@ lint: venv terraform-config ## ruff and terraform fmt
 	@for d in $(wildcard modules live); do terraform fmt -check -recursive $$d >/dev/null \
 	  || { echo "terraform fmt would change:" >&2; terraform fmt -check -recursive -list=true $$d >&2; exit 1; }; done
 
+# The ASL tests' validator (npm's asl-validator, pinned by tests/asl/package-lock.json); node and npm must exist.
+tests/asl/node_modules/.installed: tests/asl/package.json tests/asl/package-lock.json
+	@cd tests/asl && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+.PHONY: asl
+asl: tests/asl/node_modules/.installed ## Installs the pinned asl-validator that tests/asl runs (npm ci)
+
 .PHONY: test
-test: venv images terraform-config lint ## Runs the whole test suite (sets up everything it needs)
+test: venv images terraform-config lint asl ## Runs the whole test suite (sets up everything it needs)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Which local stack `make up/down/logs` mean: books (live/local) or orders (live/local-orders, the worked

@@ -28,7 +28,7 @@ locals {
     }
   }
 
-  emulator_services = ["apigateway", "cloudwatch", "dynamodb", "ecr", "events", "iam", "kms", "lambda", "logs", "opensearch", "sns", "sqs", "sts"]
+  emulator_services = ["apigateway", "cloudwatch", "dynamodb", "ecr", "events", "iam", "kms", "lambda", "logs", "opensearch", "s3", "sfn", "sns", "sqs", "sts"]
 }
 
 remote_state {
@@ -61,6 +61,7 @@ generate "provider" {
       skip_credentials_validation = true
       skip_metadata_api_check     = true
       skip_region_validation      = true
+      s3_use_path_style           = true # the emulator serves buckets under its own host name, not <bucket>.<host>
 
       endpoints {
     %{~for service in local.emulator_services}

@@ -54,6 +54,15 @@ dependency "opensearch" {
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
 }
 
+dependency "bulk_load" {
+  config_path = "../bulk-load"
+
+  mock_outputs = {
+    cloudwatch_metric_alarm_arns = { executions-failed = "${local.arn}:${local.env.name_prefix}-bulk-load-executions-failed" }
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan", "destroy"]
+}
+
 inputs = {
   dashboard_name = local.env.name_prefix
   api = {
@@ -74,5 +83,6 @@ inputs = {
     values(dependency.api.outputs.cloudwatch_metric_alarm_arns),
     values(dependency.indexer.outputs.cloudwatch_metric_alarm_arns),
     values(dependency.opensearch.outputs.cloudwatch_metric_alarm_arns),
+    values(dependency.bulk_load.outputs.cloudwatch_metric_alarm_arns),
   )
 }

@@ -17,4 +17,5 @@ locals {
   # access"): the deploy role applies Terraform and is the domain's fine-grained access control master user;
   # operators run python -m indexer.ops (docs/operations.md) and are admitted to the domain and mapped inside it.
   roles = { deploy = "arn:aws:iam::${local.account_id}:role/books-deploy", operators = ["arn:aws:iam::${local.account_id}:role/books-dev-operator"] }
+  bulk_load  = { concurrency_per_data_node = 2, memory_size = 1024, log_retention_in_days = 14 }
 }

@@ -13,4 +13,5 @@ locals {
   api        = { throttling_rate_limit = 50, throttling_burst_limit = 100 }
   alarms     = { required = false, destinations = {} }
   image      = { pull_account_ids = [] }
+  bulk_load  = { concurrency_per_data_node = 2, memory_size = 1024, log_retention_in_days = 1 }
 }

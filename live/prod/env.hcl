@@ -21,4 +21,5 @@ locals {
   # must be confirmed once (live/README.md).
   alarms = { required = true, destinations = { email_addresses = split(",", get_env("BOOKS_ONCALL_EMAILS", "replace-me@example.com")) } }
   image      = { pull_account_ids = [] }
+  bulk_load  = { concurrency_per_data_node = 2, memory_size = 1024, log_retention_in_days = 365 }
 }

@@ -11,7 +11,8 @@ The key is a digest of everything the apply reads: the environment and ``live/_e
 the root ``terragrunt.hcl``, the indexer's sources (the image step), the emulator
 (``books_local/terragrunt*.py``), the Terraform and moto versions and the region. Change any of them and the
 next ``up`` applies with Terraform again. ``BOOKS_APPLY_CACHE=off`` always applies (the tests do).
-A replay is checked (table, stream, function and queue exist on moto) and falls back to a real apply.
+A replay is checked (table, stream, function, queue and the bulk load's state machine and bucket exist on
+moto) and falls back to a real apply.
 """
 
 from __future__ import annotations
@@ -145,6 +146,12 @@ def _checked(config: StackConfig, outputs: dict[str, Any]) -> dict[str, Any]:
     session.client("lambda", endpoint_url=config.moto_endpoint).get_function(
         FunctionName=outputs["indexer"]["function_name"]
     )
+    bulk_load = outputs.get("bulk-load")
+    if bulk_load:  # the state machine (its ARN names it) and the bucket of exports
+        session.client("stepfunctions", endpoint_url=config.moto_endpoint).describe_state_machine(
+            stateMachineArn=bulk_load["state_machine_arn"]
+        )
+        session.client("s3", endpoint_url=config.moto_endpoint).head_bucket(Bucket=bulk_load["bucket_name"])
     destination = outputs["indexer"]["event_source_mapping"].get("destination_arn")
     if destination:
         sqs = session.client("sqs", endpoint_url=config.moto_endpoint)

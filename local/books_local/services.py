@@ -21,13 +21,34 @@ CONTAINER_FILE = "opensearch.container"
 
 
 def start_moto(config: StackConfig) -> None:
-    # moto with isolated, per-item DynamoDB transactions (POST /books is one): books_local.moto_transactions.
-    port = str(config.moto_port)
-    command = [sys.executable, "-m", "books_local.moto_server", "-H", config.host, "-p", port]
-    env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(config.state.path / "moto-recording.jsonl")}
+    """moto through ``books_local.moto_server``: isolated, per-item DynamoDB transactions (POST /books is one:
+    ``books_local.moto_transactions``) and the bulk load's fill-ins (``books_local.aws_fill_ins``: the export
+    function's handler writes to this stack's OpenSearch and logs to ``logs/<function>.log``)."""
+    command = [
+        sys.executable,
+        "-m",
+        "books_local.moto_server",
+        "-H",
+        config.host,
+        "-p",
+        str(config.moto_port),
+        "--opensearch-url",
+        opensearch_url(config),
+        "--function-log-dir",
+        str(config.state.logs),
+    ]
     local = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join([local, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {
+        **os.environ,
+        "MOTO_RECORDER_FILEPATH": str(config.state.path / "moto-recording.jsonl"),
+        "PYTHONPATH": os.pathsep.join([local, *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     processes.spawn(config.state, "moto", command, env=env)
+
+
+def opensearch_url(config: StackConfig) -> str:
+    """The URL the stack's OpenSearch answers on: OPENSEARCH_URL's, else its own on OPENSEARCH_PORT."""
+    return config.opensearch_url or f"http://{config.host}:{config.opensearch_port}"
 
 
 def wait_for_moto(config: StackConfig, timeout: float = 30) -> None:
@@ -54,7 +75,7 @@ def start_opensearch(config: StackConfig) -> tuple[str, str]:
     """Start the configured OpenSearch; returns (URL, a short description of which one)."""
     if config.opensearch_url is not None:
         return config.opensearch_url, f"OpenSearch at OPENSEARCH_URL={config.opensearch_url}"
-    url = f"http://{config.host}:{config.opensearch_port}"
+    url = opensearch_url(config)
     if config.opensearch_image is not None:
         problem = _docker_problem(config.opensearch_image)
         if problem is None:

@@ -25,6 +25,7 @@ EMULATED_SERVICES = (
     "logs",
     "opensearch",
     "s3",
+    "sfn",
     "sns",
     "sqs",
     "sts",
@@ -100,6 +101,7 @@ provider "aws" {{
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  s3_use_path_style           = true
 
   endpoints {{
 {endpoints}

@@ -107,3 +107,8 @@ output "environment_size_bytes" {
   description = "Size of the function's environment variables as Lambda measures it (compact JSON, UTF-8 bytes); Lambda allows 4096."
   value       = local.create ? local.environment_bytes : null
 }
+
+output "environment" {
+  description = "Map of the function's environment (the indexer's settings): the bulk-load module's export function runs with the same."
+  value       = local.create ? local.environment : null
+}

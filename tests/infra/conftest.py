@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,36 +16,17 @@ from typing import Any
 import pytest
 
 from books_local import terragrunt
+from support import fill_in_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_PATH_TEST = "test_opensearch_full_create_and_destroy_path"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_moto(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A moto server as a plain process from .venv (no Docker needed), on a free port."""
-    port = _free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-            return process, endpoint
-        except OSError as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"moto did not start (log: {log})") from exc
-            time.sleep(0.1)
+    """A moto server as a plain process from .venv (no Docker needed), on a free port: the local stack's,
+    with its fill-ins (Step Functions validates and executes definitions, as the local stack's does)."""
+    moto = fill_in_moto.start(log)
+    return moto.process, moto.endpoint
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import hcl2
 
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("table", "opensearch", "lambda", "image", "api", "dashboard", "alarm-topic")
+MODULES = ("table", "opensearch", "lambda", "image", "api", "dashboard", "alarm-topic", "bulk-load")
 
 
 def _blocks(module: Path, kind: str) -> dict[str, dict[str, Any]]:

@@ -54,7 +54,16 @@ def client(endpoint: str, service: str) -> Any:
 
 def test_every_unit_is_applied_with_its_outputs(applied: tuple[Stack, dict]) -> None:
     _, outputs = applied
-    assert set(outputs) == {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard"}
+    assert set(outputs) == {
+        "alarms",
+        "table",
+        "opensearch",
+        "api",
+        "indexer",
+        "image",
+        "dashboard",
+        "bulk-load",
+    }
     # every alarm of every unit publishes to the one alarm topic (written once, by the alarms unit)
     assert outputs["alarms"]["alarm_actions"] == [outputs["alarms"]["topic_arn"]]
     assert outputs["table"]["table_name"] == "books-local"
@@ -165,9 +174,56 @@ def test_resources_carry_the_modules_settings(applied: tuple[Stack, dict], infra
     principals = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
     assert sorted(principals) == [
         "arn:aws:iam::123456789012:role/books-local-api-*",
+        "arn:aws:iam::123456789012:role/books-local-bulk-load-export",
         "arn:aws:iam::123456789012:role/books-local-indexer",
     ]
     assert statement["Resource"] == f"{outputs['opensearch']['domain_arn']}/*"
+
+
+def test_the_bulk_load_unit_runs_the_indexers_image_with_its_environment(
+    applied: tuple[Stack, dict], infra_moto: str
+) -> None:
+    """The export function is the indexer's image with another command, the indexer's settings plus the
+    table and the bucket; the state machine Terraform created is the module's rendered definition, which
+    this moto (the local stack's, executing definitions) parsed when it was created."""
+    _, outputs = applied
+    bulk = outputs["bulk-load"]
+    lambda_ = client(infra_moto, "lambda")
+    export = lambda_.get_function(FunctionName=bulk["function_name"])
+    indexer = lambda_.get_function(FunctionName=outputs["indexer"]["function_name"])
+    assert export["Code"]["ImageUri"] == indexer["Code"]["ImageUri"]
+    configuration = export["Configuration"]
+    assert configuration["ImageConfigResponse"]["ImageConfig"]["Command"] == ["export_function.handler"]
+    assert configuration["Timeout"] == 900
+    indexer_env = indexer["Configuration"]["Environment"]["Variables"]
+    assert configuration["Environment"]["Variables"] == {
+        **indexer_env,
+        "TABLE_NAME": outputs["table"]["table_name"],
+        "BULK_LOAD_BUCKET": bulk["bucket_name"],
+    }
+    machine = client(infra_moto, "stepfunctions").describe_state_machine(
+        stateMachineArn=bulk["state_machine_arn"]
+    )
+    assert machine["type"] == "STANDARD"
+    assert json.loads(machine["definition"]) == json.loads(bulk["definition"])
+    assert f'"FunctionName": "{bulk["function_arn"]}"' in bulk["definition"]
+    assert machine["loggingConfiguration"]["destinations"][0]["cloudWatchLogsLogGroup"][
+        "logGroupArn"
+    ].endswith(f"/aws/vendedlogs/states/{bulk['state_machine_name']}:*")
+    s3 = client(infra_moto, "s3")
+    encryption = s3.get_bucket_encryption(Bucket=bulk["bucket_name"])["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=bulk["bucket_name"])["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bulk["bucket_name"])["Rules"]
+    assert {rule["Filter"]["Prefix"] for rule in rules} == {"runs/", "results/"}
+    backups = client(infra_moto, "dynamodb").describe_continuous_backups(
+        TableName=outputs["table"]["table_name"]
+    )
+    assert (
+        backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+        == "ENABLED"
+    )
 
 
 def test_the_dashboard_shows_the_alarms_and_resources_the_other_units_made(
@@ -206,7 +262,7 @@ def test_the_dashboard_shows_the_alarms_and_resources_the_other_units_made(
 def test_second_plan_shows_no_changes(applied: tuple[Stack, dict]) -> None:
     stack, _ = applied
     assert stack.plan() == dict.fromkeys(
-        ("alarms", "table", "opensearch", "image", "api", "indexer", "dashboard"), False
+        ("alarms", "table", "opensearch", "image", "api", "indexer", "dashboard", "bulk-load"), False
     )
 
 
@@ -227,3 +283,5 @@ def test_destroy_leaves_nothing_behind(applied: tuple[Stack, dict], infra_moto: 
     assert client(infra_moto, "logs").describe_resource_policies()["resourcePolicies"] == []
     assert client(infra_moto, "cloudwatch").describe_alarms()["MetricAlarms"] == []
     assert client(infra_moto, "sns").list_topics()["Topics"] == []
+    assert client(infra_moto, "stepfunctions").list_state_machines()["stateMachines"] == []
+    assert client(infra_moto, "s3").list_buckets()["Buckets"] == []

@@ -35,7 +35,11 @@ pytestmark = pytest.mark.timeout(1800)
 #     https://docs.aws.amazon.com/opensearch-service/latest/developerguide/cognito-auth.html
 #   cognito-identity (a Federated principal): the identity pool's roles trust it with
 #     cognito-identity.amazonaws.com:aud and :amr (cognito-auth.html, "Common configuration issues")
+#   states: "Creating an IAM role for your state machine", "Prevent cross-service confused deputy issue",
+#     shows aws:SourceArn and aws:SourceAccount in the state machine role's trust policy,
+#     https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html
 DOCUMENTED_TRUST_CONDITION_KEYS: dict[str, set[str]] = {
+    "states.amazonaws.com": {"aws:SourceAccount", "aws:SourceArn"},
     "apigateway.amazonaws.com": set(),
     "lambda.amazonaws.com": {"aws:SourceAccount", "aws:SourceArn"},
     "opensearchservice.amazonaws.com": set(),

@@ -14,9 +14,13 @@ from books_local.terragrunt import Environment, ModuleInterface, TerragruntError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod", "local", "local-orders")
-UNITS = {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard"}
-# The worked example of a single-table design (README.md, "Single-table designs") has no API and no dashboard.
-UNITS_OF = {name: UNITS - {"api", "dashboard"} if name == "local-orders" else UNITS for name in ENVIRONMENTS}
+UNITS = {"alarms", "table", "opensearch", "api", "indexer", "image", "dashboard", "bulk-load"}
+# The worked example of a single-table design (README.md, "Single-table designs") has no API, no dashboard
+# nor the bulk load.
+UNITS_OF = {
+    name: UNITS - {"api", "dashboard", "bulk-load"} if name == "local-orders" else UNITS
+    for name in ENVIRONMENTS
+}
 # Every get_env has a default: plan and destroy of any unit work with an empty environment.
 ENVIRON: dict[str, str] = {}
 
@@ -121,10 +125,12 @@ def test_graph_is_acyclic_with_alarms_first_and_api_and_indexer_last(
             ["alarms", "table"],
             ["image", "opensearch"],
             ["api", "indexer"],
+            ["bulk-load"],
             ["dashboard"],
         ]
+        assert environment.graph()["bulk-load"] == {"alarms", "table", "opensearch", "image", "indexer"}
         assert environment.graph()["api"] == {"alarms", "table", "opensearch"}
-        assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch", "table"}
+        assert environment.graph()["dashboard"] == {"api", "indexer", "opensearch", "table", "bulk-load"}
     assert environment.graph()["indexer"] == {"alarms", "table", "opensearch", "image"}
     assert environment.graph()["opensearch"] == {"alarms"}
     assert environment.graph()["image"] == {"alarms"}  # scan findings page the alarm topic
@@ -189,18 +195,48 @@ def test_the_rollback_pin_replaces_the_built_image() -> None:
     assert prod.units["indexer"].inputs(command="plan")["image_uri"] == pinned
 
 
-def test_opensearch_admits_exactly_the_indexer_api_and_operator_roles(environment: Environment) -> None:
+def test_opensearch_admits_exactly_the_indexer_export_function_api_and_operator_roles(
+    environment: Environment,
+) -> None:
     prefix = environment.locals["name_prefix"]
     account = environment.locals["account_id"]
     inputs = environment.units["opensearch"].inputs(command="plan")
     api = [f"arn:aws:iam::{account}:role/{prefix}-api-*"] if "api" in environment.units else []
     operators = environment.locals.get("roles", {}).get("operators", [])  # who runs python -m indexer.ops
     indexer = f"arn:aws:iam::{account}:role/{prefix}-indexer"
-    assert inputs["access_principal_arns"] == [indexer, *api, *operators]
-    assert inputs["index_access"]["operator_role_arns"] == operators
+    # the bulk load's export function, where there is one (its module names the role <name>-export); under
+    # fine-grained access control it is mapped as an operator (it creates indices and swaps aliases)
+    export = (
+        [f"arn:aws:iam::{account}:role/{prefix}-bulk-load-export"] if "bulk-load" in environment.units else []
+    )
+    assert inputs["access_principal_arns"] == [indexer, *export, *api, *operators]
+    assert inputs["index_access"]["operator_role_arns"] == [*export, *operators]
     assert environment.units["indexer"].inputs(command="plan")["function_name"] == f"{prefix}-indexer"
     if "api" in environment.units:
         assert environment.units["api"].inputs(command="plan")["name"] == prefix
+    if "bulk-load" in environment.units:
+        assert environment.units["bulk-load"].inputs(command="plan")["name"] == f"{prefix}-bulk-load"
+
+
+def test_the_bulk_load_runs_the_indexers_image_and_environment(environment: Environment) -> None:
+    """The export handler is the stream indexer's second entry point: the same image (a rollback pin moves
+    both) and the same settings, and its MaxConcurrency follows the domain's data nodes (env.hcl)."""
+    if "bulk-load" not in environment.units:
+        return
+    bulk = environment.units["bulk-load"].inputs(command="plan")
+    indexer = environment.units["indexer"].inputs(command="plan")
+    assert bulk["image_uri"] == indexer["image_uri"]
+    assert bulk["architecture"] == indexer["architecture"]
+    assert bulk["opensearch_data_node_count"] == environment.locals["opensearch"]["instance_count"]
+    assert bulk["alarm_actions"] == indexer["alarm_actions"]
+    assert set(bulk["indexer_environment"]) >= {
+        "OPENSEARCH_ENDPOINT",
+        "OPENSEARCH_INDEX",
+        "TABLE_PARTITION_KEY",
+    }
+    pinned = "222222222222.dkr.ecr.eu-west-1.amazonaws.com/books-prod-indexer@sha256:" + "b" * 64
+    prod = Environment.load(ROOT / "live" / "prod", environ={"BOOKS_INDEXER_IMAGE_URI": pinned})
+    assert prod.units["bulk-load"].inputs(command="plan")["image_uri"] == pinned
 
 
 def test_root_config_keeps_state_in_s3_with_locking_and_guards_the_account() -> None:

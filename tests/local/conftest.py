@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from books_local import stack
 from books_local.config import StackConfig
 from books_local.errors import StackError
 from books_local.ports import free_port
+from support import fill_in_moto
+from support.fill_in_moto import FillInMoto
 
 
 def _started(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[StackConfig]:
@@ -47,3 +50,20 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfi
 def orders_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
     """The orders example (``make up STACK=orders``: live/local-orders, no API)."""
     yield from _started(tmp_path_factory, "orders")
+
+
+@pytest.fixture(scope="session")
+def stand_in_moto(tmp_path_factory: pytest.TempPathFactory, opensearch_url: str) -> Iterator[FillInMoto]:
+    """moto as ``make up`` runs it (``books_local.moto_server``), whose routed image functions run the
+    stand-in handler of tests/local/image_handlers instead of the image's."""
+    log_dir = tmp_path_factory.mktemp("stand-in-moto")
+    arguments = [
+        "--task-root",
+        str(Path(__file__).with_name("image_handlers")),
+        "--opensearch-url",
+        opensearch_url,
+        "--function-log-dir",
+        str(log_dir),
+    ]
+    with fill_in_moto.running(log_dir / "moto.log", arguments) as moto:
+        yield moto

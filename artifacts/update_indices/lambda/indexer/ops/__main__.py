@@ -1,5 +1,5 @@
-"""``python -m indexer.ops <command>``: backfill, replay-dlq, reindex, audit, purge-tombstones (runbook:
-docs/operations.md).
+"""``python -m indexer.ops <command>``: backfill, replay-dlq, reindex, audit, purge-tombstones, bulk-load
+(runbook: docs/operations.md).
 
 Settings come from the indexer's environment variables (OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX,
 OPENSEARCH_AUTH, TABLE_PARTITION_KEY, INDEX_INCLUDE_ATTRIBUTES, DOCUMENT_HOOK, ...); flags override the
@@ -25,6 +25,7 @@ from opensearchpy import TransportError
 
 from indexer.errors import IndexerError
 from indexer.logs import LOGGER_NAME, JsonFormatter
+from indexer.ops.bulk_load_cli import add_parser as add_bulk_load_parser
 from indexer.ops.checkpoint import CheckpointError
 from indexer.ops.entity_targets import entities_of, for_entity
 from indexer.ops.target import Target, open_target, settings_from
@@ -244,6 +245,7 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         "--of", dest="purge_index", help="purge this concrete index (default: all behind the alias)"
     )
     purge.set_defaults(run=_run_purge)
+    add_bulk_load_parser(commands, common, environ)
     return parser
 
 

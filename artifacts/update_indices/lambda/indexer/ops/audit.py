@@ -30,7 +30,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,13 +40,13 @@ from opensearchpy import TransportError, helpers
 from indexer.changes import change_from_item
 from indexer.documents import build_action, is_tombstone_action
 from indexer.errors import HookError, RecordError
-from indexer.keys import RAW_ID_FIELD, is_hashed
 from indexer.ops.backfill import DEFAULT_WORKERS
-from indexer.ops.doc_keys import KeyCodec, NotAKey
+from indexer.ops.confirm import confirm as _confirm
+from indexer.ops.confirm import repair_confirmed as _repair
+from indexer.ops.doc_keys import KeyCodec
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
-from indexer.ops.reads import get_items
-from indexer.ops.repair import Document, read_documents, repair
+from indexer.ops.repair import read_documents
 from indexer.ops.scan import scan_segment
 from indexer.ops.target import Target
 from indexer.tombstones import is_tombstone, without_reserved
@@ -333,65 +333,3 @@ def _mget(target: Target, index: str, ids: list[str]) -> dict[str, tuple[int, di
     """doc id -> (version, source) for the ids the index has, tombstones left out (realtime reads)."""
     documents = read_documents(target, index, ids)
     return {i: (d.version, d.source) for i, d in documents.items() if not d.tombstone}
-
-
-def _confirm(
-    target: Target,
-    codec: KeyCodec,
-    index: str,
-    candidates: list[str],
-    scanned_keys: Mapping[str, dict[str, Any] | None],
-) -> tuple[list[Difference], dict[str, dict[str, Any]], dict[str, Document]]:
-    """Re-read each candidate, the index FIRST, then the table (so the item read is at least as new as the
-    document read); the differences that persist, with the items and documents read.
-
-    A candidate the scan found is read back by the key the scan saw (``scanned_keys``): a hashed ``_id`` (a
-    key over 512 bytes) cannot be reversed, and a missing document keeps no full id to read it from."""
-    read = read_documents(target, index, candidates)
-    keys: dict[str, dict[str, Any]] = {}
-    unkeyed: list[str] = []
-    for doc_id in candidates:
-        scanned = scanned_keys.get(doc_id)
-        if scanned is not None:
-            keys[doc_id] = scanned
-            continue
-        seen = read.get(doc_id)
-        # A hashed _id (key over 512 bytes) cannot be reversed: its document keeps the full id.
-        raw = seen.source.get(RAW_ID_FIELD) if seen is not None and is_hashed(doc_id) else doc_id
-        try:
-            if not isinstance(raw, str):
-                raise NotAKey(f"{doc_id!r} is hashed and its document keeps no {RAW_ID_FIELD}")
-            keys[doc_id] = codec.key(raw)
-        except NotAKey:
-            unkeyed.append(doc_id)
-    items = get_items(target, keys)
-    confirmed: list[Difference] = []
-    for doc_id in candidates:
-        seen = read.get(doc_id)
-        document = None if seen is None or seen.tombstone else seen
-        version = document.version if document else None
-        item = items.get(doc_id)
-        expected = None
-        if item is not None:
-            try:
-                expected = expected_source(item, target)
-            except (HookError, RecordError):
-                continue  # cannot be indexed at all; counted as unprojectable by the scan
-        if expected is None and document is not None:
-            confirmed.append(Difference("orphaned", doc_id, version))
-        elif expected is not None and document is None:
-            confirmed.append(Difference("missing", doc_id, None))
-        elif expected is not None and document is not None and digest(expected) != digest(document.source):
-            confirmed.append(Difference("stale", doc_id, version))
-    return confirmed, items, read
-
-
-def _repair(
-    target: Target,
-    index: str,
-    differences: list[Difference],
-    items: dict[str, dict[str, Any]],
-    documents: dict[str, Document],
-) -> tuple[Counts, list[str]]:
-    """Repair through ``ops.repair``: conditional on the documents read before the items."""
-    return repair(target, index, {d.doc_id: documents.get(d.doc_id) for d in differences}, items)

@@ -29,14 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.changes import plain_item
 from indexer.ops.checkpoint import Checkpoint
-from indexer.ops.entity_targets import entities_of, fold_routes, for_entity, rebuild_routes
+from indexer.ops.page_writes import write_items
 from indexer.ops.progress import Counts, Progress
 from indexer.ops.ratelimit import CapacityLimiter
 from indexer.ops.scan import read_ahead, scan_segment
 from indexer.ops.target import Target
-from indexer.ops.writer import usable_changes, write_changes
 
 # indexer.client.make_client keeps 4 pooled connections; more threads would open and drop extra ones.
 DEFAULT_WORKERS = 4
@@ -178,45 +176,9 @@ class _SegmentRun:
                 self.on_page(number, counts)
 
     def _write(self, items: list[dict[str, Any]]) -> tuple[Counts, list[dict[str, Any]]]:
-        if self.target.settings.entity_config is None:
-            return self._write_flat(self.target, items, self.index)
-        counts, failed = Counts(scanned=len(items)), []
-        for entity in entities_of(self.target, self.target.entity and self.target.entity.name):
-            if entity.folded:
-                continue
-            target = for_entity(self.target, entity)
-            owned = [item for item in items if target.owns(item)]
-            entity_counts, entity_failed = self._write_flat(target, owned, self.options.index or target.alias)
-            entity_counts.scanned = 0
-            counts.add(entity_counts)
-            failed.extend(entity_failed)
-        routes, unusable = fold_routes(self.target, items)
-        if self.options.index is not None:  # reindex: the selected entity's new index
-            fold_counts, rebuilt = rebuild_routes(
-                self.target, routes, lambda alias: self.options.index or alias
-            )
-        else:
-            fold_counts, rebuilt = rebuild_routes(self.target, routes)
-        counts.add(fold_counts)
-        counts.failed += len(unusable)
-        reasons = [reason for _, reason in unusable] + [f"{r.route.doc_id}: {r.reason}" for r in rebuilt]
-        self.reasons.extend(reasons[: max(0, 20 - len(self.reasons))])
-        return counts, failed + [key for key, _ in unusable] + [routes[r.route] for r in rebuilt]
-
-    def _write_flat(
-        self, target: Target, items: list[dict[str, Any]], index: str
-    ) -> tuple[Counts, list[dict[str, Any]]]:
-        changes, usable, unusable = usable_changes(items, target)
-        report = write_changes(target, changes, index)
-        report.counts.scanned = len(items)
-        report.counts.failed += len(unusable)
-        reasons = [reason for _, reason in unusable] + report.reasons
-        self.reasons.extend(reasons[: max(0, 20 - len(self.reasons))])
-        failed = [key for key, _ in unusable]
-        if not report.failed:
-            return report.counts, failed
-        raw = _raw_keys(usable, target)
-        return report.counts, failed + [raw[change.doc_id] for change in report.failed]
+        result = write_items(self.target, items, self.options.index)
+        self.reasons.extend(result.reasons[: max(0, 20 - len(self.reasons))])
+        return result.counts, result.failed_keys
 
     def _retry_failed(self, number: int, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Re-read (consistently) and re-index the items that failed in an earlier run."""
@@ -230,12 +192,3 @@ class _SegmentRun:
             self.progress.add(counts)
             still_failed.extend(failed)
         return still_failed
-
-
-def _raw_keys(items: list[dict[str, Any]], target: Target) -> dict[str, dict[str, Any]]:
-    """doc id -> the scanned item's DynamoDB-JSON key (kept exactly, binary included)."""
-    keys = {}
-    for item in items:
-        raw = {name: item[name] for name in target.keys.names}
-        keys[target.keys.doc_id(target.keys.key_of(plain_item(raw)))] = raw
-    return keys

@@ -212,3 +212,28 @@ def _route_of(target: Target, kind: str, doc_id: str, source: dict[str, Any] | N
         number = Decimal(raw)
         plain = int(number) if number == number.to_integral_value() else number
     return FoldRoute(target.entity, plain, attribute)
+
+
+def audit_routes(
+    target: Target,
+    index: str,
+    routes: list[FoldRoute],
+    *,
+    doc_ids: tuple[str, ...] = (),
+    repair: bool = False,
+) -> tuple[list[tuple[str, str]], tuple[Counts, list[str]] | None]:
+    """The export path's folded audit: the partitions ``routes`` name (from an export's file) and the
+    documents ``doc_ids`` name (from an index slice), each confirmed (document first, partition second) and,
+    with ``repair``, rebuilt. Returns ((kind, doc id) of each difference, the repair's (counts, failures))."""
+    from indexer.ops.audit import digest
+
+    candidates: dict[str, FoldRoute | None] = {route.doc_id: route for route in routes}
+    candidates.update({doc_id: None for doc_id in doc_ids if doc_id not in candidates})
+    confirmed = _confirm(target, index, candidates, digest)
+    differences = [(kind, route.doc_id) for kind, route in confirmed]
+    if not repair or not confirmed:
+        return differences, None
+    index_of = (lambda alias: index) if index != target.alias else (lambda alias: alias)
+    counts, failed = rebuild_routes(target, {route: None for _, route in confirmed}, index_of)
+    counts.indexed, counts.skipped = counts.indexed + counts.skipped, 0
+    return differences, (counts, [f"{r.route.doc_id}: {r.reason}" for r in failed])

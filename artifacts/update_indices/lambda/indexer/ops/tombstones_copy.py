@@ -88,17 +88,18 @@ def copy_tombstones(
     for hit in helpers.scan(target.search, index=source, query=query, size=PAGE, scroll="5m"):
         page.append(hit)
         if len(page) == PAGE:
-            _copy(target, into, page, result)
+            copy_hits(target, into, page, result)
             page = []
             if stop is not None and stop.is_set():
                 result.interrupted = True
                 return result
     if page:
-        _copy(target, into, page, result)
+        copy_hits(target, into, page, result)
     return result
 
 
-def _copy(target: Target, into: str, hits: list[dict[str, Any]], result: CopyResult) -> None:
+def copy_hits(target: Target, into: str, hits: list[dict[str, Any]], result: CopyResult) -> None:
+    """Copy these tombstone hits (a search's, with ``version``) into ``into``, as ``copy_tombstones`` does."""
     result.found += len(hits)
     settings = target.settings
     versioned: list[BulkAction] = []

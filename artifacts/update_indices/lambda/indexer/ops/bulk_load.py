@@ -1,0 +1,218 @@
+"""The export handler's actions (``export_function.handler``), one per state of the bulk-load state machine
+(``modules/bulk-load/state_machine.asl.json``):
+
+- ``prepare``: after the export completed: read its manifests (``export_files``, checked), write the data
+  files as the file Map's items, and make the target ready: a backfill writes through the alias (created if
+  missing, as the Lambda does); a reindex creates ``<alias>-v<N+1>`` from the shipped mapping with refresh
+  off and no replicas (restored by ``swap``); an audit lists the index's slices for the orphan check.
+- ``file`` (``export_children``): one data file, page by page, checkpointed.
+- ``swap`` (reindex): restore refresh and replicas, copy the old index's tombstones, move the alias (one
+  atomic ``_aliases`` call, only if it still points at the old index), list the old index's slices.
+- ``slice`` (``slice_children``): one slice of an index: reindex: everything the stream wrote into the old
+  index after the export is reconciled into the new one; audit: documents whose item is gone.
+
+Every action answers ``{"status": "done"|"partial"|"throttled"|"failed", "wait_seconds", "counts"}``; the
+state machine loops on ``partial`` (the invocation's time is up; the next one resumes from the checkpoint)
+and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429: the run slows down instead of
+failing). Each action is idempotent: the state machine's retries and a redrive repeat them safely.
+
+The configuration is the stream Lambda's own environment (the same image, the same variables, so documents
+come out exactly as the stream builds them) plus ``TABLE_NAME`` and ``BULK_LOAD_BUCKET``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from indexer.errors import IndexSetupError, SettingsError
+from indexer.index_setup import alias_target, ensure_index, index_body
+from indexer.ops.entity_targets import entities_of, for_entity
+from indexer.ops.export_files import data_files, read_summary
+from indexer.ops.reindex import META, next_index_name, swap_alias
+from indexer.ops.run_store import RunStore
+from indexer.ops.target import Target, open_target, settings_from
+from indexer.ops.tombstones_copy import copy_tombstones
+
+SLICE_DOCUMENTS = 200_000  # documents one slice child checks in one invocation, at most
+MAX_SLICES = 1024  # OpenSearch's default index.max_slices_per_scroll
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every action gets: the target (of the run's entity, if any), the S3 client, the run's store."""
+
+    target: Target
+    s3: Any
+    store: RunStore
+    mode: str
+    event: Mapping[str, Any]
+
+
+@cache
+def _base_target() -> Target:
+    settings = settings_from(os.environ)
+    table = os.environ.get("TABLE_NAME") or settings.table_name
+    return open_target(settings, table)  # endpoints: boto3's own (AWS_ENDPOINT_URL_* where set)
+
+
+def job(event: Mapping[str, Any], target: Target | None = None, bucket: str | None = None) -> Job:
+    """The run's job from the event and the environment (``target``/``bucket`` injectable for tests)."""
+    base = target or _base_target()
+    bucket = bucket or os.environ.get("BULK_LOAD_BUCKET")
+    if not bucket:
+        raise SettingsError("BULK_LOAD_BUCKET: the bucket the export and the run's checkpoints are in")
+    mode = str(event.get("mode", "backfill"))
+    if mode not in ("backfill", "reindex", "audit"):
+        raise SettingsError(f"mode: {mode!r} is not backfill, reindex or audit")
+    entity = event.get("entity")
+    selected = base if entity is None else for_entity(base, entities_of(base, entity)[0])
+    if mode != "backfill" and selected.settings.entity_config is not None and selected.entity is None:
+        entities = entities_of(base, None)
+        if len(entities) != 1:
+            raise SettingsError(
+                f"entity: a {mode} works on one entity's index; name one of the configured ones"
+            )
+        selected = for_entity(base, entities[0])
+    s3 = base.client("s3", base.dynamodb_endpoint)  # the local stack's moto serves both
+    return Job(selected, s3, RunStore(s3, bucket, str(event["run"])), mode, event)
+
+
+def done(**extra: Any) -> dict[str, Any]:
+    return {"status": "done", "wait_seconds": 0, "counts": {}, **extra}
+
+
+def prepare(job: Job) -> dict[str, Any]:
+    target, store = job.target, job.store
+    description = target.dynamodb.describe_export(ExportArn=job.event["export_arn"])["ExportDescription"]
+    table_arn = target.dynamodb.describe_table(TableName=target.table)["Table"]["TableArn"]
+    summary_key = description["ExportManifest"]
+    summary = read_summary(job.s3, description["S3Bucket"], summary_key, table_arn=table_arn)
+    files = data_files(job.s3, summary, summary_key)
+    files_key = store.put(
+        "files.json", [{"n": n, **f.as_json(), "bucket": summary.bucket} for n, f in enumerate(files)]
+    )
+    run: dict[str, Any] = store.get("run.json") or {}
+    run.update(mode=job.mode, entity=target.entity and target.entity.name, export=summary.export_arn)
+    run.update(export_time=summary.export_time, items=summary.item_count, files=len(files))
+    slices_key = None
+    if job.mode == "backfill":
+        for settings in _indices(target):
+            ensure_index(target.search, settings)
+        index = None
+    elif job.mode == "reindex":
+        index = run.get("new_index") or _new_index(target, store.run)
+        run.update(new_index=index, old_index=_meta(target, index)["reindexed_from"])
+    else:
+        index = target.alias
+        slices_key = _slices(job, index, {"index": index})
+    run["index"] = index
+    store.put("run.json", run)
+    return done(
+        files_key=files_key,
+        slices_key=slices_key,
+        index=index,
+        counts={"files": len(files), "items": summary.item_count},
+    )
+
+
+def swap(job: Job) -> dict[str, Any]:
+    """After the files: the new index restored, given the old one's tombstones, and swapped in."""
+    target, store = job.target, job.store
+    new = str(job.event["index"])
+    meta = _meta(target, new)
+    old, restore = meta["reindexed_from"], meta["restore"]
+    client = target.search
+    client.indices.put_settings(index=new, body={"index": restore})
+    client.indices.refresh(index=new)
+    current = alias_target(client, target.alias)
+    if current == old:
+        copied = copy_tombstones(target, old, new)  # the deletes go live with the new index
+        if not copied.ok:
+            return {"status": "throttled", "wait_seconds": 30, "counts": copied.summary()}
+        swap_alias(client, target.alias, old, new)
+    elif current != new:
+        raise IndexSetupError(
+            f"alias {target.alias!r} points at {current!r}, neither {old!r} nor {new!r}: not swapping"
+        )
+    slices_key = _slices(job, old, {"old": old, "new": new})
+    run = store.get("run.json") or {}
+    store.put("run.json", {**run, "swapped": True})
+    return done(slices_key=slices_key, index=new)
+
+
+def _indices(target: Target) -> list[Any]:
+    if target.settings.entity_config is None:
+        return [target.settings]
+    name = target.entity and target.entity.name
+    return [for_entity(target, entity).settings for entity in entities_of(target, name)]
+
+
+def _new_index(target: Target, run: str) -> str:
+    """``<alias>-v<N+1>`` with the shipped mapping, refresh off and no replicas while it is loaded; its
+    ``_meta`` records the old index and the settings ``swap`` restores (the old index's replicas)."""
+    client, alias = target.search, target.alias
+    old = alias_target(client, alias)
+    if old is None:
+        raise IndexSetupError(f"alias {alias!r} does not exist: nothing to reindex (run a backfill)")
+    new = next_index_name(client, alias, old)
+    old_settings = client.indices.get_settings(index=old)[old]["settings"]["index"]
+    body = index_body(target.settings.index_properties)
+    restore = {
+        "refresh_interval": body["settings"]["index"].get("refresh_interval", "1s"),
+        "number_of_replicas": int(old_settings.get("number_of_replicas", 1)),
+    }
+    body["settings"]["index"].update(refresh_interval="-1", number_of_replicas=0)
+    body["mappings"]["_meta"] = {META: {"reindexed_from": old, "run": run, "restore": restore}}
+    client.indices.create(index=new, body=body)
+    return new
+
+
+def _meta(target: Target, index: str) -> dict[str, Any]:
+    mappings = target.search.indices.get_mapping(index=index)[index]["mappings"]
+    meta = (mappings.get("_meta") or {}).get(META)
+    if not meta or "reindexed_from" not in meta:
+        raise IndexSetupError(f"index {index!r} records no reindex (its mapping's _meta lacks {META})")
+    return meta
+
+
+def _slices(job: Job, index: str, fields: dict[str, Any]) -> str:
+    """The slices of ``index`` as the slice Map's items, each small enough for one invocation."""
+    documents = int(job.target.search.count(index=index)["count"])
+    count = max(1, min(MAX_SLICES, math.ceil(documents / SLICE_DOCUMENTS)))
+    return job.store.put("slices.json", [{"n": n, "max": count, **fields} for n in range(count)])
+
+
+def handle(
+    event: Mapping[str, Any], context: Any, *, target: Target | None = None, bucket: str | None = None
+) -> dict[str, Any]:
+    """Run one action of the state machine (``event["action"]``); raises on what needs a person (a wrong
+    setting, an export that is not what its manifests say): the state machine retries, then fails the run."""
+    from indexer import logs
+    from indexer.ops.export_children import load_file
+    from indexer.ops.slice_children import check_slice
+
+    actions = {
+        "prepare": lambda j: prepare(j),
+        "file": lambda j: load_file(j, context),
+        "swap": lambda j: swap(j),
+        "slice": lambda j: check_slice(j, context),
+    }
+    action = actions.get(str(event.get("action")))
+    if action is None:
+        raise SettingsError(f"action: {event.get('action')!r} is not one of {', '.join(actions)}")
+    the_job = job(event, target, bucket)
+    logs.configure(the_job.target.settings.log_level)
+    answer = action(the_job)
+    logs.log_event(
+        "bulk-load",
+        action=event["action"],
+        run=event.get("run"),
+        status=answer["status"],
+        counts=answer.get("counts"),
+    )
+    return answer

@@ -1,0 +1,72 @@
+"""The bulk-load state machine's order of actions, for tests that drive the export handler directly: export
+(laid out as DynamoDB writes one), prepare, every file child until done, swap (reindex), every slice child.
+Partial and throttled answers loop, as the definition's Choice and Wait states do."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+from indexer.ops.bulk_load import handle
+from indexer.ops.run_store import RunStore
+from indexer.ops.target import Target
+from support.stream_records import LambdaContext
+from support.table_exports import ExportingClient, export_table
+
+
+@dataclasses.dataclass
+class Run:
+    target: Target
+    s3: Any
+    bucket: str
+    run: str = dataclasses.field(default_factory=lambda: f"r-{uuid.uuid4().hex[:8]}")
+    answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    errors: int = 0  # tasks that raised and were retried
+
+    def act(self, action: str, mode: str, context: Any = None, **event: Any) -> dict[str, Any]:
+        """One task, retried on an error as the definition's Retry on States.TaskFailed does (4 attempts)."""
+        for attempt in range(4):
+            try:
+                task = {"action": action, "run": self.run, "mode": mode, "entity": None, "repair": True}
+                answer = handle(
+                    {**task, **event},
+                    context or LambdaContext(900),
+                    target=self.target,
+                    bucket=self.bucket,
+                )
+                break
+            except Exception:
+                if attempt == 3:
+                    raise
+                self.errors += 1
+        self.answers.append(answer)
+        return answer
+
+    def children(self, action: str, mode: str, key: str, index: str | None, field: str) -> None:
+        """The Map: each item's child until it is done (partial and throttled answers loop, as the ASL's)."""
+        for item in RunStore(self.s3, self.bucket, self.run).get(key.split(f"runs/{self.run}/")[1]):
+            for _ in range(200):
+                answer = self.act(action, mode, index=index, **{field: item})
+                if answer["status"] in ("done", "failed"):
+                    break
+            assert answer["status"] == "done", answer
+
+    def export(self) -> str:
+        """The export (the table now); its ARN."""
+        exporting = ExportingClient(self.target.dynamodb)
+        description = export_table(exporting, self.s3, self.target.table, self.bucket, f"runs/{self.run}")
+        exporting.exports[description["ExportArn"]] = description
+        self.target = dataclasses.replace(self.target, dynamodb=exporting)
+        return str(description["ExportArn"])
+
+    def through(self, mode: str, export_arn: str | None = None) -> dict[str, Any]:
+        """The whole state machine: export (unless given), prepare, files, then swap and slices where the mode
+        has them."""
+        prepared = self.act("prepare", mode, export_arn=export_arn or self.export())
+        self.children("file", mode, prepared["files_key"], prepared["index"], "file")
+        if mode == "reindex":
+            prepared = self.act("swap", mode, index=prepared["index"])
+        if prepared.get("slices_key"):
+            self.children("slice", mode, prepared["slices_key"], prepared["index"], "slice")
+        return prepared
