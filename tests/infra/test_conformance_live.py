@@ -337,7 +337,11 @@ def test_dev_maps_the_indexer_the_api_and_the_operators_inside_the_domain(
     }
     assert mappings["index_writer"] == [f"arn:aws:iam::111111111111:role/{function.values['function_name']}"]
     assert mappings["index_reader"] == ["arn:aws:iam::111111111111:role/books-dev-api-*"]
-    assert mappings["index_operator"] == ["arn:aws:iam::111111111111:role/books-dev-operator"]
+    # the bulk load's export function creates indices and moves aliases: an operator too
+    assert mappings["index_operator"] == [
+        "arn:aws:iam::111111111111:role/books-dev-bulk-load-export",
+        "arn:aws:iam::111111111111:role/books-dev-operator",
+    ]
     (security,) = dev["opensearch"].resources("terraform_data")
     assert security.address == "terraform_data.security[0]"
 
@@ -430,14 +434,15 @@ def test_slow_logs_are_published_and_have_thresholds(plans: dict[str, Plan]) -> 
     assert settings["indexing.slowlog.threshold.index.warn"] == "5s"
 
 
-def test_only_the_indexer_and_api_roles_may_call_the_domain(plans: dict[str, Plan]) -> None:
+def test_only_the_indexer_export_api_and_operator_roles_may_call_the_domain(plans: dict[str, Plan]) -> None:
     """The access policy names the account as principal (a role that does not exist yet would be refused) and
     allows only the given roles through aws:PrincipalArn (within the account an identity policy allowing
     es:ESHttp* suffices as well: modules/opensearch/iam.tf), which "compares the ARN of the principal that
     made the request" and, for a role session, is the role's ARN ("AWS global condition context keys",
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
     Neither moto nor the gate evaluates conditions, so this reads the policy: every Allow carries the
-    condition, and it names nothing but the two roles."""
+    condition, and it names nothing but the indexer's, the bulk load's export function's, the API's and the
+    operators' roles (and, with Dashboards access, the people roles)."""
     for domain in _domains(plans):
         for statement in _statements(domain["access_policies"]):
             assert statement["Effect"] == "Allow"
@@ -448,7 +453,11 @@ def test_only_the_indexer_and_api_roles_may_call_the_domain(plans: dict[str, Pla
             allowed = [allowed] if isinstance(allowed, str) else allowed
             assert any(arn.endswith("-indexer") for arn in allowed), allowed
             assert any(arn.endswith("-api-*") for arn in allowed), allowed
-            people = [arn for arn in allowed if not arn.endswith(("-indexer", "-api-*", "-operator"))]
+            people = [
+                arn
+                for arn in allowed
+                if not arn.endswith(("-indexer", "-api-*", "-operator", "-bulk-load-export"))
+            ]
             fine_grained = any(o["enabled"] for o in domain.get("advanced_security_options") or [])
             # with Dashboards access: also the FGAC master user and the admin and analyst roles people get
             assert len(people) <= (3 if fine_grained else 0), allowed

@@ -283,7 +283,7 @@ def test_the_lag_alarm_watches_a_metric_the_indexer_writes_in_the_namespace_the_
     assert alarm.is_set("ok_actions")
 
 
-def test_the_alarm_widget_shows_the_alarms_of_the_api_the_indexer_and_the_domain(
+def test_the_alarm_widget_shows_the_alarms_of_the_api_the_indexer_the_domain_and_the_bulk_load(
     plans: dict[str, Plan],
 ) -> None:
     """The widget takes alarm ARNs ("Dashboard Body Structure and Syntax", alarm status widget:
@@ -293,5 +293,6 @@ def test_the_alarm_widget_shows_the_alarms_of_the_api_the_indexer_and_the_domain
     alarms = widget["properties"]["alarms"]
     assert alarms == plans["dashboard"].variable("alarm_arns")
     prefix = plans["dashboard"].variable("dashboard_name")
-    units = {arn.split(":alarm:")[1].removeprefix(f"{prefix}-").split("-")[0] for arn in alarms}
-    assert units == {"api", "indexer", "opensearch"}
+    units = {arn.split(":alarm:")[1].removeprefix(f"{prefix}-").rsplit("-executions")[0] for arn in alarms}
+    units = {unit if unit == "bulk-load" else unit.split("-")[0] for unit in units}
+    assert units == {"api", "indexer", "opensearch", "bulk-load"}

@@ -76,7 +76,7 @@ def orders_entities() -> list[dict[str, Any]]:
 FLAT_ENTITIES = [
     {"name": "customer", "match": {"attribute": "kind", "equals": "customer"}, "index": "customers"},
     {"name": "seller", "match": {"attribute": "kind", "equals_number": 3}, "index": "sellers"},
-    {"name": "flagged", "match": {"attribute": "flagged", "equals_bool": True}, "index": "flagged.v2+x"},
+    {"name": "flagged", "match": {"attribute": "kind", "equals_bool": True}, "index": "flagged.v2+x"},
 ]
 
 
@@ -145,7 +145,17 @@ def actions(statement: Mapping[str, Any]) -> set[str]:
 
 
 def alias_paths(*aliases: str) -> set[str]:
-    return {f"{DOMAIN_ARN}/{alias}{suffix}" for alias in aliases for suffix in ("", "/*", "-*")}
+    """The index paths the indexer's cold start uses, per alias (modules/lambda/iam.tf: ReadIndex and
+    CreateIndex, known at plan; WriteDocuments' _bulk and _mget are built from the same list)."""
+    suffixes = ("", "/_alias", "-v1", "-v*/_mapping")
+    return {f"{DOMAIN_ARN}/{alias}{suffix}" for alias in aliases for suffix in suffixes} | {
+        f"{DOMAIN_ARN}/{alias}-v*/_alias/{alias}" for alias in aliases
+    }
+
+
+def index_paths(statements: dict[str, Any]) -> set[str]:
+    """Every path the cold start's domain statements grant."""
+    return set().union(*(resources(statements[sid]) for sid in ("ReadIndex", "CreateIndex")))
 
 
 # ---- without entities: nothing changes -------------------------------------------------------------------
@@ -156,7 +166,7 @@ def test_without_entities_the_role_may_not_query_the_table_and_writes_only_opens
 ) -> None:
     statements = statements_of(planned, "books")
     assert not any(a.startswith("dynamodb:Query") for s in statements.values() for a in actions(s))
-    assert resources(statements["WriteIndex"]) == alias_paths("books")
+    assert index_paths(statements) == alias_paths("books")
     environment = environment_of(planned, "books")
     assert environment["OPENSEARCH_INDEX"] == "books"
     assert not {"ENTITY_CONFIG", "TABLE_NAME"} & set(environment)
@@ -189,7 +199,7 @@ def test_folding_entities_may_query_the_table_and_nothing_else_of_it(planned: di
 def test_the_domain_grant_covers_every_entitys_alias_instead_of_opensearch_index(
     planned: dict[str, Any],
 ) -> None:
-    assert resources(statements_of(planned, "orders")["WriteIndex"]) == alias_paths("orders", "customers")
+    assert index_paths(statements_of(planned, "orders")) == alias_paths("orders", "customers")
     assert output(planned, "orders_index_aliases") == ["orders", "customers"]
     assert "OPENSEARCH_INDEX" not in environment_of(planned, "orders")  # never written, never granted
 
@@ -218,13 +228,13 @@ def test_flat_entities_get_no_query_grant_and_keep_the_json_type_of_equals(plann
     Terraform string would lose: equals_number and equals_bool become a JSON number and boolean."""
     statements = statements_of(planned, "flat")
     assert "QueryTableForFolding" not in statements
-    assert resources(statements["WriteIndex"]) == alias_paths("customers", "sellers", "flagged.v2+x")
+    assert index_paths(statements) == alias_paths("customers", "sellers", "flagged.v2+x")
     environment = environment_of(planned, "flat")
     matches = [entity["match"] for entity in json.loads(environment["ENTITY_CONFIG"])["entities"]]
     assert matches == [
         {"attribute": "kind", "equals": "customer"},
         {"attribute": "kind", "equals": 3},
-        {"attribute": "flagged", "equals": True},
+        {"attribute": "kind", "equals": True},
     ]
     assert parse_entity_config(environment["ENTITY_CONFIG"], has_sort_key=False) is not None
     assert environment["TABLE_NAME"] == "orders"
