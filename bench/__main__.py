@@ -11,7 +11,7 @@ import time
 
 from bench import ROOT, report
 
-ORDER = ("throughput", "cpu", "folding", "cold_start", "backfill", "latency")
+ORDER = ("throughput", "cpu", "folding", "cold_start", "backfill", "bulk_load", "latency")
 
 
 def main(argv: list[str]) -> int:

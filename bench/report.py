@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bench import ROOT, goals, results
+from bench import ROOT, bulk_projection, goals, results
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 RESULTS_JSON = ROOT / "docs" / "benchmarks.json"
@@ -115,6 +115,42 @@ def _backfill(f: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _bulk_load(f: dict[str, Any]) -> list[Row]:
+    runs = f"median of {f['rounds']} interleaved rounds after a warm-up"
+    rows: list[Row] = [
+        (
+            f"Bulk load (export file children), {s['workers']} worker{'s' if s['workers'] > 1 else ''}",
+            f"{s['items_per_s']:,.0f} items/s ({s['items_per_s_per_worker']:,.0f} a worker)",
+            f"{s['efficiency']:.0%} of {s['workers']} x one worker's rate; CPU an item: workers "
+            f"{s['worker_cpu_us_per_item']} µs, OpenSearch stand-in {s['opensearch_cpu_us_per_item']} µs, "
+            f"moto {s['moto_cpu_us_per_item']} µs; S3 calls {s['s3_share']:.0%} of the children's time; "
+            f"{runs}",
+        )
+        for s in f["scaling"]
+    ]
+    requests = ", ".join(f"{name} {value:g}" for name, value in f["s3_requests_per_1000_items"].items())
+    projection = f["projection"]
+    return [
+        *rows,
+        ("Scan backfill (`indexer.ops backfill`), the same items in the same run",
+         f"{f['scan_items_per_s']:,.0f} items/s",
+         f"the CLI's own rate ({f['scan_end_to_end_items_per_s']:,.0f} items/s from process start to exit), "
+         f"{f['scan_segments']} segments; {runs}"),
+        ("Bulk load / scan backfill", f"{f['one_worker_over_scan']}x (1 worker), {f['best_over_scan']}x "
+         f"({f['best_workers']} workers)",
+         f"{f['items']:,} items in {f['files']} export files (pages of {f['page_items']:,}, `_bulk` of "
+         f"{f['bulk_actions']} actions), S3 on a {f['s3']}, {f['opensearch']}"),
+        ("Bulk load: S3 requests per 1,000 items", requests,
+         f"a child's checkpoint read and data file GET, a checkpoint PUT per page and a final one; not in "
+         f"the rates: the workers' cold start ({f['worker_cold_start_seconds']} s) and prepare "
+         f"({f['prepare_seconds']} s)"),
+        (f"Projection: {projection['scenario']['items']:,} items on AWS, MaxConcurrency "
+         f"{projection['max_concurrency']}",
+         f"{projection['load_hours']:,.2f} h, ${projection['total_usd']:,.2f}",
+         f"the limit is the {projection['limit']}; assumptions and AWS figures in the section below"),
+    ]  # fmt: skip
+
+
 def _cold_start(f: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     if "host_cold_start_ms_median" in f:
@@ -144,6 +180,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[Row]], str]] = {
     "folding": ("Single-table folding", _folding, "bench.folding"),
     "latency": ("Local stack latency", _latency, "bench.latency"),
     "backfill": ("Backfill", _backfill, "bench.backfill"),
+    "bulk_load": ("Bulk load (export, distributed)", _bulk_load, "bench.bulk_load"),
     "cold_start": ("Cold start and image", _cold_start, "bench.cold_start"),
 }
 
@@ -205,6 +242,21 @@ METHOD = """\
   than any correct writer can (no versions, no tombstones, no shipped mapping, five times fewer requests),
   so it is not a bound for this indexer. On a real cluster the server's share of the time is smaller, and
   the indexer's own CPU (the CPU floor above) weighs more.
+- **Bulk load**: the export handler's file children (`export_function.handler`, action `file`: one
+  data file, pages of 1,000 items, a checkpoint in S3 after each) over an export of the backfill benchmark's
+  books, written once per run as DynamoDB lays one out (manifest-summary.json, manifest-files.json, gzipped
+  data files, items placed by a hash of their key) into S3 on a moto server process (a child makes a few S3
+  requests per file and one per page; the share of the children's time in S3 calls is reported, so a slow
+  S3 would show). `prepare` runs as the state machine's first Lambda step; then W worker processes, each an
+  execution environment of the function (spawned, warmed once, cold start reported apart), take the files
+  from one queue and invoke each file's child until `done`, as the Distributed Map and its Choice state do;
+  the time runs from the first file handed out to the last worker's report. The scan backfill
+  (`indexer.ops backfill`, as in **Backfill**) reads the same items from `bench.scan_responder`; its own
+  reported rate is compared. All write to one OpenSearch stand-in, each run into a fresh index that must
+  end with every item; the CPU the stand-in and moto used in each run is read from /proc, because on a
+  machine of few cores they share the CPUs with the workers and bound the scaling. The projection to AWS is
+  computed by `bench.bulk_projection` from the one-worker figures; its assumptions and the AWS figures it
+  uses are listed with it.
 - **Cold start**: in fresh interpreters on the host, `import function` and then the first
   `Runtime.from_env()` (settings, client, hook, the index check's request), as Lambda runs it: SigV4 with
   the keys in the environment, against an OpenSearch stand-in whose index exists; also
@@ -328,6 +380,12 @@ def render(stored: goals.Results) -> str:
         lines += ["", "## Where the CPU goes (`cpu.profile_top`)", "", "```", text.rstrip(), "```"]
     if "latency" in stored:
         lines += ["", f"![Latency from the API's 201 to searchable]({CHART})"]
+    projection = stored.get("bulk_load", {}).get("figures", {}).get("projection")
+    if isinstance(projection, Mapping):
+        try:
+            lines += ["", *bulk_projection.markdown(projection)]
+        except (KeyError, TypeError, ValueError):
+            lines += ["", "The bulk-load projection is stored in a shape this renderer does not know."]
     notes = [note for r in stored.values() for note in r.get("notes", [])]
     if notes:
         lines += ["", "## Notes from the runs", ""] + [f"- {note}" for note in notes]

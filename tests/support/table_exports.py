@@ -30,17 +30,30 @@ def export_table(
     """Writes the export; returns its ExportDescription (COMPLETED)."""
     description = dynamodb.describe_table(TableName=table)["Table"]
     partition_key = next(k["AttributeName"] for k in description["KeySchema"] if k["KeyType"] == "HASH")
-    export_id = f"{uuid.uuid4().int % 10**14:014d}-{uuid.uuid4().hex[:8]}"
-    base = f"{prefix}/AWSDynamoDB/{export_id}"
     lines: list[list[str]] = [[] for _ in range(files)]
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
-            shard = (
-                int(hashlib.md5(json.dumps(_jsonable(item[partition_key])).encode()).hexdigest(), 16) % files
-            )
-            lines[shard].append(json.dumps({"Item": _jsonable(item)}))
+            lines[shard_of(item[partition_key], files)].append(export_line(json.dumps(_jsonable(item))))
+    return write_export(s3, bucket, prefix, description["TableArn"], lines)
+
+
+def shard_of(partition_value: Any, files: int) -> int:
+    """The data file an item goes to: a hash of its partition key, as a partition's hashed keyspace."""
+    return int(hashlib.md5(json.dumps(_jsonable(partition_value)).encode()).hexdigest(), 16) % files
+
+
+def export_line(item_json: str) -> str:
+    """One data file line for an item given as DynamoDB JSON text (binary values as base64 text)."""
+    return '{"Item":' + item_json + "}"
+
+
+def write_export(s3: Any, bucket: str, prefix: str, table_arn: str, files: list[list[str]]) -> dict[str, Any]:
+    """Writes ``files`` (each a list of ``export_line`` lines) as the data files of one export, with its two
+    manifests; returns its ExportDescription (COMPLETED)."""
+    export_id = f"{uuid.uuid4().int % 10**14:014d}-{uuid.uuid4().hex[:8]}"
+    base = f"{prefix}/AWSDynamoDB/{export_id}"
     entries = []
-    for shard_lines in lines:
+    for shard_lines in files:
         body = gzip.compress(("\n".join(shard_lines) + ("\n" if shard_lines else "")).encode())
         key = f"{base}/data/{uuid.uuid4().hex[:26]}.json.gz"
         etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
@@ -50,7 +63,6 @@ def export_table(
         )
     files_key = f"{base}/manifest-files.json"
     s3.put_object(Bucket=bucket, Key=files_key, Body="".join(json.dumps(e) + "\n" for e in entries).encode())
-    table_arn = description["TableArn"]
     export_arn = f"{table_arn}/export/{export_id}"
     summary = {
         "version": "2020-06-30",

@@ -31,6 +31,7 @@ from typing import Any
 
 from indexer.errors import IndexSetupError, SettingsError
 from indexer.index_setup import alias_target, ensure_index, index_body
+from indexer.ops.backfill import DEFAULT_BULK_ACTIONS, with_bulk_actions
 from indexer.ops.entity_targets import entities_of, for_entity
 from indexer.ops.export_files import data_files, read_summary
 from indexer.ops.reindex import META, next_index_name, swap_alias
@@ -79,6 +80,8 @@ def job(event: Mapping[str, Any], target: Target | None = None, bucket: str | No
             )
         selected = for_entity(base, entities[0])
     s3 = base.client("s3", base.dynamodb_endpoint)  # the local stack's moto serves both
+    # _bulk requests of a backfill's size (measured: docs/operations.md, "Sizing"), not a stream batch's
+    selected = with_bulk_actions(selected, DEFAULT_BULK_ACTIONS)
     return Job(selected, s3, RunStore(s3, bucket, str(event["run"])), mode, event)
 
 
