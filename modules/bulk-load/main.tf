@@ -53,6 +53,9 @@ locals {
     bucket          = local.bucket_name
     function_arn    = try(aws_lambda_function.this[0].arn, "")
     max_concurrency = local.max_concurrency
+    # With a customer managed key the export writes with it too ("S3SseAlgorithm", "S3SseKmsKeyId",
+    # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ExportTableToPointInTime.html).
+    export_encryption = var.kms_key_arn == null ? "" : "\"S3SseAlgorithm\": \"KMS\", \"S3SseKmsKeyId\": ${jsonencode(var.kms_key_arn)},"
   })
 }
 
