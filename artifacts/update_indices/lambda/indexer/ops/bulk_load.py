@@ -14,7 +14,9 @@
 Every action answers ``{"status": "done"|"partial"|"throttled"|"failed", "wait_seconds", "counts"}``; the
 state machine loops on ``partial`` (the invocation's time is up; the next one resumes from the checkpoint)
 and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429: the run slows down instead of
-failing). Each action is idempotent: the state machine's retries and a redrive repeat them safely.
+failing). A file whose items keep failing raises ``ItemsFailed`` instead (the task fails, so a redrive runs it
+again), and prepare and every file child raise ``ExportTooOld`` for an export older than ``export_age``
+allows. Each action is idempotent: the state machine's retries and a redrive repeat them safely.
 
 The configuration is the stream Lambda's own environment (the same image, the same variables, so documents
 come out exactly as the stream builds them) plus ``TABLE_NAME`` and ``BULK_LOAD_BUCKET``.
