@@ -46,16 +46,14 @@ data "aws_iam_policy_document" "function" {
     resources = ["${local.bucket_arn}/runs/*"]
   }
 
+  # Without s3:ListBucket a GetObject of a missing key answers 403 AccessDenied, not 404 NoSuchKey (S3
+  # GetObject, "Permissions", https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): the first
+  # read of run.json or of a checkpoint is such a read. The grant carries no s3:prefix condition, because a
+  # GetObject sends no prefix and would not satisfy one; the bucket holds only this module's objects.
   statement {
     sid       = "ListRuns"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["runs/*"]
-    }
   }
 
   # Prepare checks the export it was given: its status, time and manifest.

@@ -53,6 +53,9 @@ locals {
     bucket          = local.bucket_name
     function_arn    = try(aws_lambda_function.this[0].arn, "")
     max_concurrency = local.max_concurrency
+    # With a customer managed key the export writes with it too ("S3SseAlgorithm", "S3SseKmsKeyId",
+    # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ExportTableToPointInTime.html).
+    export_encryption = var.kms_key_arn == null ? "" : "\"S3SseAlgorithm\": \"KMS\", \"S3SseKmsKeyId\": ${jsonencode(var.kms_key_arn)},"
   })
 }
 
@@ -282,6 +285,28 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
   alarm_description   = "A bulk load failed (a file or slice kept failing, or the export failed): inspect the run with `python -m indexer.ops bulk-load status`, fix the cause, then redrive it."
   namespace           = "AWS/States"
   metric_name         = "ExecutionsFailed"
+  statistic           = "Sum"
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.this[0].arn }
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  period              = 60
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}
+
+# An execution that timed out or was stopped did not finish either: the same runbook (status, then redrive or
+# resume). An abandon (`bulk-load abandon`, StopExecution) fires the aborted one once, by the operator's hand.
+resource "aws_cloudwatch_metric_alarm" "executions_unfinished" {
+  for_each = local.create_alarms ? { executions-timed-out = "ExecutionsTimedOut", executions-aborted = "ExecutionsAborted" } : {}
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = "A bulk load did not finish (${each.value}): inspect the run with `python -m indexer.ops bulk-load status`, then redrive or resume it."
+  namespace           = "AWS/States"
+  metric_name         = each.value
   statistic           = "Sum"
   dimensions          = { StateMachineArn = aws_sfn_state_machine.this[0].arn }
   comparison_operator = "GreaterThanThreshold"

@@ -62,6 +62,9 @@ output "log_group_names" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "Map of alarm key (executions-failed) to alarm ARN."
-  value       = local.create_alarms ? { executions-failed = aws_cloudwatch_metric_alarm.executions_failed[0].arn } : {}
+  description = "Map of alarm key (executions-failed, executions-timed-out, executions-aborted) to alarm ARN."
+  value = local.create_alarms ? merge(
+    { executions-failed = aws_cloudwatch_metric_alarm.executions_failed[0].arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.executions_unfinished : key => alarm.arn },
+  ) : {}
 }

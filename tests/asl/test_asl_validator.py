@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -30,10 +31,23 @@ EXAMPLE = {
     "function_arn": "arn:aws:lambda:eu-west-1:222222222222:function:books-prod-bulk-load-export",
     "max_concurrency": 6,
 }
-RENDER = """output "definition" {{
-  value = templatefile("{template}", {variables})
+KMS_KEY = "arn:aws:kms:eu-west-1:222222222222:key/0d5a7c2e-1111-4222-8333-944455556666"
+RENDER = """locals {{
+  kms_key_arn = {kms_key_arn}
+}}
+
+output "definition" {{
+  value = templatefile("{template}", merge({variables}, {{ export_encryption = {export_encryption} }}))
 }}
 """
+
+
+def _export_encryption() -> str:
+    """main.tf's own expression for the Export task's encryption fields, on the render's key."""
+    main = (ROOT / "modules" / "bulk-load" / "main.tf").read_text()
+    match = re.search(r"^\s*export_encryption\s*=\s*(.+)$", main, re.MULTILINE)
+    assert match, "main.tf renders the definition with export_encryption"
+    return match.group(1).replace("var.kms_key_arn", "local.kms_key_arn")
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +68,29 @@ def validator() -> Path:
 def definition(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, str]) -> dict[str, Any]:
     """state_machine.asl.json rendered by Terraform's templatefile() with live/prod-like values, as the
     module renders it."""
+    return render(tmp_path_factory, terraform_env, None)
+
+
+@pytest.fixture(scope="module")
+def kms_definition(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, str]) -> dict[str, Any]:
+    """The same, for a bucket with a customer managed key (the module's kms_key_arn)."""
+    return render(tmp_path_factory, terraform_env, KMS_KEY)
+
+
+def render(
+    tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, str], kms_key_arn: str | None
+) -> dict[str, Any]:
     workdir = tmp_path_factory.mktemp("asl-render")
     template = ROOT / "modules" / "bulk-load" / "state_machine.asl.json"
     variables = "{" + ", ".join(f"{name} = {json.dumps(value)}" for name, value in EXAMPLE.items()) + "}"
-    (workdir / "main.tf").write_text(RENDER.format(template=template, variables=variables))
+    (workdir / "main.tf").write_text(
+        RENDER.format(
+            template=template,
+            variables=variables,
+            kms_key_arn="null" if kms_key_arn is None else json.dumps(kms_key_arn),
+            export_encryption=_export_encryption(),
+        )
+    )
     for command in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
         result = subprocess.run(
             ["terraform", *command, "-no-color"],
@@ -92,6 +125,39 @@ def test_the_rendered_definition_is_valid(
     files = definition["States"]["Files"]
     assert files["MaxConcurrency"] == EXAMPLE["max_concurrency"]  # a number, not the template's text
     assert files["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+
+
+def test_a_file_that_keeps_failing_fails_its_lambda_task_so_a_redrive_runs_it_again(
+    validator: Path, definition: dict[str, Any], tmp_path: Path
+) -> None:
+    """ "When you redrive an execution, it continues the failed execution from the unsuccessful step"
+    (RedriveExecution, https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html).
+    A Fail state after a successful task would make the Fail state the unsuccessful step, and the redrive
+    would fail again without running the task: so the file child has no Fail state, the function raises
+    ItemsFailed (or ExportTooOld), and those errors are not retried (a person fixes the cause first)."""
+    child = definition["States"]["Files"]["ItemProcessor"]["States"]
+    assert [name for name, state in child.items() if state["Type"] == "Fail"] == []
+    choices = child["FileDone"]["Choices"]
+    assert [c["StringEquals"] for c in choices] == ["done"]
+    first = child["LoadFile"]["Retry"][0]
+    assert first == {"ErrorEquals": ["ItemsFailed", "ExportTooOld"], "MaxAttempts": 0}
+    prepare = definition["States"]["Prepare"]
+    assert prepare["Retry"][0] == {"ErrorEquals": ["ExportTooOld"], "MaxAttempts": 0}
+    assert prepare["Parameters"]["Payload"]["allow_old_export.$"] == "$.allow_old_export"
+
+
+def test_the_export_writes_with_the_buckets_customer_managed_key(
+    validator: Path, definition: dict[str, Any], kms_definition: dict[str, Any], tmp_path: Path
+) -> None:
+    """ExportTableToPointInTime takes "S3SseAlgorithm" (AES256 | KMS) and "S3SseKmsKeyId" ("The ID of the
+    KMS managed key used to encrypt the S3 bucket where export data will be stored",
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ExportTableToPointInTime.html): with
+    the module's kms_key_arn the export uses that key; without it, neither field (the bucket's SSE-S3)."""
+    result = check(validator, kms_definition, tmp_path / "kms.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    parameters = kms_definition["States"]["Export"]["Parameters"]
+    assert (parameters["S3SseAlgorithm"], parameters["S3SseKmsKeyId"]) == ("KMS", KMS_KEY)
+    assert "S3SseAlgorithm" not in definition["States"]["Export"]["Parameters"]
 
 
 def test_the_validator_knows_distributed_map_features_moto_cannot_parse(

@@ -21,6 +21,8 @@ import boto3
 import pytest
 
 from books_local.terragrunt import provider_config, terraform_env
+from indexer.ops.export_age import ExportTooOld
+from indexer.ops.export_children import ItemsFailed
 from support import fill_in_moto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,11 +212,7 @@ def test_the_export_function_role_grants_exactly_what_the_handler_calls(
     (helpers.scan's clear_scroll), never an index or a document."""
     assert statements(moto, f"{NAME}-export") == {
         "ReadWriteRuns": {"Action": ["s3:GetObject", "s3:PutObject"], "Resource": [f"{BUCKET_ARN}/runs/*"]},
-        "ListRuns": {
-            "Action": ["s3:ListBucket"],
-            "Resource": [BUCKET_ARN],
-            "Condition": {"StringLike": {"s3:prefix": "runs/*"}},
-        },
+        "ListRuns": {"Action": ["s3:ListBucket"], "Resource": [BUCKET_ARN]},
         "DescribeExports": {"Action": ["dynamodb:DescribeExport"], "Resource": [f"{TABLE_ARN}/export/*"]},
         "ReadTable": {
             "Action": [
@@ -242,6 +240,23 @@ def test_the_export_function_role_grants_exactly_what_the_handler_calls(
     statement = trust(moto, f"{NAME}-export")
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+def test_a_missing_checkpoint_reads_as_absent_because_list_bucket_has_no_prefix_condition(
+    applied: dict[str, Any], moto: str
+) -> None:
+    """S3 GetObject, "Permissions" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, and
+    the AWS SDK for JavaScript's getObject reference): "If the object you request does not exist, the error
+    Amazon S3 returns depends on whether you also have the s3:ListBucket permission": 404 ("no such key") with
+    it, 403 ("access denied") without. RunStore.get reads a missing run.json or checkpoint as absent on
+    NoSuchKey/404 only, so the function's role must hold s3:ListBucket for every GetObject it makes. A
+    GetObject request carries no s3:prefix, so a ListBucket limited by an s3:prefix condition does not count
+    for it (the condition key describes ListObjects' prefix parameter): the grant must be unconditional."""
+    found = statements(moto, f"{NAME}-export")
+    gets = [s for s in found.values() if "s3:GetObject" in s["Action"]]
+    assert gets
+    lists = [s for s in found.values() if "s3:ListBucket" in s["Action"] and BUCKET_ARN in s["Resource"]]
+    assert [s.get("Condition") for s in lists] == [None], lists
 
 
 # ---- the export function -----------------------------------------------------------------------------------
@@ -306,6 +321,9 @@ def _states(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _states(state["ItemProcessor"])
 
 
+FUNCTION_ERRORS = {error.__name__ for error in (ItemsFailed, ExportTooOld)}
+
+
 def test_the_definition_uses_only_what_step_functions_documents(applied: dict[str, Any], moto: str) -> None:
     definition = json.loads(applied["definition"])
     described = client(moto, "stepfunctions").describe_state_machine(
@@ -320,9 +338,14 @@ def test_the_definition_uses_only_what_step_functions_documents(applied: dict[st
             assert state["Resource"] in RESOURCES, f"{name}: {state['Resource']}"
             for retrier in state.get("Retry", []):
                 for error in retrier["ErrorEquals"]:
-                    # aws-sdk errors: "ServiceName.ErrorName", both in PascalCase (the SDK integration page)
+                    # aws-sdk errors: "ServiceName.ErrorName", both in PascalCase (the SDK integration page);
+                    # the function's own errors by their exception class (a Python function's errorType):
+                    # "States can report errors with other names", not beginning with "States." ("Handling
+                    # errors in Step Functions workflows",
+                    # https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)
                     assert (
                         error in LAMBDA_ERRORS
+                        or error in FUNCTION_ERRORS
                         or error == "States.TaskFailed"
                         or re.fullmatch(r"DynamoDb\.[A-Z][A-Za-z]+Exception", error)
                     ), f"{name}: {error}"
@@ -376,12 +399,19 @@ def test_the_log_group_and_alarm_watch_the_state_machine(applied: dict[str, Any]
     assert destination["cloudWatchLogsLogGroup"]["logGroupArn"].endswith(
         f":log-group:{applied['log_group_names']['state_machine']}:*"
     )
-    (alarm,) = client(moto, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{NAME}-")["MetricAlarms"]
-    # "Step Functions metrics": ExecutionsFailed, per StateMachineArn
-    # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html)
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
-    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": applied["state_machine_arn"]}]
-    assert alarm["AlarmActions"] == alarm["OKActions"] == INPUTS["alarm_actions"]
+    alarms = client(moto, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{NAME}-")["MetricAlarms"]
+    # "Step Functions metrics": ExecutionsFailed, ExecutionsTimedOut and ExecutionsAborted, per
+    # StateMachineArn (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html): every
+    # way a run can end unfinished notifies someone
+    assert sorted(alarm["MetricName"] for alarm in alarms) == [
+        "ExecutionsAborted",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+    ]
+    for alarm in alarms:
+        assert alarm["Namespace"] == "AWS/States"
+        assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": applied["state_machine_arn"]}]
+        assert alarm["AlarmActions"] == alarm["OKActions"] == INPUTS["alarm_actions"]
 
 
 # ---- validations -------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def bulk_load_definition() -> dict[str, Any]:
         "bucket": "books-bulk-load",
         "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:books-bulk-load-export",
         "max_concurrency": "2",
+        "export_encryption": "",  # no customer managed key
     }.items():
         text = text.replace("${" + name + "}", value)
     return json.loads(text)

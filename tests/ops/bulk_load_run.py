@@ -5,7 +5,9 @@ Partial and throttled answers loop, as the definition's Choice and Wait states d
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from indexer.ops.bulk_load import handle
@@ -23,6 +25,7 @@ class Run:
     run: str = dataclasses.field(default_factory=lambda: f"r-{uuid.uuid4().hex[:8]}")
     answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     errors: int = 0  # tasks that raised and were retried
+    clock: Callable[[], float] = time.time  # the handler's clock (the export's age is judged by it)
 
     def act(self, action: str, mode: str, context: Any = None, **event: Any) -> dict[str, Any]:
         """One task, retried on an error as the definition's Retry on States.TaskFailed does (4 attempts)."""
@@ -34,6 +37,7 @@ class Run:
                     context or LambdaContext(900),
                     target=self.target,
                     bucket=self.bucket,
+                    clock=self.clock,
                 )
                 break
             except Exception:
@@ -52,10 +56,12 @@ class Run:
                     break
             assert answer["status"] == "done", answer
 
-    def export(self) -> str:
-        """The export (the table now); its ARN."""
+    def export(self, at: float | None = None) -> str:
+        """The export (the table now, its ExportTime ``at``, default the clock's now); its ARN."""
         exporting = ExportingClient(self.target.dynamodb)
-        description = export_table(exporting, self.s3, self.target.table, self.bucket, f"runs/{self.run}")
+        stamp = self.clock() if at is None else at
+        prefix = f"runs/{self.run}"
+        description = export_table(exporting, self.s3, self.target.table, self.bucket, prefix, at=stamp)
         exporting.exports[description["ExportArn"]] = description
         self.target = dataclasses.replace(self.target, dynamodb=exporting)
         return str(description["ExportArn"])

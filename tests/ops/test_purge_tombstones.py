@@ -179,3 +179,32 @@ def test_an_item_written_while_its_ageless_tombstone_is_stamped_is_left_alone(
     result = purge.purge_tombstones(target, 2 * DAY)
     assert (result.stamped, result.failed) == (0, 0)
     assert search.get(index=target.alias, id="legacy")["_source"] == {"id": "legacy", "title": "back"}
+
+
+def test_a_bulk_load_that_can_still_write_holds_the_purge_at_its_export_time(
+    deleted: Runtime,
+    target: Target,
+    moto_endpoint: str,
+    unique_name: str,
+    search: OpenSearch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bulk load started with --allow-old-export four days after its export (docs/bulk-load.md, "The
+    export's age") still writes the export's item states; b-old was deleted three days ago, after that export,
+    so its tombstone is what refuses the exported state. DynamoDB Streams keeps records 24 hours
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html): the stream cannot
+    deliver the delete again, so the purge, given the bulk-load bucket, keeps it."""
+    from indexer.ops.run_store import RunStore
+
+    s3 = target.client("s3", moto_endpoint)
+    s3.create_bucket(Bucket=unique_name)
+    run = {"export_epoch": NOW - 4 * DAY, "allow_old_export": True, "mode": "backfill"}
+    RunStore(s3, unique_name, "bl-old").put("run.json", run)
+    argv = ["purge-tombstones", "--older-than", "2d", "--dynamodb-endpoint", moto_endpoint]
+    code = main([*argv, "--bulk-load-bucket", unique_name])
+    summary = json.loads(capsys.readouterr().out)
+    assert (code, summary["purged"], summary["held_by_bulk_loads"]) == (0, 0, ["bl-old"])
+    assert tombstone_ids(search, deleted.index) == {"b-old", "b-young"}
+    RunStore(s3, unique_name, "bl-old").put("run.json", {**run, "allow_old_export": False})  # can't write
+    assert main([*argv, "--bulk-load-bucket", unique_name]) == 0
+    assert json.loads(capsys.readouterr().out)["purged"] == 1

@@ -18,16 +18,20 @@ import base64
 import gzip
 import hashlib
 import json
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 def export_table(
-    dynamodb: Any, s3: Any, table: str, bucket: str, prefix: str, files: int = 3
+    dynamodb: Any, s3: Any, table: str, bucket: str, prefix: str, files: int = 3, at: float | None = None
 ) -> dict[str, Any]:
-    """Writes the export; returns its ExportDescription (COMPLETED)."""
+    """Writes the export (of the table now, stamped ``at``, default now); returns its ExportDescription
+    (COMPLETED)."""
+    exported_at = datetime.fromtimestamp(time.time() if at is None else at, tz=UTC)
     description = dynamodb.describe_table(TableName=table)["Table"]
     partition_key = next(k["AttributeName"] for k in description["KeySchema"] if k["KeyType"] == "HASH")
     lines: list[list[str]] = [[] for _ in range(files)]
@@ -68,7 +72,7 @@ def write_export(s3: Any, bucket: str, prefix: str, table_arn: str, files: list[
         "version": "2020-06-30",
         "exportArn": export_arn,
         "tableArn": table_arn,
-        "exportTime": "2026-12-03T00:00:00.000Z",
+        "exportTime": exported_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{exported_at.microsecond // 1000:03d}Z",
         "s3Bucket": bucket,
         "s3Prefix": prefix,
         "manifestFilesS3Key": files_key,
@@ -85,6 +89,7 @@ def write_export(s3: Any, bucket: str, prefix: str, table_arn: str, files: list[
         "S3Prefix": prefix,
         "ExportManifest": summary_key,
         "ExportFormat": "DYNAMODB_JSON",
+        "ExportTime": exported_at,
         "ItemCount": summary["itemCount"],
     }
 

@@ -244,6 +244,12 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     purge.add_argument(
         "--of", dest="purge_index", help="purge this concrete index (default: all behind the alias)"
     )
+    purge.add_argument(
+        "--bulk-load-bucket",
+        default=environ.get("BULK_LOAD_BUCKET"),
+        help="hold the cutoff at the export time of every bulk-load run in this bucket that can still write "
+        "(default: $BULK_LOAD_BUCKET)",
+    )
     purge.set_defaults(run=_run_purge)
     add_bulk_load_parser(commands, common, environ)
     return parser
@@ -379,14 +385,17 @@ def _run_audit(target: Target, args: argparse.Namespace, stop: threading.Event) 
 def _run_purge(target: Target, args: argparse.Namespace, stop: threading.Event) -> tuple[dict, int]:
     from indexer.ops.purge import parse_age, purge_tombstones
 
+    bulk_load = None
+    if args.bulk_load_bucket:
+        bulk_load = (target.client("s3", args.dynamodb_endpoint), args.bulk_load_bucket)
     if target.settings.entity_config is not None and target.entity is None and not args.purge_index:
         results = [
-            purge_tombstones(for_entity(target, entity), parse_age(args.older_than))
+            purge_tombstones(for_entity(target, entity), parse_age(args.older_than), bulk_load=bulk_load)
             for entity in entities_of(target, None)
         ]
         output = {"command": "purge-tombstones", "entities": [result.summary() for result in results]}
         return output, EXIT_OK if not any(result.failed for result in results) else EXIT_DIFFERENT
-    result = purge_tombstones(target, parse_age(args.older_than), index=args.purge_index)
+    result = purge_tombstones(target, parse_age(args.older_than), index=args.purge_index, bulk_load=bulk_load)
     return result.summary(), EXIT_OK if not result.failed else EXIT_DIFFERENT
 
 

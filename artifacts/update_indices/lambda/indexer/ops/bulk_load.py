@@ -14,7 +14,9 @@
 Every action answers ``{"status": "done"|"partial"|"throttled"|"failed", "wait_seconds", "counts"}``; the
 state machine loops on ``partial`` (the invocation's time is up; the next one resumes from the checkpoint)
 and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429: the run slows down instead of
-failing). Each action is idempotent: the state machine's retries and a redrive repeat them safely.
+failing). A file whose items keep failing raises ``ItemsFailed`` instead (the task fails, so a redrive runs it
+again), and prepare and every file child raise ``ExportTooOld`` for an export older than ``export_age``
+allows. Each action is idempotent: the state machine's retries and a redrive repeat them safely.
 
 The configuration is the stream Lambda's own environment (the same image, the same variables, so documents
 come out exactly as the stream builds them) plus ``TABLE_NAME`` and ``BULK_LOAD_BUCKET``.
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -33,6 +36,7 @@ from indexer.errors import IndexSetupError, SettingsError
 from indexer.index_setup import alias_target, ensure_index, index_body
 from indexer.ops.backfill import DEFAULT_BULK_ACTIONS, with_bulk_actions
 from indexer.ops.entity_targets import entities_of, for_entity
+from indexer.ops.export_age import OVERRIDE, check_export_age, export_epoch
 from indexer.ops.export_files import data_files, read_summary
 from indexer.ops.reindex import META, next_index_name, swap_alias
 from indexer.ops.run_store import RunStore
@@ -52,6 +56,7 @@ class Job:
     store: RunStore
     mode: str
     event: Mapping[str, Any]
+    now: Callable[[], float] = time.time  # the clock the export's age is judged by (injectable for tests)
 
 
 @cache
@@ -61,8 +66,14 @@ def _base_target() -> Target:
     return open_target(settings, table)  # endpoints: boto3's own (AWS_ENDPOINT_URL_* where set)
 
 
-def job(event: Mapping[str, Any], target: Target | None = None, bucket: str | None = None) -> Job:
-    """The run's job from the event and the environment (``target``/``bucket`` injectable for tests)."""
+def job(
+    event: Mapping[str, Any],
+    target: Target | None = None,
+    bucket: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Job:
+    """The run's job from the event and the environment (``target``/``bucket``/``clock`` injectable for
+    tests)."""
     base = target or _base_target()
     bucket = bucket or os.environ.get("BULK_LOAD_BUCKET")
     if not bucket:
@@ -82,7 +93,7 @@ def job(event: Mapping[str, Any], target: Target | None = None, bucket: str | No
     s3 = base.client("s3", base.dynamodb_endpoint)  # the local stack's moto serves both
     # _bulk requests of a backfill's size (measured: docs/operations.md, "Sizing"), not a stream batch's
     selected = with_bulk_actions(selected, DEFAULT_BULK_ACTIONS)
-    return Job(selected, s3, RunStore(s3, bucket, str(event["run"])), mode, event)
+    return Job(selected, s3, RunStore(s3, bucket, str(event["run"])), mode, event, clock)
 
 
 def done(**extra: Any) -> dict[str, Any]:
@@ -95,13 +106,17 @@ def prepare(job: Job) -> dict[str, Any]:
     table_arn = target.dynamodb.describe_table(TableName=target.table)["Table"]["TableArn"]
     summary_key = description["ExportManifest"]
     summary = read_summary(job.s3, description["S3Bucket"], summary_key, table_arn=table_arn)
+    exported_at = export_epoch(description.get("ExportTime") or summary.export_time)
+    allowed = bool(job.event.get(OVERRIDE))
+    check_export_age(exported_at, job.now(), allowed=allowed, what=f"export_arn {summary.export_arn}")
     files = data_files(job.s3, summary, summary_key)
     files_key = store.put(
         "files.json", [{"n": n, **f.as_json(), "bucket": summary.bucket} for n, f in enumerate(files)]
     )
     run: dict[str, Any] = store.get("run.json") or {}
     run.update(mode=job.mode, entity=target.entity and target.entity.name, export=summary.export_arn)
-    run.update(export_time=summary.export_time, items=summary.item_count, files=len(files))
+    run.update(export_time=summary.export_time, export_epoch=exported_at, items=summary.item_count)
+    run.update(files=len(files), **{OVERRIDE: allowed})
     slices_key = None
     if job.mode == "backfill":
         for settings in _indices(target):
@@ -191,7 +206,12 @@ def _slices(job: Job, index: str, fields: dict[str, Any]) -> str:
 
 
 def handle(
-    event: Mapping[str, Any], context: Any, *, target: Target | None = None, bucket: str | None = None
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    target: Target | None = None,
+    bucket: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Run one action of the state machine (``event["action"]``); raises on what needs a person (a wrong
     setting, an export that is not what its manifests say): the state machine retries, then fails the run."""
@@ -208,7 +228,7 @@ def handle(
     action = actions.get(str(event.get("action")))
     if action is None:
         raise SettingsError(f"action: {event.get('action')!r} is not one of {', '.join(actions)}")
-    the_job = job(event, target, bucket)
+    the_job = job(event, target, bucket, clock)
     logs.configure(the_job.target.settings.log_level)
     answer = action(the_job)
     logs.log_event(

@@ -2,7 +2,8 @@
 (``modules/bulk-load``) from a terminal; the run itself happens on AWS, so the terminal may close.
 
 - ``start``: one execution named after the run; ``--mode backfill|reindex|audit``, ``--entity``, ``--repair``,
-  ``--export-arn`` to reuse an export instead of taking a new one. Follows the run (``--detach`` does not).
+  ``--export-arn`` to reuse an export instead of taking a new one, ``--allow-old-export`` to load one older
+  than the children accept (``export_age``). Follows the run (``--detach`` does not).
 - ``status``: the run's state: the execution's, each Map run's (files and slices done, from
   ``DescribeMapRun``), the items done from the children's checkpoints, the rate and an ETA, as a progress bar
   on stderr and one JSON object on stdout.
@@ -56,6 +57,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser, environ: Mapping[
     bulk.add_argument("--mode", choices=("backfill", "reindex", "audit"), default="backfill")
     bulk.add_argument("--repair", action="store_true", help="audit: repair what is confirmed")
     bulk.add_argument("--export-arn", help="start: load this (completed) export instead of taking a new one")
+    bulk.add_argument(
+        "--allow-old-export",
+        action="store_true",
+        help="start/resume: load an export older than 23 h (refused otherwise: the stream's 24 h retention "
+        "and purged tombstones; run purge-tombstones with --bulk-load-bucket meanwhile, docs/bulk-load.md)",
+    )
     bulk.add_argument(
         "--export-poll-seconds", type=int, default=60, help="DescribeExport every N s (default 60)"
     )
@@ -136,6 +143,7 @@ def _start(
         "entity": entity,
         "repair": bool(args.repair),
         "export_arn": export,
+        "allow_old_export": bool(args.allow_old_export),
         "export_poll_seconds": args.export_poll_seconds,
         "prefix": f"runs/{run}",
     }

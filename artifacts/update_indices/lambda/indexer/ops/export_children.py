@@ -13,7 +13,14 @@ default 300: an invocation stays far below Lambda's 15 minutes) and answers ``pa
 kept refusing with 429/5xx are not passed: the child answers ``throttled`` and the state machine waits before
 it tries again from there. Items that cannot be indexed (a mapping conflict, a hook error) are kept in the
 checkpoint and tried once more (re-read consistently) when the file is done; if they still fail the child
-answers ``failed`` and the run fails, to be redriven after the fix.
+raises ``ItemsFailed``: the Lambda task itself fails (not a Fail state after it), so a redrive
+(``RedriveExecution`` "continues the failed execution from the unsuccessful step") runs this task again, and
+a child whose checkpoint is done but holds failed keys retries them (after the fix) instead of answering from
+the checkpoint.
+
+Before it writes, the child checks the export's age against the run's (``export_age``): an export older than
+``MAX_EXPORT_AGE_SECONDS`` is refused unless the run allows it, so a long run, a late redrive or an old
+``export_arn`` cannot write item states whose deletes' tombstones may have been purged.
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ from itertools import islice
 from typing import Any
 
 from indexer.deadline import Deadline
-from indexer.errors import HookError, RecordError
+from indexer.errors import HookError, IndexerError, RecordError
 from indexer.ops.bulk_load import Job, done
 from indexer.ops.confirm import confirm_candidates
 from indexer.ops.entity_targets import fold_routes
+from indexer.ops.export_age import OVERRIDE, check_export_age
 from indexer.ops.export_files import DataFile, read_items
 from indexer.ops.page_writes import write_items
 from indexer.ops.repair import read_documents
@@ -57,11 +65,20 @@ def load_file(job: Job, context: Any) -> dict[str, Any]:
     number = int(job.event["file"]["n"])
     bucket = job.event["file"].get("bucket") or job.store.bucket
     state = job.store.child("files", number)
-    if state.done:
+    retrying = state.done and bool(state.failed_keys) and job.mode != "audit"
+    if state.done and not retrying:
         return _answer(state)
+    run = job.store.get("run.json") or {}
+    check_export_age(
+        run.get("export_epoch"), job.now(), allowed=bool(run.get(OVERRIDE)), what=f"file {number}"
+    )
     state.invocations += 1
-    deadline = work_deadline(context)
     index = job.event.get("index") if job.mode == "reindex" else None
+    if retrying:  # a redrive or resume after a failure: the failed items again, read from the table
+        state.failed_keys = _retry(job, state, index)
+        job.store.save("files", number, state)
+        return _answer(state)
+    deadline = work_deadline(context)
     for page in _pages(read_items(job.s3, bucket, data_file, state.position)):
         items = [item for _, item in page]
         if job.mode == "audit":
@@ -90,9 +107,16 @@ def _pages(items: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[list[tuple[i
         yield page
 
 
+class ItemsFailed(IndexerError):
+    """Items of a file could not be indexed (or repaired); the Lambda task fails with this error type."""
+
+
 def _answer(state: ChildState) -> dict[str, Any]:
     if state.failed_keys or state.counts.get("repair_failed"):
-        return {"status": "failed", "wait_seconds": 0, "counts": state.counts, "reasons": state.reasons[:5]}
+        raise ItemsFailed(
+            f"{len(state.failed_keys) or state.counts.get('repair_failed')} items failed (keys in the file's "
+            f"checkpoint): {'; '.join(state.reasons[:5])}. Fix the cause, then redrive the run"
+        )
     return done(counts={**state.counts, **{f"differences_{k}": v for k, v in state.differences.items()}})
 
 

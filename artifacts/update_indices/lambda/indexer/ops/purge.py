@@ -22,6 +22,11 @@ retention: only a record read just before it expired and still in flight (one La
 15 minutes, https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html) can race it.
 ``index.json`` keeps ``gc_deletes`` at 1 h to cover that with margin, instead of 48 h of purged ids held in
 every shard's version map.
+
+A bulk load (``bulk-load``) writes its export's item states, which only tombstones of deletes made after the
+export time refuse. Given the bulk-load bucket (``--bulk-load-bucket``, default ``$BULK_LOAD_BUCKET``), the
+cutoff is held at the export time of every run that can still write (``export_age.held_cutoff``: its export is
+younger than a child accepts, or the run allows an old one), so no tombstone such a run still needs is purged.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 
 from opensearchpy import helpers
 
+from indexer.ops.export_age import held_cutoff
 from indexer.ops.target import Target
 from indexer.tombstones import DELETED_AT_FIELD, TOMBSTONE_FIELD
 
@@ -66,6 +72,7 @@ class PurgeResult:
     stamped: int = 0  # tombstones without a deletion time, given this run's (purged by a later run)
     failed: int = 0
     reasons: list[str] = field(default_factory=list)
+    held_by: list[str] = field(default_factory=list)  # bulk-load runs whose export time held the cutoff
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -78,6 +85,7 @@ class PurgeResult:
             "stamped": self.stamped,
             "failed": self.failed,
             "failures": self.reasons[:20],
+            "held_by_bulk_loads": self.held_by,
         }
 
 
@@ -90,11 +98,22 @@ def indices_behind(target: Target, index: str | None) -> list[str]:
 
 
 def purge_tombstones(
-    target: Target, older_than_seconds: int, *, index: str | None = None, now: float | None = None
+    target: Target,
+    older_than_seconds: int,
+    *,
+    index: str | None = None,
+    now: float | None = None,
+    bulk_load: tuple[Any, str] | None = None,
 ) -> PurgeResult:
+    """Purge the tombstones deleted before ``now - older_than_seconds``, or before the export time of a
+    bulk-load run that can still write (``bulk_load``: the S3 client and the bulk-load bucket)."""
     now = time.time() if now is None else now
-    cutoff = int(now - older_than_seconds)
-    result = PurgeResult(indices_behind(target, index), cutoff)
+    cutoff = now - older_than_seconds
+    held_by: list[str] = []
+    if bulk_load is not None:
+        cutoff, held_by = held_cutoff(*bulk_load, cutoff, now)
+    result = PurgeResult(indices_behind(target, index), int(cutoff), held_by=held_by)
+    cutoff = result.cutoff
     for name in result.indices:
         stamp_ageless(target, name, int(now), result)
     query = {
