@@ -91,8 +91,12 @@ def last_json(stdout: str) -> dict[str, Any]:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def snapshot(opensearch_url: str, alias: str) -> dict[str, tuple[Any, Any, Any]]:
-    """Every document behind the alias with its version and sequence number: what a write would change."""
+def snapshot(opensearch_url: str, alias: str) -> dict[str, tuple[Any, Any]]:
+    """Every document behind the alias with its version and source: what a write of other data would change.
+    Not its sequence number: a second run writes each item again at the same external version, which
+    ``version_type=external_gte`` accepts ("if the given version is equal to or higher than the version of the
+    stored document", OpenSearch's Index document API), so the same document is stored again under a new
+    sequence number with nothing in it changed."""
     body = json.dumps(
         {"size": 10000, "version": True, "seq_no_primary_term": True, "query": {"match_all": {}}}
     )
@@ -102,7 +106,7 @@ def snapshot(opensearch_url: str, alias: str) -> dict[str, tuple[Any, Any, Any]]
     with urllib.request.urlopen(request, timeout=30) as response:
         hits = json.load(response)["hits"]["hits"]
     return {
-        hit["_id"]: (hit["_version"], hit["_seq_no"], json.dumps(hit["_source"], sort_keys=True))
+        hit["_id"]: (hit["_version"], json.dumps(hit["_source"], sort_keys=True))
         for hit in hits
     }
 
