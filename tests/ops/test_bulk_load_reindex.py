@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
-from ops.bulk_load_run import Run
+from ops.bulk_load_run import Run, single_copy
 from ops.traffic import Table
 
 from indexer import batch
@@ -39,6 +39,7 @@ def test_the_alias_moves_only_when_the_new_index_holds_what_the_stream_wrote_sin
     table.seed(20)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
     runtime = batch.Runtime.from_env(env)
     reader = table.reader()
     run = Run(target, *s3_bucket)
@@ -72,6 +73,7 @@ def test_a_slice_that_needs_many_invocations_resumes_from_its_checkpoint_and_fin
     table.seed(2500)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
     monkeypatch.setenv("BULK_LOAD_WORK_SECONDS", "0")
     run = Run(target, *s3_bucket)
     prepared = run.through("reindex")
@@ -86,11 +88,12 @@ def test_a_slice_that_needs_many_invocations_resumes_from_its_checkpoint_and_fin
 
 
 def test_the_slice_count_is_the_runs_input_when_given(
-    target: Target, table: Table, s3_bucket: tuple[Any, str]
+    target: Target, table: Table, s3_bucket: tuple[Any, str], search: OpenSearch
 ) -> None:
     table.seed(30)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
     run = Run(target, *s3_bucket)
     prepared = run.act("prepare", "reindex", export_arn=run.export(), slices=3)
     slices = RunStore(run.s3, run.bucket, run.run).get("slices.json")
@@ -102,7 +105,11 @@ def test_the_slice_count_is_the_runs_input_when_given(
 
 
 def test_the_swap_waits_while_the_new_index_is_not_green(
-    target: Target, table: Table, s3_bucket: tuple[Any, str], search: OpenSearch
+    target: Target,
+    table: Table,
+    s3_bucket: tuple[Any, str],
+    search: OpenSearch,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Cluster health with ``wait_for_status=green`` answers ``timed_out`` (408) while replicas are
     unassigned (https://docs.opensearch.org/latest/api-reference/cluster-api/cluster-health/): the swap
@@ -110,8 +117,10 @@ def test_the_swap_waits_while_the_new_index_is_not_green(
     table.seed(10)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
     old = next(iter(search.indices.get_alias(name=target.alias)))
     search.indices.put_settings(index=old, body={"index": {"number_of_replicas": 1}})  # restored onto new
+    monkeypatch.setenv("BULK_LOAD_HEALTH_WAIT", "1s")
     run = Run(target, *s3_bucket)
     prepared = _loaded(run, run.export())
     answer: dict[str, Any] = {}
@@ -135,6 +144,7 @@ def test_the_swap_refuses_a_new_index_holding_fewer_documents_than_the_files_wro
     ids = table.seed(10)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
     old = next(iter(search.indices.get_alias(name=target.alias)))
     run = Run(target, *s3_bucket)
     prepared = _loaded(run, run.export())

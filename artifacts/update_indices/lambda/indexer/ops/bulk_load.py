@@ -48,7 +48,7 @@ from indexer.ops.tombstones_copy import copy_tombstones
 SLICE_DOCUMENTS = 200_000  # documents per slice (a slice resumes across invocations: any size finishes)
 MAX_SLICES = 1024  # OpenSearch's default index.max_slices_per_pit
 PRE_SWAP_PASSES = 2  # the reconcile, then the catch-up; one more pass follows the swap
-HEALTH_WAIT = "20s"  # one cluster-health wait for green; longer waits are the state machine's Wait state
+HEALTH_WAIT = "20s"  # one cluster-health wait for green (BULK_LOAD_HEALTH_WAIT); longer: the Wait state
 HEALTH_REQUEST_SECONDS = 40
 NOT_GREEN_WAIT_SECONDS = 30
 
@@ -187,10 +187,11 @@ def swap(job: Job) -> dict[str, Any]:
 def _green(client: Any, index: str) -> bool:
     """Whether ``index`` is green (every replica assigned), waiting up to HEALTH_WAIT: cluster health
     answers ``timed_out: true`` (HTTP 408) when it is not, which is "not yet", never an error."""
+    wait = os.environ.get("BULK_LOAD_HEALTH_WAIT", HEALTH_WAIT)
     try:
         health = client.transport.perform_request(  # ``timeout`` in params is the client's own
             "GET",
-            f"/_cluster/health/{index}?wait_for_status=green&timeout={HEALTH_WAIT}",
+            f"/_cluster/health/{index}?wait_for_status=green&timeout={wait}",
             params={"request_timeout": HEALTH_REQUEST_SECONDS},
         )
     except TransportError as exc:
@@ -233,11 +234,14 @@ def _new_index(target: Target, run: str) -> str:
     new = next_index_name(client, alias, old)
     old_settings = client.indices.get_settings(index=old)[old]["settings"]["index"]
     body = index_body(target.settings.index_properties)
-    restore = {
+    restore = {  # auto_expand_replicas governs number_of_replicas where set: both come back, in that order
         "refresh_interval": body["settings"]["index"].get("refresh_interval", "1s"),
+        "auto_expand_replicas": old_settings.get("auto_expand_replicas", "false"),
         "number_of_replicas": int(old_settings.get("number_of_replicas", 1)),
     }
-    body["settings"]["index"].update(refresh_interval="-1", number_of_replicas=0)
+    body["settings"]["index"].update(
+        refresh_interval="-1", number_of_replicas=0, auto_expand_replicas="false"
+    )
     body["mappings"]["_meta"] = {META: {"reindexed_from": old, "run": run, "restore": restore}}
     client.indices.create(index=new, body=body)
     return new
