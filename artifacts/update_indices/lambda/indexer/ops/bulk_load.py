@@ -270,11 +270,16 @@ def _slices(job: Job, index: str, fields: dict[str, Any]) -> str:
 
 
 def _max_slices(client: Any, index: str) -> int:
-    settings = client.indices.get_settings(index=index, params={"include_defaults": "true"})[index]
-    found = (settings.get("settings") or {}).get("index", {}).get("max_slices_per_pit") or (
-        settings.get("defaults") or {}
-    ).get("index", {}).get("max_slices_per_pit")
-    return int(found) if found else MAX_SLICES
+    """``index.max_slices_per_pit`` of the index (an alias: of its indices, the smallest)."""
+    found: list[int] = []
+    answer = client.indices.get_settings(index=index, params={"include_defaults": "true"})
+    for settings in answer.values():
+        for part in ("settings", "defaults"):
+            value = (settings.get(part) or {}).get("index", {}).get("max_slices_per_pit")
+            if value:
+                found.append(int(value))
+                break
+    return min(found, default=MAX_SLICES)
 
 
 def handle(
