@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
-from ops.bulk_load_run import Run
+from ops.bulk_load_run import Run, single_copy
 from ops.traffic import Table
 
 from indexer.index_setup import ensure_index
@@ -89,6 +89,7 @@ def test_a_reindex_from_the_export_under_live_writes_ends_equal_to_the_table(
     ids = table.seed(400)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
     live = consumer()
     traffic = writer(ids)
     run = Run(target, *s3_bucket)

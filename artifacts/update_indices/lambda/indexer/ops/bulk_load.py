@@ -4,19 +4,24 @@
 - ``prepare``: after the export completed: read its manifests (``export_files``, checked), write the data
   files as the file Map's items, and make the target ready: a backfill writes through the alias (created if
   missing, as the Lambda does); a reindex creates ``<alias>-v<N+1>`` from the shipped mapping with refresh
-  off and no replicas (restored by ``swap``); an audit lists the index's slices for the orphan check.
+  off and no replicas (restored by ``swap``) and lists the old index's slices (the first reconcile pass); an
+  audit lists the index's slices for the orphan check.
 - ``file`` (``export_children``): one data file, page by page, checkpointed.
-- ``swap`` (reindex): restore refresh and replicas, copy the old index's tombstones, move the alias (one
-  atomic ``_aliases`` call, only if it still points at the old index), list the old index's slices.
+- ``swap`` (reindex, after each reconcile pass): after the first pass, the catch-up pass's slices; after the
+  catch-up, restore refresh and replicas, wait for the new index to be green, check its document count
+  against what the files wrote, copy the old index's tombstones, move the alias (one atomic ``_aliases``
+  call, only if it still points at the old index), and list the last pass's slices; after that, ``next:
+  done``. Why these passes make the swap exact: docs/bulk-load.md.
 - ``slice`` (``slice_children``): one slice of an index: reindex: everything the stream wrote into the old
   index after the export is reconciled into the new one; audit: documents whose item is gone.
 
-Every action answers ``{"status": "done"|"partial"|"throttled"|"failed", "wait_seconds", "counts"}``; the
-state machine loops on ``partial`` (the invocation's time is up; the next one resumes from the checkpoint)
-and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429: the run slows down instead of
-failing). A file whose items keep failing raises ``ItemsFailed`` instead (the task fails, so a redrive runs it
-again), and prepare and every file child raise ``ExportTooOld`` for an export older than ``export_age``
-allows. Each action is idempotent: the state machine's retries and a redrive repeat them safely.
+Every action answers ``{"status": "done"|"partial"|"throttled"|"waiting"|"failed", "wait_seconds",
+"counts"}``; the state machine loops on ``partial`` (the invocation's time is up; the next one resumes from
+the checkpoint) and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429: the run slows
+down instead of failing) and ``waiting`` (the new index is not green yet). A file whose items keep failing
+raises ``ItemsFailed`` instead (the task fails, so a redrive runs it again), and prepare and every file child
+raise ``ExportTooOld`` for an export older than ``export_age`` allows. Each action is idempotent: the state
+machine's retries and a redrive repeat them safely.
 
 The configuration is the stream Lambda's own environment (the same image, the same variables, so documents
 come out exactly as the stream builds them) plus ``TABLE_NAME`` and ``BULK_LOAD_BUCKET``.
@@ -32,6 +37,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from opensearchpy.exceptions import TransportError
+
 from indexer.errors import IndexSetupError, SettingsError
 from indexer.index_setup import alias_target, ensure_index, index_body
 from indexer.ops.backfill import DEFAULT_BULK_ACTIONS, with_bulk_actions
@@ -43,8 +50,12 @@ from indexer.ops.run_store import RunStore
 from indexer.ops.target import Target, open_target, settings_from
 from indexer.ops.tombstones_copy import copy_tombstones
 
-SLICE_DOCUMENTS = 200_000  # documents one slice child checks in one invocation, at most
-MAX_SLICES = 1024  # OpenSearch's default index.max_slices_per_scroll
+SLICE_DOCUMENTS = 200_000  # documents per slice (a slice resumes across invocations: any size finishes)
+MAX_SLICES = 1024  # OpenSearch's default index.max_slices_per_pit
+PRE_SWAP_PASSES = 2  # the reconcile, then the catch-up; one more pass follows the swap
+HEALTH_WAIT = "20s"  # one cluster-health wait for green (BULK_LOAD_HEALTH_WAIT); longer: the Wait state
+HEALTH_REQUEST_SECONDS = 40
+NOT_GREEN_WAIT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,9 @@ def prepare(job: Job) -> dict[str, Any]:
         index = None
     elif job.mode == "reindex":
         index = run.get("new_index") or _new_index(target, store.run)
-        run.update(new_index=index, old_index=_meta(target, index)["reindexed_from"])
+        old = _meta(target, index)["reindexed_from"]
+        run.update(new_index=index, old_index=old, passes=1, swapped=False)
+        slices_key = _slices(job, old, {"old": old, "new": index, "pass": 1})
     else:
         index = target.alias
         slices_key = _slices(job, index, {"index": index})
@@ -139,28 +152,87 @@ def prepare(job: Job) -> dict[str, Any]:
 
 
 def swap(job: Job) -> dict[str, Any]:
-    """After the files: the new index restored, given the old one's tombstones, and swapped in."""
+    """After each reconcile pass (slices of the old index into the new one): the next pass's slices, or
+    the new index restored, checked and swapped in (then one last pass), or ``next: done``."""
     target, store = job.target, job.store
     new = str(job.event["index"])
     meta = _meta(target, new)
     old, restore = meta["reindexed_from"], meta["restore"]
+    run = store.get("run.json") or {}
+    passes = int(run.get("passes", 1))
+    fields = {"old": old, "new": new}
+    if run.get("swapped"):
+        return done(next="done", slices_key=None, index=new)
+    if passes < PRE_SWAP_PASSES:  # the catch-up: what the stream wrote into the old index meanwhile
+        slices_key = _slices(job, old, {**fields, "pass": passes + 1})
+        store.put("run.json", {**run, "passes": passes + 1})
+        return done(next="slices", slices_key=slices_key, index=new)
     client = target.search
-    client.indices.put_settings(index=new, body={"index": restore})
+    client.indices.put_settings(index=new, body={"index": restore})  # replicas first: green waits on them
+    if not _green(client, new):
+        return {
+            "status": "waiting",
+            "wait_seconds": NOT_GREEN_WAIT_SECONDS,
+            "counts": {},
+            "next": None,
+            "slices_key": None,
+            "index": new,
+        }
     client.indices.refresh(index=new)
+    _check_count(job, new, run)
     current = alias_target(client, target.alias)
     if current == old:
         copied = copy_tombstones(target, old, new)  # the deletes go live with the new index
         if not copied.ok:
-            return {"status": "throttled", "wait_seconds": 30, "counts": copied.summary()}
+            return {
+                "status": "throttled",
+                "wait_seconds": 30,
+                "counts": copied.summary(),
+                "next": None,
+                "slices_key": None,
+                "index": new,
+            }
         swap_alias(client, target.alias, old, new)
     elif current != new:
         raise IndexSetupError(
             f"alias {target.alias!r} points at {current!r}, neither {old!r} nor {new!r}: not swapping"
         )
-    slices_key = _slices(job, old, {"old": old, "new": new})
-    run = store.get("run.json") or {}
-    store.put("run.json", {**run, "swapped": True})
-    return done(slices_key=slices_key, index=new)
+    slices_key = _slices(job, old, {**fields, "pass": passes + 1})  # writes made during the catch-up
+    store.put("run.json", {**run, "passes": passes + 1, "swapped": True})
+    return done(next="slices", slices_key=slices_key, index=new)
+
+
+def _green(client: Any, index: str) -> bool:
+    """Whether ``index`` is green (every replica assigned), waiting up to HEALTH_WAIT: cluster health
+    answers ``timed_out: true`` (HTTP 408) when it is not, which is "not yet", never an error."""
+    wait = os.environ.get("BULK_LOAD_HEALTH_WAIT", HEALTH_WAIT)
+    try:
+        health = client.transport.perform_request(  # ``timeout`` in params is the client's own
+            "GET",
+            f"/_cluster/health/{index}?wait_for_status=green&timeout={wait}",
+            params={"request_timeout": HEALTH_REQUEST_SECONDS},
+        )
+    except TransportError as exc:
+        if exc.status_code == 408:
+            return False
+        raise
+    return not health.get("timed_out") and health.get("status") == "green"
+
+
+def _check_count(job: Job, new: str, run: Mapping[str, Any]) -> None:
+    """The new index holds at least every document the export's files wrote (documents are never removed:
+    a delete is a tombstone); fewer means a load went wrong, and the alias must not move."""
+    counts: dict[str, int] = {}
+    for state in job.store.children("files"):
+        for name in ("indexed", "conflicts"):
+            counts[name] = counts.get(name, 0) + int(state.counts.get(name, 0))
+    expected = counts.get("indexed", 0) + counts.get("conflicts", 0)
+    held = int(job.target.search.count(index=new)["count"])
+    if held < expected:
+        raise IndexSetupError(
+            f"index {new!r} holds {held} documents, fewer than the {expected} the export's files wrote "
+            f"(export: {run.get('items')} items): not swapping; look for a failed load, then redrive"
+        )
 
 
 def _indices(target: Target) -> list[Any]:
@@ -180,11 +252,14 @@ def _new_index(target: Target, run: str) -> str:
     new = next_index_name(client, alias, old)
     old_settings = client.indices.get_settings(index=old)[old]["settings"]["index"]
     body = index_body(target.settings.index_properties)
-    restore = {
+    restore = {  # auto_expand_replicas governs number_of_replicas where set: both come back, in that order
         "refresh_interval": body["settings"]["index"].get("refresh_interval", "1s"),
+        "auto_expand_replicas": old_settings.get("auto_expand_replicas", "false"),
         "number_of_replicas": int(old_settings.get("number_of_replicas", 1)),
     }
-    body["settings"]["index"].update(refresh_interval="-1", number_of_replicas=0)
+    body["settings"]["index"].update(
+        refresh_interval="-1", number_of_replicas=0, auto_expand_replicas="false"
+    )
     body["mappings"]["_meta"] = {META: {"reindexed_from": old, "run": run, "restore": restore}}
     client.indices.create(index=new, body=body)
     return new
@@ -199,10 +274,30 @@ def _meta(target: Target, index: str) -> dict[str, Any]:
 
 
 def _slices(job: Job, index: str, fields: dict[str, Any]) -> str:
-    """The slices of ``index`` as the slice Map's items, each small enough for one invocation."""
-    documents = int(job.target.search.count(index=index)["count"])
-    count = max(1, min(MAX_SLICES, math.ceil(documents / SLICE_DOCUMENTS)))
-    return job.store.put("slices.json", [{"n": n, "max": count, **fields} for n in range(count)])
+    """The slices of ``index`` as the slice Map's items: ``slices`` from the run's input, else one per
+    SLICE_DOCUMENTS documents, at most the index's ``max_slices_per_pit`` (a slice resumes across
+    invocations, so a larger slice only takes more invocations)."""
+    count = job.event.get("slices")
+    if count is None:
+        documents = int(job.target.search.count(index=index)["count"])
+        count = min(_max_slices(job.target.search, index), math.ceil(documents / SLICE_DOCUMENTS))
+    count = max(1, int(count))
+    number = int(fields.get("pass", 1))
+    name = "slices.json" if number == 1 else f"slices-p{number}.json"
+    return job.store.put(name, [{"n": n, "max": count, **fields} for n in range(count)])
+
+
+def _max_slices(client: Any, index: str) -> int:
+    """``index.max_slices_per_pit`` of the index (an alias: of its indices, the smallest)."""
+    found: list[int] = []
+    answer = client.indices.get_settings(index=index, params={"include_defaults": "true"})
+    for settings in answer.values():
+        for part in ("settings", "defaults"):
+            value = (settings.get(part) or {}).get("index", {}).get("max_slices_per_pit")
+            if value:
+                found.append(int(value))
+                break
+    return min(found, default=MAX_SLICES)
 
 
 def handle(

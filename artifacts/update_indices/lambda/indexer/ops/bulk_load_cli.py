@@ -56,6 +56,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser, environ: Mapping[
     )
     bulk.add_argument("--mode", choices=("backfill", "reindex", "audit"), default="backfill")
     bulk.add_argument("--repair", action="store_true", help="audit: repair what is confirmed")
+    bulk.add_argument(
+        "--slices",
+        type=int,
+        help="reindex/audit: slices of the index (default: one per 200,000 documents, at most the index's "
+        "max_slices_per_pit)",
+    )
     bulk.add_argument("--export-arn", help="start: load this (completed) export instead of taking a new one")
     bulk.add_argument(
         "--allow-old-export",
@@ -146,6 +152,7 @@ def _start(
         "allow_old_export": bool(args.allow_old_export),
         "export_poll_seconds": args.export_poll_seconds,
         "prefix": f"runs/{run}",
+        "slices": args.slices,
     }
     sfn.start_execution(stateMachineArn=args.state_machine_arn, name=name, input=json.dumps(payload))
 

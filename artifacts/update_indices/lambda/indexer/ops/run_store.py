@@ -4,7 +4,7 @@
     runs/<run>/files.json          the export's data files, as a JSON array (the file Map's items)
     runs/<run>/slices.json         index slices to check (the slice Map's items: reindex, audit)
     runs/<run>/files/<n>.json      one file child's checkpoint: position (items done), done, counts, ...
-    runs/<run>/slices/<n>.json     one slice child's checkpoint
+    runs/<run>/slices/<n>.json     one slice child's checkpoint (later passes: slices-p<N>/<n>.json)
 
 A checkpoint is written after every page whose documents were written, so a child that times out, is
 killed, or is retried by the state machine resumes after the last written page (a page may be written twice:
@@ -33,6 +33,7 @@ class ChildState:
     reasons: list[str] = field(default_factory=list)  # the first few failure reasons
     differences: dict[str, int] = field(default_factory=dict)  # audit: confirmed, by kind
     examples: dict[str, list[str]] = field(default_factory=dict)  # audit: a few ids per kind
+    after: list[Any] | None = None  # slices: the sort values (the ``_id``) of the last document read
 
     def add(self, counts: dict[str, int]) -> None:
         for name, value in counts.items():

@@ -1,26 +1,30 @@
 """One slice of an index, as one child of the bulk-load state machine's slice Map.
 
-- **reindex** (after the swap): the slice of the OLD index is compared with the new index, document by
-  document. The stream wrote into the old index until the swap, so every write made after the export's time
-  and before the swap is in the old index: a document (or tombstone) there that the new index does not hold
-  the same way is a candidate. Each candidate is confirmed against the live table and the new index (the
-  document first, then the item, consistently: ``confirm``) and repaired conditionally, so a stream write
-  that reached the new index since the swap always wins. With the tombstones ``swap`` copied before moving
-  the alias, nothing the old index knew is lost, and nothing deleted comes back.
+- **reindex** (before the swap, and once more after it): the slice of the OLD index is compared with the new
+  index, document by document. The stream writes into the old index until the swap, so every write made after
+  the export's time is in the old index: a document (or tombstone) there that the new index does not hold the
+  same way is a candidate. Each candidate is confirmed against the live table and the new index (the document
+  first, then the item, consistently: ``confirm``) and repaired conditionally, so a stream write that reached
+  the new index since the swap always wins. The passes and why they make the swap exact: docs/bulk-load.md.
 - **audit**: every document of the slice of the audited index is checked against the table (a consistent
   read by key): what the export's files cannot show, documents whose item is gone (orphaned), is found here.
 
-A slice is small enough for one invocation (``bulk_load.SLICE_DOCUMENTS``); a scroll cannot resume in another
-invocation, so a slice that runs out of time is checked again from its start (repairs are conditional, so
-that is harmless) and, after ``MAX_INVOCATIONS``, fails naming the cause.
+A slice is read a page at a time through a point in time (PIT) opened by the invocation, sliced with
+``slice: {id, max}`` and sorted by ``_id`` with ``search_after`` (OpenSearch documents PIT with
+``search_after`` and slicing for exactly this: https://docs.opensearch.org/latest/search-plugins/searching-data/point-in-time/).
+The last ``_id`` read is the checkpoint: it does not depend on the PIT, so the next invocation (after a
+timeout, a throttled wait or a redrive days later) opens a new PIT and goes on after that ``_id``; a slice of
+any size finishes. ``_id`` rather than ``_shard_doc``: OpenSearch before 3.3 has no ``_shard_doc``
+(opensearch-project/OpenSearch#17064, added by #18924), and the domain runs 2.x.
 """
 
 from __future__ import annotations
 
-from itertools import islice
+from contextlib import suppress
 from typing import Any
 
-from opensearchpy import helpers
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError
 
 from indexer.ops.bulk_load import Job, done
 from indexer.ops.confirm import confirm_candidates
@@ -30,7 +34,13 @@ from indexer.ops.tombstones_copy import CopyResult, copy_hits
 from indexer.tombstones import is_tombstone, without_reserved
 
 BATCH = 1000
-MAX_INVOCATIONS = 5
+PIT_KEEP_ALIVE = "10m"  # longer than one page's work; every search extends it
+
+
+def slice_kind(piece: dict[str, Any]) -> str:
+    """The checkpoints' folder of a slice: ``slices`` for the first pass, ``slices-p<N>`` for later ones."""
+    number = int(piece.get("pass", 1))
+    return "slices" if number == 1 else f"slices-p{number}"
 
 
 def check_slice(job: Job, context: Any) -> dict[str, Any]:
@@ -38,47 +48,81 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
 
     piece = job.event["slice"]
     number, total = int(piece["n"]), int(piece["max"])
-    state = job.store.child("slices", number)
+    kind = slice_kind(piece)
+    state = job.store.child(kind, number)
     if state.done:
-        return done(counts=state.counts)
+        return _answer(state)
     state.invocations += 1
-    if state.invocations > MAX_INVOCATIONS:
-        state.note(
-            [f"slice {number} of {total} did not finish in {MAX_INVOCATIONS} invocations: use more slices"]
-        )
-        job.store.save("slices", number, state)
-        return {"status": "failed", "wait_seconds": 0, "counts": state.counts, "reasons": state.reasons[:5]}
-    job.store.save("slices", number, state)
+    job.store.save(kind, number, state)
     reconcile = job.mode == "reindex"
     source = piece["old"] if reconcile else piece["index"]
     index = piece["new"] if reconcile else piece["index"]
     repair = reconcile or bool(job.event.get("repair"))
     deadline = work_deadline(context)
-    query: dict[str, Any] = {"version": True, "_source": True, "query": {"match_all": {}}}
-    if total > 1:
-        query["slice"] = {"id": number, "max": total}
-    hits = helpers.scan(job.target.search, index=source, query=query, size=BATCH, scroll="5m")
-    fresh = {"scanned": 0}
-    while batch := list(islice(hits, BATCH)):
-        fresh["scanned"] += len(batch)
-        if reconcile:
-            theirs = read_documents(job.target, index, [hit["_id"] for hit in batch])
-            ids = [hit["_id"] for hit in batch if _differs(hit, theirs.get(hit["_id"]), digest)]
-            _copy_tombstones(
-                job, index, [hit for hit in batch if hit["_id"] in ids and is_tombstone(hit)], state
-            )
-        else:
-            ids = [hit["_id"] for hit in batch if not is_tombstone(hit)]
-        _check(job, index, ids, repair, state)
-        if deadline.remaining() <= 0:
-            return {"status": "partial", "wait_seconds": 0, "counts": state.counts}
-    state.add(fresh)
+    client = job.target.search
+    pit = _open_pit(client, source)
+    try:
+        while batch := _page(client, pit, number, total, state.after):
+            if reconcile:
+                theirs = read_documents(job.target, index, [hit["_id"] for hit in batch])
+                ids = [hit["_id"] for hit in batch if _differs(hit, theirs.get(hit["_id"]), digest)]
+                _copy_tombstones(
+                    job, index, [hit for hit in batch if hit["_id"] in ids and is_tombstone(hit)], state
+                )
+            else:
+                ids = [hit["_id"] for hit in batch if not is_tombstone(hit)]
+            _check(job, index, ids, repair, state)
+            state.add({"scanned": len(batch)})
+            state.position += len(batch)
+            state.after = list(batch[-1]["sort"])
+            job.store.save(kind, number, state)
+            if deadline.remaining() <= 0:
+                return {"status": "partial", "wait_seconds": 0, "counts": state.counts}
+    finally:
+        _close_pit(client, pit)
     state.done = True
-    job.store.save("slices", number, state)
+    job.store.save(kind, number, state)
+    return _answer(state)
+
+
+def _answer(state: Any) -> dict[str, Any]:
     failed = state.counts.get("repair_failed", 0) + state.counts.get("tombstones_failed", 0)
     if failed:
         return {"status": "failed", "wait_seconds": 0, "counts": state.counts, "reasons": state.reasons[:5]}
     return done(counts={**state.counts, **{f"differences_{k}": v for k, v in state.differences.items()}})
+
+
+def _open_pit(client: OpenSearch, index: str) -> str:
+    """A PIT on the concrete index (``POST /<index>/_search/point_in_time?keep_alive=...``)."""
+    answer = client.transport.perform_request(
+        "POST", f"/{index}/_search/point_in_time", params={"keep_alive": PIT_KEEP_ALIVE}
+    )
+    return str(answer["pit_id"])
+
+
+def _close_pit(client: OpenSearch, pit: str) -> None:
+    with suppress(NotFoundError):  # expired already: nothing held
+        client.transport.perform_request("DELETE", "/_search/point_in_time", body={"pit_id": [pit]})
+
+
+def _page(
+    client: OpenSearch, pit: str, number: int, total: int, after: list[Any] | None
+) -> list[dict[str, Any]]:
+    """The next page of the slice after ``after`` (the last ``_id`` read), in ``_id`` order."""
+    body: dict[str, Any] = {
+        "size": BATCH,
+        "version": True,
+        "_source": True,
+        "query": {"match_all": {}},
+        "pit": {"id": pit, "keep_alive": PIT_KEEP_ALIVE},
+        "sort": [{"_id": "asc"}],
+    }
+    if total > 1:
+        body["slice"] = {"id": number, "max": total}
+    if after:
+        body["search_after"] = after
+    answer = client.transport.perform_request("POST", "/_search", body=body)
+    return list(answer["hits"]["hits"])
 
 
 def _copy_tombstones(job: Job, index: str, hits: list[dict[str, Any]], state: Any) -> None:
