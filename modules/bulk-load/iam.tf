@@ -84,20 +84,29 @@ data "aws_iam_policy_document" "function" {
     ]])
   }
 
-  # Two APIs outside any index path: the swap (one POST /_aliases moves an alias atomically) and the next
-  # pages of a scroll (the slice children and the tombstone copy read indices with helpers.scan).
+  # APIs outside any index path: the swap (one POST /_aliases moves an alias atomically), the next pages of a
+  # scroll (the tombstone copy reads with helpers.scan), and a slice's pages under a point in time (POST
+  # /_search with the pit id: the point in time, opened on an index path above, names the index; a search of
+  # the root without one could read other indices, which a read-only search is allowed to here).
   statement {
-    sid       = "SwapAliasAndScroll"
+    sid       = "SwapAliasScrollAndSearchPit"
     actions   = ["es:ESHttpPost"]
-    resources = ["${var.opensearch_domain_arn}/_aliases", "${var.opensearch_domain_arn}/_search/scroll"]
+    resources = ["${var.opensearch_domain_arn}/_aliases", "${var.opensearch_domain_arn}/_search/scroll", "${var.opensearch_domain_arn}/_search"]
   }
 
-  # The one DELETE: helpers.scan releases its scroll context when it ends (DELETE /_search/scroll), and a
-  # refused release fails the slice; nothing else of the domain can be deleted.
+  # The swap waits for the new index's health (GET /_cluster/health/<alias>-vN).
   statement {
-    sid       = "ReleaseScrolls"
+    sid       = "ReadNewIndexHealth"
+    actions   = ["es:ESHttpGet"]
+    resources = [for alias in var.opensearch_index_aliases : "${var.opensearch_domain_arn}/_cluster/health/${alias}-*"]
+  }
+
+  # The only DELETEs: helpers.scan releases its scroll context (DELETE /_search/scroll) and a slice closes its
+  # point in time (DELETE /_search/point_in_time); nothing else of the domain can be deleted.
+  statement {
+    sid       = "ReleaseScrollsAndPits"
     actions   = ["es:ESHttpDelete"]
-    resources = ["${var.opensearch_domain_arn}/_search/scroll"]
+    resources = ["${var.opensearch_domain_arn}/_search/scroll", "${var.opensearch_domain_arn}/_search/point_in_time"]
   }
 
   statement {

@@ -227,11 +227,18 @@ def test_the_export_function_role_grants_exactly_what_the_handler_calls(
             "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
             "Resource": sorted(f"{DOMAIN_ARN}/{a}{p}" for a in ("books", "orders") for p in ("", "-*", "/*")),
         },
-        "SwapAliasAndScroll": {
+        "SwapAliasScrollAndSearchPit": {
             "Action": ["es:ESHttpPost"],
-            "Resource": [f"{DOMAIN_ARN}/_aliases", f"{DOMAIN_ARN}/_search/scroll"],
+            "Resource": [f"{DOMAIN_ARN}/_aliases", f"{DOMAIN_ARN}/_search", f"{DOMAIN_ARN}/_search/scroll"],
         },
-        "ReleaseScrolls": {"Action": ["es:ESHttpDelete"], "Resource": [f"{DOMAIN_ARN}/_search/scroll"]},
+        "ReadNewIndexHealth": {
+            "Action": ["es:ESHttpGet"],
+            "Resource": [f"{DOMAIN_ARN}/_cluster/health/{a}-*" for a in ("books", "orders")],
+        },
+        "ReleaseScrollsAndPits": {
+            "Action": ["es:ESHttpDelete"],
+            "Resource": [f"{DOMAIN_ARN}/_search/point_in_time", f"{DOMAIN_ARN}/_search/scroll"],
+        },
         "WriteOwnLogs": {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{NAME}-export:*"],
