@@ -110,9 +110,27 @@ tests/asl/node_modules/.installed: tests/asl/package.json tests/asl/package-lock
 .PHONY: asl
 asl: tests/asl/node_modules/.installed ## Installs the pinned asl-validator that tests/asl runs (npm ci)
 
+# The whole suite runs as two pytest sessions side by side (this machine has 2 cores, and the infrastructure
+# tests spend most of their time waiting on Terraform, moto and the provider's sleeps): tests/infra and
+# tests/asl in one, everything else in the other, each with its own temp directory and Terraform plugin cache
+# (concurrent inits on one cache race). The infrastructure session's output follows the other's. With
+# PYTEST_ARGS (e.g. a path or -k), one session runs exactly what they name.
+INFRA_TESTS := tests/infra tests/asl
 .PHONY: test
 test: venv images terraform-config lint asl ## Runs the whole test suite (sets up everything it needs)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@rm -rf .cache/pytest-infra .cache/pytest-rest; mkdir -p .cache/terraform-plugins-infra; \
+	TF_PLUGIN_CACHE_DIR=$(CURDIR)/.cache/terraform-plugins-infra $(PY) -m pytest $(INFRA_TESTS) \
+	  --basetemp=.cache/pytest-infra > .cache/test-infra.log 2>&1 & infra=$$!; \
+	$(PY) -m pytest $(addprefix --ignore=,$(INFRA_TESTS)) --basetemp=.cache/pytest-rest; rest=$$?; \
+	wait $$infra; infra_status=$$?; \
+	echo "==================== tests/infra and tests/asl (second session) ===================="; \
+	cat .cache/test-infra.log; \
+	echo "sessions: everything else exited $$rest, tests/infra and tests/asl exited $$infra_status"; \
+	test $$rest = 0 && test $$infra_status = 0
+else
 	@$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 # Which local stack `make up/down/logs` mean: books (live/local) or orders (live/local-orders, the worked
 # example of a single-table design, README.md "Single-table designs"). Both can run side by side.
