@@ -38,7 +38,7 @@ def export_table(
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
             lines[shard_of(item[partition_key], files)].append(export_line(json.dumps(_jsonable(item))))
-    return write_export(s3, bucket, prefix, description["TableArn"], lines)
+    return write_export(s3, bucket, prefix, description["TableArn"], lines, exported_at)
 
 
 def shard_of(partition_value: Any, files: int) -> int:
@@ -51,9 +51,18 @@ def export_line(item_json: str) -> str:
     return '{"Item":' + item_json + "}"
 
 
-def write_export(s3: Any, bucket: str, prefix: str, table_arn: str, files: list[list[str]]) -> dict[str, Any]:
-    """Writes ``files`` (each a list of ``export_line`` lines) as the data files of one export, with its two
-    manifests; returns its ExportDescription (COMPLETED)."""
+def write_export(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    table_arn: str,
+    files: list[list[str]],
+    exported_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Writes ``files`` (each a list of ``export_line`` lines) as the data files of one export stamped
+    ``exported_at`` (default now), with its two manifests; returns its ExportDescription (COMPLETED)."""
+    if exported_at is None:
+        exported_at = datetime.now(tz=UTC)
     export_id = f"{uuid.uuid4().int % 10**14:014d}-{uuid.uuid4().hex[:8]}"
     base = f"{prefix}/AWSDynamoDB/{export_id}"
     entries = []
