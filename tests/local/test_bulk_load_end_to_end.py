@@ -105,10 +105,7 @@ def snapshot(opensearch_url: str, alias: str) -> dict[str, tuple[Any, Any]]:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         hits = json.load(response)["hits"]["hits"]
-    return {
-        hit["_id"]: (hit["_version"], json.dumps(hit["_source"], sort_keys=True))
-        for hit in hits
-    }
+    return {hit["_id"]: (hit["_version"], json.dumps(hit["_source"], sort_keys=True)) for hit in hits}
 
 
 def test_one_command_backfills_the_table_through_the_export_and_the_map(
