@@ -51,9 +51,9 @@ def client(endpoint: str, service: str) -> Any:
     )
 
 
-def test_the_example_applies_its_four_units_and_no_api(applied: tuple[Stack, dict[str, Any], str]) -> None:
+def test_the_example_applies_its_five_units_and_no_api(applied: tuple[Stack, dict[str, Any], str]) -> None:
     _, outputs, endpoint = applied
-    assert set(outputs) == {"table", "opensearch", "image", "indexer"}
+    assert set(outputs) == {"alarms", "table", "opensearch", "image", "indexer"}
     assert client(endpoint, "apigateway").get_rest_apis()["items"] == []
 
 
@@ -111,9 +111,20 @@ def test_the_role_may_query_the_table_and_write_both_entities_aliases(
     assert statements["QueryTableForFolding"]["Action"] == "dynamodb:Query"
     assert statements["QueryTableForFolding"]["Resource"] == outputs["table"]["table_arn"]
     domain = outputs["opensearch"]["domain_arn"]
-    assert set(statements["WriteIndex"]["Resource"]) == {
-        f"{domain}/{alias}{suffix}" for alias in ("orders", "customers") for suffix in ("", "/*", "-*")
+    aliases = ("orders", "customers")
+
+    def granted(sid: str) -> set[str]:
+        resource = statements[sid]["Resource"]
+        return {resource} if isinstance(resource, str) else set(resource)
+
+    # exactly the paths the indexer's requests use, for each entity's alias (modules/lambda/iam.tf)
+    assert granted("ReadIndex") == {f"{domain}/{a}{s}" for a in aliases for s in ("", "/_alias")}
+    assert granted("CreateIndex") == {
+        path
+        for a in aliases
+        for path in (f"{domain}/{a}-v1", f"{domain}/{a}-v*/_mapping", f"{domain}/{a}-v*/_alias/{a}")
     }
+    assert granted("WriteDocuments") == {f"{domain}/{a}{s}" for a in aliases for s in ("/_bulk", "/_mget")}
 
 
 def test_the_domain_admits_only_the_indexers_role(applied: tuple[Stack, dict[str, Any], str]) -> None:

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("lambda_worker.py")
 SEED = int(os.environ.get("STORM_SEED", "20261123"))
 OPERATIONS = int(os.environ.get("STORM_OPERATIONS", "800"))
-STORM_BUDGET_SECONDS = 100  # the delivery loop must drain the stream within this; the test stays < 2 min
+# The delivery loop fails when the stream's position has not moved for this long (a stuck shard), not on
+# total wall time: how long a storm takes depends on the machine's load (speed is the benchmarks' business).
+STORM_STALL_SECONDS = 90
 RESTART_AT = (0.35, 0.7)  # OpenSearch restarts once this share of the writes is done
 HANDLER_ENV = {
     "OPENSEARCH_AUTH": "none",
@@ -147,10 +149,12 @@ def deliver(
     done_batches: list[list[dict[str, Any]]] = []
     stuck = 0
     restarts = list(RESTART_AT)
-    budget_ends = time.monotonic() + STORM_BUDGET_SECONDS
+    moved_at, seen = time.monotonic(), (position, len(stream))
     while True:
-        assert time.monotonic() < budget_ends, (
-            f"stream not drained in {STORM_BUDGET_SECONDS} s: at {position} of {len(stream)}; {figures}"
+        if (position, len(stream)) != seen:  # delivered further, or the stream grew
+            moved_at, seen = time.monotonic(), (position, len(stream))
+        assert time.monotonic() - moved_at < STORM_STALL_SECONDS, (
+            f"stuck for {STORM_STALL_SECONDS} s at {position} of {len(stream)} records; {figures}"
         )
         if restarts and figures.writes_done >= restarts[0] * operations:
             restarts.pop(0)
