@@ -111,22 +111,21 @@ tests/asl/node_modules/.installed: tests/asl/package.json tests/asl/package-lock
 asl: tests/asl/node_modules/.installed ## Installs the pinned asl-validator that tests/asl runs (npm ci)
 
 # The whole suite runs as two pytest sessions side by side (this machine has 2 cores, and the infrastructure
-# tests spend most of their time waiting on Terraform, moto and the provider's sleeps): tests/infra and
-# tests/asl in one, everything else in the other, each with its own temp directory and Terraform plugin cache
-# (concurrent inits on one cache race). The infrastructure session's output follows the other's. With
-# PYTEST_ARGS (e.g. a path or -k), one session runs exactly what they name.
-INFRA_TESTS := tests/infra tests/asl
+# tests spend most of their time waiting on Terraform, moto and the provider's sleeps): BOOKS_TEST_SESSION=infra
+# runs tests/infra and tests/asl, =rest everything else (tests/conftest.py draws the line), each with its own
+# temp directory and Terraform plugin cache (concurrent inits on one cache race). The infrastructure session's
+# output follows the other's. With PYTEST_ARGS (e.g. a path or -k), one session runs exactly what they name.
 .PHONY: test
 test: venv images terraform-config lint asl ## Runs the whole test suite (sets up everything it needs)
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@rm -rf .cache/pytest-infra .cache/pytest-rest; mkdir -p .cache/terraform-plugins-infra; \
-	TF_PLUGIN_CACHE_DIR=$(CURDIR)/.cache/terraform-plugins-infra $(PY) -m pytest $(INFRA_TESTS) \
+	BOOKS_TEST_SESSION=infra TF_PLUGIN_CACHE_DIR=$(CURDIR)/.cache/terraform-plugins-infra $(PY) -m pytest \
 	  --basetemp=.cache/pytest-infra > .cache/test-infra.log 2>&1 & infra=$$!; \
-	$(PY) -m pytest $(addprefix --ignore=,$(INFRA_TESTS)) --basetemp=.cache/pytest-rest; rest=$$?; \
+	BOOKS_TEST_SESSION=rest $(PY) -m pytest --basetemp=.cache/pytest-rest; rest=$$?; \
 	wait $$infra; infra_status=$$?; \
-	echo "==================== tests/infra and tests/asl (second session) ===================="; \
+	echo "==================== the infrastructure session (tests/infra, tests/asl) ===================="; \
 	cat .cache/test-infra.log; \
-	echo "sessions: everything else exited $$rest, tests/infra and tests/asl exited $$infra_status"; \
+	echo "sessions: the rest exited $$rest, the infrastructure session exited $$infra_status"; \
 	test $$rest = 0 && test $$infra_status = 0
 else
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,32 @@ for _name, _value in {
     "AWS_REGION": "us-east-1",
 }.items():
     os.environ[_name] = _value
+
+
+# `make test` runs two sessions side by side (Makefile): BOOKS_TEST_SESSION=infra runs tests/infra and
+# tests/asl, =rest everything else; unset, a session runs all it collects. Two infrastructure files that
+# mostly wait on applies run in the other session, so that both take about as long.
+ROOT = Path(__file__).resolve().parents[1]
+INFRA_SESSION = ("tests/infra/", "tests/asl/")
+RUN_WITH_THE_REST = ("tests/infra/test_apply_local.py", "tests/infra/test_apply_local_orders.py")
+
+
+def in_infra_session(path: str) -> bool:
+    return path.startswith(INFRA_SESSION) and path not in RUN_WITH_THE_REST
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    session = os.environ.get("BOOKS_TEST_SESSION")
+    if session not in {"infra", "rest"}:
+        return
+    keep: list[pytest.Item] = []
+    other: list[pytest.Item] = []
+    for item in items:
+        path = item.path.resolve().relative_to(ROOT).as_posix()
+        (keep if in_infra_session(path) == (session == "infra") else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
