@@ -127,7 +127,7 @@ def test_the_rendered_definition_is_valid(
     assert files["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
 
 
-def test_a_file_that_keeps_failing_fails_its_lambda_task_so_a_redrive_runs_it_again(
+def test_a_file_or_slice_that_keeps_failing_fails_its_lambda_task_so_a_redrive_runs_it_again(
     validator: Path, definition: dict[str, Any], tmp_path: Path
 ) -> None:
     """ "When you redrive an execution, it continues the failed execution from the unsuccessful step"
@@ -143,6 +143,12 @@ def test_a_file_that_keeps_failing_fails_its_lambda_task_so_a_redrive_runs_it_ag
     assert first == {"ErrorEquals": ["ItemsFailed", "ExportTooOld"], "MaxAttempts": 0}
     prepare = definition["States"]["Prepare"]
     assert prepare["Retry"][0] == {"ErrorEquals": ["ExportTooOld"], "MaxAttempts": 0}
+    # The same for a slice whose repairs keep failing (slice_children.STUCK_PASSES): no Fail state after it.
+    maps = [state for state in definition["States"].values() if state["Type"] == "Map"]
+    slices = next(m["ItemProcessor"]["States"] for m in maps if "CheckSlice" in m["ItemProcessor"]["States"])
+    assert [name for name, state in slices.items() if state["Type"] == "Fail"] == []
+    assert [c["StringEquals"] for c in slices["SliceDone"]["Choices"]] == ["done"]
+    assert slices["CheckSlice"]["Retry"][0] == {"ErrorEquals": ["ItemsFailed"], "MaxAttempts": 0}
     assert prepare["Parameters"]["Payload"]["allow_old_export.$"] == "$.allow_old_export"
 
 

@@ -27,9 +27,11 @@ class Run:
     answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     errors: int = 0  # tasks that raised and were retried
     clock: Callable[[], float] = time.time  # the handler's clock (the export's age is judged by it)
+    retry_wait: float = 1.0  # before the 2nd, 3rd, 4th attempt: 1, 2, 4 x this (the definition: 10, 20, 40 s)
 
     def act(self, action: str, mode: str, context: Any = None, **event: Any) -> dict[str, Any]:
-        """One task, retried on an error as the definition's Retry on States.TaskFailed does (4 attempts)."""
+        """One task, retried on an error as the definition's Retry on States.TaskFailed does (4 attempts,
+        waits growing twofold; ``ItemsFailed`` and ``ExportTooOld`` are not retried)."""
         for attempt in range(4):
             try:
                 task = {"action": action, "run": self.run, "mode": mode, "entity": None, "repair": True}
@@ -41,10 +43,11 @@ class Run:
                     clock=self.clock,
                 )
                 break
-            except Exception:
-                if attempt == 3:
+            except Exception as exc:
+                if attempt == 3 or type(exc).__name__ in ("ItemsFailed", "ExportTooOld"):
                     raise
                 self.errors += 1
+                time.sleep(self.retry_wait * 2**attempt)
         self.answers.append(answer)
         return answer
 
@@ -53,7 +56,7 @@ class Run:
         for item in RunStore(self.s3, self.bucket, self.run).get(key.split(f"runs/{self.run}/")[1]):
             for _ in range(200):
                 answer = self.act(action, mode, index=index, **{field: item})
-                if answer["status"] in ("done", "failed"):
+                if answer["status"] == "done":
                     break
             assert answer["status"] == "done", answer
 
@@ -83,7 +86,7 @@ class Run:
         """A task looped as the definition loops it on every answer but done and failed."""
         for _ in range(200):
             answer = self.act(action, mode, **event)
-            if answer["status"] in ("done", "failed"):
+            if answer["status"] == "done":
                 return answer
         raise AssertionError(f"{action} never finished: {answer}")
 

@@ -1,16 +1,18 @@
 """What keeps a bulk load from bringing deleted items back or losing failed ones: the export's age checked
-by prepare and every file child, purge-tombstones held by the runs that can still write, and a failed file
-retried when its run is redriven. Against moto's S3 and DynamoDB and the OpenSearch stand-in; the clock is
-injected (``Run.clock``), never waited for."""
+by prepare and every file child, purge-tombstones held by the runs that can still write, a failed file
+retried when its run is redriven, and a reindex slice that never passes a page whose repairs failed.
+Against moto's S3 and DynamoDB and the OpenSearch stand-in; the clock is injected (``Run.clock``), never
+waited for."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
-from ops.bulk_load_run import Run
+from ops.bulk_load_run import Run, single_copy
 from ops.traffic import Table
 
 from indexer import batch
@@ -19,7 +21,9 @@ from indexer.ops.export_age import MAX_EXPORT_AGE_SECONDS, ExportTooOld
 from indexer.ops.export_children import ItemsFailed
 from indexer.ops.purge import purge_tombstones
 from indexer.ops.run_store import RunStore
-from indexer.ops.target import Target, open_target, settings_from
+from indexer.ops.slice_children import STUCK_PASSES
+from indexer.ops.target import Target, open_target, ops_client, settings_from
+from support.fault_proxy import FaultProxy
 from support.stream_records import LambdaContext, lambda_event
 
 HOUR = 3600
@@ -170,3 +174,55 @@ def test_a_failed_file_retries_its_failed_items_when_the_run_is_redriven(
     assert RunStore(run.s3, run.bucket, run.run).child("files", failed[0]).failed_keys == []
     search.indices.refresh(index=target.alias)
     assert isinstance(search.get(index=target.alias, id=ids[2])["_source"]["title"], str)
+
+
+def test_a_slice_whose_repair_keeps_failing_holds_its_page_and_the_redriven_run_repairs_it(
+    target: Target,
+    table: Table,
+    s3_bucket: tuple[Any, str],
+    search: OpenSearch,
+    env: dict[str, str],
+    opensearch_url: str,
+) -> None:
+    """A reconcile slice whose repair write keeps failing (here: 503 for that document, as while its shard
+    is unavailable) answers ``throttled`` without moving its checkpoint, so the state machine's wait and next
+    call read that page again; after ``STUCK_PASSES`` passes the task fails with ``ItemsFailed`` (the Map,
+    then the run, fail; no Fail state answers for it), and the redriven task, "from the unsuccessful step"
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html), reads the
+    page again and repairs the document. On the code before this, the slice answered ``failed`` with its
+    checkpoint done, and the redrive answered ``failed`` again from it."""
+    table.seed(20)
+    ensure_index(target.search, target.settings)
+    Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
+    with FaultProxy(opensearch_url) as proxy:
+        proxied = dataclasses.replace(
+            target, search=ops_client(settings_from({**env, "OPENSEARCH_ENDPOINT": proxy.url}))
+        )
+        run = Run(proxied, *s3_bucket)
+        export = run.export()
+        reader = table.reader()
+        table.resource.put_item(Item=table.book("after-export", 7))  # the stream writes the old index only
+        event = lambda_event(reader.read())
+        assert (
+            batch.process_batch(event, LambdaContext(60), batch.Runtime.from_env(env))["batchItemFailures"]
+            == []
+        )
+        prepared = run.act("prepare", "reindex", export_arn=export)
+        run.children("file", "reindex", prepared["files_key"], prepared["index"], "file")
+        pieces = RunStore(run.s3, run.bucket, run.run).get("slices.json")
+        assert len(pieces) == 1, pieces
+        proxy.fail_item_always("after-export", 503)
+        piece = {"index": prepared["index"], "slice": pieces[0]}
+        answers = [run.act("slice", "reindex", **piece) for _ in range(STUCK_PASSES - 1)]
+        with pytest.raises(ItemsFailed, match="could not be repaired"):
+            run.act("slice", "reindex", **piece)
+        assert [a["status"] for a in answers] == ["throttled"] * (STUCK_PASSES - 1)
+        state = RunStore(run.s3, run.bucket, run.run).child("slices", 0)
+        assert (state.done, state.after, state.position) == (False, None, 0)  # the page not passed
+        assert any("after-export" in reason for reason in state.reasons), state.reasons
+        proxy.calm()
+        redriven = run.act("slice", "reindex", **piece)
+    assert redriven["status"] == "done", redriven
+    assert redriven["counts"]["repaired"] == 1
+    assert search.exists(index=prepared["index"], id="after-export")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from opensearchpy import OpenSearch, RequestsHttpConnection
+from opensearchpy import OpenSearch, RequestsHttpConnection, Transport
 from requests_aws4auth import AWS4Auth
 
 from indexer.errors import SettingsError
@@ -54,11 +54,15 @@ def make_client(
     settings: Settings,
     session: boto3.session.Session | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    transport_class: type[Transport] = Transport,
 ) -> OpenSearch:
     """A client for OPENSEARCH_ENDPOINT; the transport never retries (the bulk writer does, in time) and
     writes Decimals exactly (``exact_json``). ``session``, when given (the ops commands), resolves the SigV4
-    credentials; otherwise ``environ`` (default ``os.environ``) and then botocore's default chain."""
+    credentials; otherwise ``environ`` (default ``os.environ``) and then botocore's default chain. The
+    operations tools pass their own ``transport_class`` (``ops.patient_transport``)."""
     client = OpenSearch(
+        transport_class=transport_class,
         hosts=[settings.opensearch_endpoint],
         http_auth=_auth(settings, session, environ),
         connection_class=RequestsHttpConnection,

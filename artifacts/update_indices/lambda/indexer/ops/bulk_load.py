@@ -15,11 +15,12 @@
 - ``slice`` (``slice_children``): one slice of an index: reindex: everything the stream wrote into the old
   index after the export is reconciled into the new one; audit: documents whose item is gone.
 
-Every action answers ``{"status": "done"|"partial"|"throttled"|"waiting"|"failed", "wait_seconds",
+Every action answers ``{"status": "done"|"partial"|"throttled"|"waiting", "wait_seconds",
 "counts"}``; the state machine loops on ``partial`` (the invocation's time is up; the next one resumes from
-the checkpoint) and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429: the run slows
-down instead of failing) and ``waiting`` (the new index is not green yet). A file whose items keep failing
-raises ``ItemsFailed`` instead (the task fails, so a redrive runs it again), and prepare and every file child
+the checkpoint) and waits ``wait_seconds`` on ``throttled`` (OpenSearch kept answering 429, or a slice's
+repairs failed: the run slows down instead of failing) and ``waiting`` (the new index is not green yet).
+A file whose items keep failing, or a slice whose repairs failed ``STUCK_PASSES`` times in a row, raises
+``ItemsFailed`` instead (the task fails, so a redrive runs it again), and prepare and every file child
 raise ``ExportTooOld`` for an export older than ``export_age`` allows. Each action is idempotent: the state
 machine's retries and a redrive repeat them safely.
 

@@ -34,6 +34,7 @@ class ChildState:
     differences: dict[str, int] = field(default_factory=dict)  # audit: confirmed, by kind
     examples: dict[str, list[str]] = field(default_factory=dict)  # audit: a few ids per kind
     after: list[Any] | None = None  # slices: the sort values (the ``_id``) of the last document read
+    stuck: int = 0  # slices: passes in a row over the next page whose repairs failed
 
     def add(self, counts: dict[str, int]) -> None:
         for name, value in counts.items():
@@ -41,6 +42,15 @@ class ChildState:
 
     def note(self, reasons: list[str]) -> None:
         self.reasons.extend(reasons[: max(0, 20 - len(self.reasons))])
+
+    def merge(self, page: ChildState) -> None:
+        """A page's counts, differences, examples and reasons, added to this checkpoint's."""
+        self.add(page.counts)
+        self.note(page.reasons)
+        for kind, number in page.differences.items():
+            self.differences[kind] = self.differences.get(kind, 0) + number
+            examples = self.examples.setdefault(kind, [])
+            examples.extend(page.examples.get(kind, [])[: max(0, 20 - len(examples))])
 
 
 @dataclass(frozen=True)

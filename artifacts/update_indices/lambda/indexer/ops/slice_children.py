@@ -16,6 +16,12 @@ The last ``_id`` read is the checkpoint: it does not depend on the PIT, so the n
 timeout, a throttled wait or a redrive days later) opens a new PIT and goes on after that ``_id``; a slice of
 any size finishes. ``_id`` rather than ``_shard_doc``: OpenSearch before 3.3 has no ``_shard_doc``
 (opensearch-project/OpenSearch#17064, added by #18924), and the domain runs 2.x.
+
+The checkpoint never passes a page with a repair (or tombstone copy) that failed: the child answers
+``throttled`` and the state machine waits and runs it again from the same ``_id``; what was repaired then no
+longer differs, and only what failed is tried again. After ``STUCK_PASSES`` such passes in a row the child
+raises ``ItemsFailed``: the Lambda task fails, the run fails, and a redrive (which "continues the failed
+execution from the unsuccessful step") runs the task again from that page, with ``STUCK_PASSES`` more tries.
 """
 
 from __future__ import annotations
@@ -28,13 +34,15 @@ from opensearchpy.exceptions import NotFoundError
 
 from indexer.ops.bulk_load import Job, done
 from indexer.ops.confirm import confirm_candidates
-from indexer.ops.export_children import _record, work_deadline
+from indexer.ops.export_children import THROTTLED_WAIT_SECONDS, ItemsFailed, _record, work_deadline
 from indexer.ops.repair import read_documents
+from indexer.ops.run_store import ChildState
 from indexer.ops.tombstones_copy import CopyResult, copy_hits
 from indexer.tombstones import is_tombstone, without_reserved
 
 BATCH = 1000
 PIT_KEEP_ALIVE = "10m"  # longer than one page's work; every search extends it
+STUCK_PASSES = 5  # passes over a page whose repairs keep failing, before the task fails (ItemsFailed)
 
 
 def slice_kind(piece: dict[str, Any]) -> str:
@@ -63,16 +71,21 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
     pit = _open_pit(client, source)
     try:
         while batch := _page(client, pit, number, total, state.after):
+            page = ChildState()
             if reconcile:
                 theirs = read_documents(job.target, index, [hit["_id"] for hit in batch])
                 ids = [hit["_id"] for hit in batch if _differs(hit, theirs.get(hit["_id"]), digest)]
                 _copy_tombstones(
-                    job, index, [hit for hit in batch if hit["_id"] in ids and is_tombstone(hit)], state
+                    job, index, [hit for hit in batch if hit["_id"] in ids and is_tombstone(hit)], page
                 )
             else:
                 ids = [hit["_id"] for hit in batch if not is_tombstone(hit)]
-            _check(job, index, ids, repair, state)
-            state.add({"scanned": len(batch)})
+            _check(job, index, ids, repair, page)
+            if page.counts.get("repair_failed", 0) or page.counts.get("tombstones_failed", 0):
+                return _stuck(job, kind, number, state, page)
+            page.add({"scanned": len(batch)})
+            state.merge(page)
+            state.stuck = 0
             state.position += len(batch)
             state.after = list(batch[-1]["sort"])
             job.store.save(kind, number, state)
@@ -85,10 +98,23 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
     return _answer(state)
 
 
-def _answer(state: Any) -> dict[str, Any]:
-    failed = state.counts.get("repair_failed", 0) + state.counts.get("tombstones_failed", 0)
-    if failed:
-        return {"status": "failed", "wait_seconds": 0, "counts": state.counts, "reasons": state.reasons[:5]}
+def _stuck(job: Job, kind: str, number: int, state: ChildState, page: ChildState) -> dict[str, Any]:
+    """A page with failed repairs: not passed. Tried again after a wait, or the task fails (redrivable)."""
+    state.stuck += 1
+    state.reasons = page.reasons[:20]  # the latest pass's reasons
+    failing = page.counts.get("repair_failed", 0) + page.counts.get("tombstones_failed", 0)
+    if state.stuck < STUCK_PASSES:
+        job.store.save(kind, number, state)
+        return {"status": "throttled", "wait_seconds": THROTTLED_WAIT_SECONDS, "counts": state.counts}
+    state.stuck = 0  # a redrive gets STUCK_PASSES tries of its own
+    job.store.save(kind, number, state)
+    raise ItemsFailed(
+        f"{failing} documents of slice {number} could not be repaired in {STUCK_PASSES} passes "
+        f"(after _id {state.after}): {'; '.join(page.reasons[:5])}. Fix the cause, then redrive the run"
+    )
+
+
+def _answer(state: ChildState) -> dict[str, Any]:
     return done(counts={**state.counts, **{f"differences_{k}": v for k, v in state.differences.items()}})
 
 
@@ -125,7 +151,7 @@ def _page(
     return list(answer["hits"]["hits"])
 
 
-def _copy_tombstones(job: Job, index: str, hits: list[dict[str, Any]], state: Any) -> None:
+def _copy_tombstones(job: Job, index: str, hits: list[dict[str, Any]], state: ChildState) -> None:
     """The old index's tombstones the new one lacks (deletes the stream wrote there after ``swap``'s copy
     and before the alias moved), copied with their versions: no late record can bring those items back."""
     if not hits or (job.target.entity is not None and job.target.entity.folded):
@@ -148,7 +174,7 @@ def _differs(hit: dict[str, Any], theirs: Any, digest: Any) -> bool:
     )
 
 
-def _check(job: Job, index: str, ids: list[str], repair: bool, state: Any) -> None:
+def _check(job: Job, index: str, ids: list[str], repair: bool, state: ChildState) -> None:
     if not ids:
         return
     target = job.target

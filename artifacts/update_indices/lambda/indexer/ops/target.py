@@ -22,6 +22,7 @@ from indexer.documents import Hook, load_hook
 from indexer.entities import Entity
 from indexer.errors import RecordError, SettingsError
 from indexer.keys import KeySchema
+from indexer.ops.patient_transport import PatientTransport, patient
 from indexer.routing import rule_of
 from indexer.settings import Settings
 
@@ -106,7 +107,7 @@ def open_target(
         settings=settings,
         table=table,
         dynamodb=dynamodb,
-        search=search or make_client(settings, session),
+        search=search or ops_client(settings, session),
         hook=load_hook(settings.document_hook),
         session=session,
         dynamodb_endpoint=dynamodb_endpoint,
@@ -114,6 +115,12 @@ def open_target(
     if check_keys:
         check_key_schema(target)
     return target
+
+
+def ops_client(settings: Settings, session: boto3.session.Session | None = None) -> OpenSearch:
+    """The operations tools' client: the stream Lambda's, each single request retried on transient
+    failures with backoff (``patient_transport``)."""
+    return patient(make_client(settings, session, transport_class=PatientTransport), settings)
 
 
 def check_key_schema(target: Target) -> None:
