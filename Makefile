@@ -15,6 +15,9 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 endif
 export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.cache/terraform-plugins
 export TF_IN_AUTOMATION := 1
+# Terraform and the AWS provider (a 700 MB Go binary started three times per plan, most of its start spent
+# building its schema) collect garbage less often: about a fifth less CPU per plan, ~700 MB per provider.
+export GOGC ?= 400
 
 # Tests run against containers from locally built images unless *_IMAGE says otherwise.
 export TESTCONTAINERS_RYUK_DISABLED := true
@@ -114,7 +117,8 @@ asl: tests/asl/node_modules/.installed ## Installs the pinned asl-validator that
 # tests spend most of their time waiting on Terraform, moto and the provider's sleeps): BOOKS_TEST_SESSION=infra
 # runs tests/infra and tests/asl, =rest everything else (tests/conftest.py draws the line), each with its own
 # temp directory and Terraform plugin cache (concurrent inits on one cache race). The infrastructure session's
-# output follows the other's. With PYTEST_ARGS (e.g. a path or -k), one session runs exactly what they name.
+# output follows the other's, live from then on (tail --pid) until it ends. With PYTEST_ARGS (e.g. a path or
+# -k), one session runs exactly what they name.
 .PHONY: test
 test: venv images terraform-config lint asl ## Runs the whole test suite (sets up everything it needs)
 ifeq ($(strip $(PYTEST_ARGS)),)
@@ -122,9 +126,8 @@ ifeq ($(strip $(PYTEST_ARGS)),)
 	BOOKS_TEST_SESSION=infra TF_PLUGIN_CACHE_DIR=$(CURDIR)/.cache/terraform-plugins-infra $(PY) -m pytest \
 	  --basetemp=.cache/pytest-infra > .cache/test-infra.log 2>&1 & infra=$$!; \
 	BOOKS_TEST_SESSION=rest $(PY) -m pytest --basetemp=.cache/pytest-rest; rest=$$?; \
-	wait $$infra; infra_status=$$?; \
 	echo "==================== the infrastructure session (tests/infra, tests/asl) ===================="; \
-	cat .cache/test-infra.log; \
+	tail -n +1 -f --pid=$$infra .cache/test-infra.log; wait $$infra; infra_status=$$?; \
 	echo "sessions: the rest exited $$rest, the infrastructure session exited $$infra_status"; \
 	test $$rest = 0 && test $$infra_status = 0
 else

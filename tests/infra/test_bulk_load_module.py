@@ -87,15 +87,12 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def applied(moto: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def applied(moto: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     workdir = Workdir(tmp_path_factory.mktemp("bulk-load") / "module", moto)
     workdir.inputs()
     workdir.terraform("apply", "-auto-approve", "-input=false")
     outputs = json.loads(workdir.terraform("output", "-json").stdout)
-    try:
-        yield {name: value["value"] for name, value in outputs.items()}
-    finally:
-        workdir.terraform("destroy", "-auto-approve", "-input=false")
+    return {name: value["value"] for name, value in outputs.items()}  # no destroy: the moto is this module's
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ stream has already trimmed: only these validations stand between such inputs and
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -44,11 +45,14 @@ REQUIRED: dict[str, dict[str, Any]] = {
 
 
 class Module:
-    """A module copied into a directory of its own, initialised once, planned with varying inputs."""
+    """A module copied into a directory of its own, initialised once, planned with varying inputs (each set
+    of inputs once: a plan costs three starts of the AWS provider, and moto's state does not change here)."""
 
     def __init__(self, name: str, workdir: Path, endpoint: str) -> None:
         self.name = name
         self.workdir = workdir
+        self._plans: dict[str, subprocess.CompletedProcess[str]] = {}
+        self._shown: dict[str, dict[str, Any]] = {}
         shutil.copytree(ROOT / "modules" / name, workdir, ignore=shutil.ignore_patterns(".terraform*"))
         (workdir / "provider.tf").write_text(provider_config("us-east-1", endpoint, {}))
         init = self._terraform("init", "-input=false", "-no-color")
@@ -65,14 +69,20 @@ class Module:
         )
 
     def plan(self, **inputs: Any) -> subprocess.CompletedProcess[str]:
-        (self.workdir / "terraform.tfvars.json").write_text(json.dumps({**REQUIRED[self.name], **inputs}))
-        return self._terraform("plan", "-input=false", "-no-color", "-lock=false", "-out=plan.bin")
+        variables = json.dumps({**REQUIRED[self.name], **inputs}, sort_keys=True)
+        if variables not in self._plans:
+            (self.workdir / "terraform.tfvars.json").write_text(variables)
+            result = self._terraform("plan", "-input=false", "-no-color", "-lock=false", "-out=plan.bin")
+            self._plans[variables] = result
+            if result.returncode == 0:
+                self._shown[variables] = json.loads(self._terraform("show", "-json", "plan.bin").stdout)
+        return self._plans[variables]
 
     def planned(self, **inputs: Any) -> dict[str, Any]:
         """The plan's JSON; the plan must succeed."""
         result = self.plan(**inputs)
         assert result.returncode == 0, result.stderr + result.stdout
-        return json.loads(self._terraform("show", "-json", "plan.bin").stdout)
+        return copy.deepcopy(self._shown[json.dumps({**REQUIRED[self.name], **inputs}, sort_keys=True)])
 
     def refuses(self, message: str, **inputs: Any) -> None:
         result = self.plan(**inputs)

@@ -30,6 +30,7 @@ import boto3
 import pytest
 
 from books_local.terragrunt import Environment, Stack
+from support import fill_in_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = shutil.which("docker", path="/usr/bin") or "docker"
@@ -98,24 +99,13 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto of this module's own, strict about images: it refuses a function whose image its ECR API
-    does not hold (MOTO_LAMBDA_STUB_ECR=false)."""
+    """A moto of this module's own, the local stack's (with its fill-ins: live/local's bulk-load unit needs
+    Step Functions' ValidateStateMachineDefinition, which plain moto answers with 500 and the provider
+    retries for many minutes), strict about images: it refuses a function whose image its ECR API does not
+    hold (MOTO_LAMBDA_STUB_ECR=false)."""
     log = tmp_path_factory.mktemp("image-moto") / "moto.log"
-    endpoint = f"http://127.0.0.1:{_free_port()}"
-    moto_server = Path(sys.executable).with_name("moto_server")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(moto_server), "-H", "127.0.0.1", "-p", endpoint.rsplit(":", 1)[1]],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MOTO_LAMBDA_STUB_ECR": "false"},
-        )
-    try:
-        wait_for(f"{endpoint}/moto-api/", process, log)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with fill_in_moto.running(log, environ={"MOTO_LAMBDA_STUB_ECR": "false"}) as running:
+        yield running.endpoint
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +124,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    workspace: Path, registry: str, moto: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
+def stack(workspace: Path, registry: str, moto: str, tmp_path_factory: pytest.TempPathFactory) -> Stack:
     environ = {
         "BOOKS_IMAGE_STEP": "on",
         "BOOKS_IMAGE_REGISTRY": registry,
@@ -144,12 +132,7 @@ def stack(
         "DOCKER": DOCKER,
     }
     environment = Environment.load(workspace / "live" / "local", environ=environ)
-    stack = Stack(environment, moto, tmp_path_factory.mktemp("image-state"))
-    try:
-        yield stack
-    finally:
-        if any(stack.state_resources(name) for name in stack.environment.units):
-            stack.destroy()
+    return Stack(environment, moto, tmp_path_factory.mktemp("image-state"))  # no destroy: the moto is ours
 
 
 def manifest(registry: str, reference: str) -> tuple[str, str, dict[str, Any]]:

@@ -21,7 +21,7 @@ from indexer.ops.export_age import MAX_EXPORT_AGE_SECONDS, ExportTooOld
 from indexer.ops.export_children import ItemsFailed
 from indexer.ops.purge import purge_tombstones
 from indexer.ops.run_store import RunStore
-from indexer.ops.slice_children import STUCK_PASSES
+from indexer.ops.slice_children import STUCK_PASSES, THROTTLED_PASSES
 from indexer.ops.target import Target, open_target, ops_client, settings_from
 from support.fault_proxy import FaultProxy
 from support.stream_records import LambdaContext, lambda_event
@@ -176,6 +176,27 @@ def test_a_failed_file_retries_its_failed_items_when_the_run_is_redriven(
     assert isinstance(search.get(index=target.alias, id=ids[2])["_source"]["title"], str)
 
 
+def _stuck_slice(
+    target: Target, table: Table, s3_bucket: tuple[Any, str], env: dict[str, str], proxy: FaultProxy
+) -> tuple[Run, dict[str, Any]]:
+    """A reindex whose one slice must repair ``after-export`` (written by the stream into the old index
+    after the export) into the new index, through ``proxy``: the run and the slice's task input."""
+    proxied = dataclasses.replace(
+        target, search=ops_client(settings_from({**env, "OPENSEARCH_ENDPOINT": proxy.url}))
+    )
+    run = Run(proxied, *s3_bucket)
+    export = run.export()
+    reader = table.reader()
+    table.resource.put_item(Item=table.book("after-export", 7))  # the stream writes the old index only
+    answer = batch.process_batch(lambda_event(reader.read()), LambdaContext(60), batch.Runtime.from_env(env))
+    assert answer["batchItemFailures"] == []
+    prepared = run.act("prepare", "reindex", export_arn=export)
+    run.children("file", "reindex", prepared["files_key"], prepared["index"], "file")
+    pieces = RunStore(run.s3, run.bucket, run.run).get("slices.json")
+    assert len(pieces) == 1, pieces
+    return run, {"index": prepared["index"], "slice": pieces[0]}
+
+
 def test_a_slice_whose_repair_keeps_failing_holds_its_page_and_the_redriven_run_repairs_it(
     target: Target,
     table: Table,
@@ -184,38 +205,23 @@ def test_a_slice_whose_repair_keeps_failing_holds_its_page_and_the_redriven_run_
     env: dict[str, str],
     opensearch_url: str,
 ) -> None:
-    """A reconcile slice whose repair write keeps failing (here: 503 for that document, as while its shard
-    is unavailable) answers ``throttled`` without moving its checkpoint, so the state machine's wait and next
-    call read that page again; after ``STUCK_PASSES`` passes the task fails with ``ItemsFailed`` (the Map,
-    then the run, fail; no Fail state answers for it), and the redriven task, "from the unsuccessful step"
-    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html), reads the
-    page again and repairs the document. On the code before this, the slice answered ``failed`` with its
-    checkpoint done, and the redrive answered ``failed`` again from it."""
+    """A reconcile slice whose repair write keeps failing (here: refused with 400 for that document, as for
+    a mapping conflict fixed later) answers ``throttled`` without moving its checkpoint, so the state
+    machine's wait and next call read that page again; after ``STUCK_PASSES`` passes the task fails with
+    ``ItemsFailed`` (the Map, then the run, fail; no Fail state answers for it), and the redriven task
+    (a redrive re-runs a Map's unsuccessful child executions from their failed state,
+    https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html) reads the page again and
+    repairs the document. On the code before this, the slice answered ``failed`` with its checkpoint done,
+    and the redrive answered ``failed`` again from it."""
     table.seed(20)
     ensure_index(target.search, target.settings)
     Run(target, *s3_bucket).through("backfill")
     single_copy(search, target.alias)  # green on the one-node stand-in
     with FaultProxy(opensearch_url) as proxy:
-        proxied = dataclasses.replace(
-            target, search=ops_client(settings_from({**env, "OPENSEARCH_ENDPOINT": proxy.url}))
-        )
-        run = Run(proxied, *s3_bucket)
-        export = run.export()
-        reader = table.reader()
-        table.resource.put_item(Item=table.book("after-export", 7))  # the stream writes the old index only
-        event = lambda_event(reader.read())
-        assert (
-            batch.process_batch(event, LambdaContext(60), batch.Runtime.from_env(env))["batchItemFailures"]
-            == []
-        )
-        prepared = run.act("prepare", "reindex", export_arn=export)
-        run.children("file", "reindex", prepared["files_key"], prepared["index"], "file")
-        pieces = RunStore(run.s3, run.bucket, run.run).get("slices.json")
-        assert len(pieces) == 1, pieces
-        proxy.fail_item_always("after-export", 503)
-        piece = {"index": prepared["index"], "slice": pieces[0]}
+        run, piece = _stuck_slice(target, table, s3_bucket, env, proxy)
+        proxy.fail_item_always("after-export", 400)
         answers = [run.act("slice", "reindex", **piece) for _ in range(STUCK_PASSES - 1)]
-        with pytest.raises(ItemsFailed, match="could not be repaired"):
+        with pytest.raises(ItemsFailed, match="could not be repaired in 5 passes"):
             run.act("slice", "reindex", **piece)
         assert [a["status"] for a in answers] == ["throttled"] * (STUCK_PASSES - 1)
         state = RunStore(run.s3, run.bucket, run.run).child("slices", 0)
@@ -225,4 +231,33 @@ def test_a_slice_whose_repair_keeps_failing_holds_its_page_and_the_redriven_run_
         redriven = run.act("slice", "reindex", **piece)
     assert redriven["status"] == "done", redriven
     assert redriven["counts"]["repaired"] == 1
-    assert search.exists(index=prepared["index"], id="after-export")
+    assert search.exists(index=piece["index"], id="after-export")
+
+
+def test_a_slice_whose_repair_gets_only_retryable_answers_waits_longer_before_it_fails(
+    target: Target,
+    table: Table,
+    s3_bucket: tuple[Any, str],
+    search: OpenSearch,
+    env: dict[str, str],
+    opensearch_url: str,
+) -> None:
+    """503 (a shard unavailable, as during a blue/green change, which can take an hour:
+    https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-configuration-changes.html)
+    keeps the slice throttled past ``STUCK_PASSES``, up to ``THROTTLED_PASSES``; then it finishes."""
+    table.seed(5)
+    ensure_index(target.search, target.settings)
+    Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)
+    with FaultProxy(opensearch_url) as proxy:
+        run, piece = _stuck_slice(target, table, s3_bucket, env, proxy)
+        proxy.fail_item_always("after-export", 503)
+        answers = [run.act("slice", "reindex", **piece)["status"] for _ in range(STUCK_PASSES + 2)]
+        assert answers == ["throttled"] * (STUCK_PASSES + 2)
+        assert (
+            RunStore(run.s3, run.bucket, run.run).child("slices", 0).stuck
+            == STUCK_PASSES + 2
+            < THROTTLED_PASSES
+        )
+        proxy.calm()
+        assert run.act("slice", "reindex", **piece)["status"] == "done"

@@ -127,6 +127,7 @@ class FaultProxy:
         self._item_faults: dict[str, deque[int]] = defaultdict(deque)
         self._always: dict[str, int] = {}
         self._request_faults: deque[RequestFault] = deque()
+        self._any_faults: deque[RequestFault] = deque()
         self._storm: _Storm | None = None
         self._requests: list[Recorded] = []
         self._down = False
@@ -173,6 +174,11 @@ class FaultProxy:
         with self._lock:
             self._request_faults.extend(faults)
 
+    def fail_next(self, *faults: RequestFault) -> None:
+        """The next requests of any kind (searches, mgets, alias changes, ...) meet these faults, in order."""
+        with self._lock:
+            self._any_faults.extend(faults)
+
     def storm(
         self,
         *,
@@ -205,6 +211,7 @@ class FaultProxy:
             self._item_faults.clear()
             self._always.clear()
             self._request_faults.clear()
+            self._any_faults.clear()
             self._storm = None
 
     # observing -------------------------------------------------------------------------------------------
@@ -227,6 +234,9 @@ class FaultProxy:
                 self._requests.append(recorded)
 
     def _request_fault(self, recorded: Recorded) -> RequestFault | None:
+        with self._lock:
+            if self._any_faults:
+                return self._any_faults.popleft()
         if not recorded.is_bulk:
             return None
         with self._lock:

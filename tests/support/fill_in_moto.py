@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +31,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(log: Path, *arguments: str) -> FillInMoto:
-    """Starts it (``arguments`` go to ``books_local.moto_server``) and waits until it answers (30 s)."""
+def start(log: Path, *arguments: str, environ: Mapping[str, str] | None = None) -> FillInMoto:
+    """Starts it (``arguments`` go to ``books_local.moto_server``, ``environ`` adds to its environment) and
+    waits until it answers (30 s)."""
     port = _free_port()
     env = {
         **os.environ,
+        **(environ or {}),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "local"), os.environ.get("PYTHONPATH", "")]),
     }
     env.pop("MOTO_PORT", None)
@@ -69,8 +71,10 @@ def stop(moto: FillInMoto) -> None:
 
 
 @contextmanager
-def running(log: Path, arguments: Sequence[str] = ()) -> Iterator[FillInMoto]:
-    moto = start(log, *arguments)
+def running(
+    log: Path, arguments: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> Iterator[FillInMoto]:
+    moto = start(log, *arguments, environ=environ)
     try:
         yield moto
     finally:

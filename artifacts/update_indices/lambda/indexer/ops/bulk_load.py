@@ -40,12 +40,14 @@ from typing import Any
 
 from opensearchpy.exceptions import TransportError
 
+from indexer.deadline import Deadline
 from indexer.errors import IndexSetupError, SettingsError
 from indexer.index_setup import alias_target, ensure_index, index_body
 from indexer.ops.backfill import DEFAULT_BULK_ACTIONS, with_bulk_actions
 from indexer.ops.entity_targets import entities_of, for_entity
 from indexer.ops.export_age import OVERRIDE, check_export_age, export_epoch
 from indexer.ops.export_files import data_files, read_summary
+from indexer.ops.patient_transport import bound_retries
 from indexer.ops.reindex import META, next_index_name, swap_alias
 from indexer.ops.run_store import RunStore
 from indexer.ops.target import Target, open_target, settings_from
@@ -57,6 +59,7 @@ PRE_SWAP_PASSES = 2  # the reconcile, then the catch-up; one more pass follows t
 HEALTH_WAIT = "20s"  # one cluster-health wait for green (BULK_LOAD_HEALTH_WAIT); longer: the Wait state
 HEALTH_REQUEST_SECONDS = 40
 NOT_GREEN_WAIT_SECONDS = 30
+RETRY_MARGIN_SECONDS = 60  # retries of single requests end this long before Lambda's timeout
 
 
 @dataclass(frozen=True)
@@ -326,6 +329,8 @@ def handle(
         raise SettingsError(f"action: {event.get('action')!r} is not one of {', '.join(actions)}")
     the_job = job(event, target, bucket, clock)
     logs.configure(the_job.target.settings.log_level)
+    # no retry of a single request runs into Lambda's timeout (the children stop far earlier by themselves)
+    bound_retries(the_job.target.search, Deadline.from_context(context, RETRY_MARGIN_SECONDS))
     answer = action(the_job)
     logs.log_event(
         "bulk-load",

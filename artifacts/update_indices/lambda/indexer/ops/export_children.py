@@ -218,6 +218,7 @@ def _record(state: ChildState, found: tuple[list[tuple[str, str]], Any]) -> None
                 "repaired": counts.indexed,
                 "repair_superseded": counts.conflicts,
                 "repair_failed": counts.failed,
+                "repair_retryable": counts.retryable,
             }
         )
         state.note(reasons)

@@ -17,6 +17,7 @@ class Counts:
     skipped: int = 0  # the projection or the hook dropped the item
     failed: int = 0
     conflicts: int = 0  # part of indexed: the index already held a newer version
+    retryable: int = 0  # part of failed: 429, 5xx, a timeout or a dropped connection (worth trying later)
 
     def add(self, other: Counts) -> None:
         self.scanned += other.scanned
@@ -24,6 +25,7 @@ class Counts:
         self.skipped += other.skipped
         self.failed += other.failed
         self.conflicts += other.conflicts
+        self.retryable += other.retryable
 
 
 @dataclass

@@ -100,6 +100,7 @@ def repair(
     for (doc_id, _), result in zip(planned, sent, strict=True):
         if result.outcome == "failed":
             counts.failed += 1
+            counts.retryable += result.retryable
             reasons.append(f"{doc_id}: {result.reason}")
         else:
             counts.indexed += 1

@@ -19,9 +19,12 @@ any size finishes. ``_id`` rather than ``_shard_doc``: OpenSearch before 3.3 has
 
 The checkpoint never passes a page with a repair (or tombstone copy) that failed: the child answers
 ``throttled`` and the state machine waits and runs it again from the same ``_id``; what was repaired then no
-longer differs, and only what failed is tried again. After ``STUCK_PASSES`` such passes in a row the child
-raises ``ItemsFailed``: the Lambda task fails, the run fails, and a redrive (which "continues the failed
-execution from the unsuccessful step") runs the task again from that page, with ``STUCK_PASSES`` more tries.
+longer differs, and only what failed is tried again (the pass's repairs are counted; its differences are
+not, so a page retried reports the differences of its last pass). After ``STUCK_PASSES`` such passes in a
+row (``THROTTLED_PASSES`` when every failure was a 429, 5xx or timeout: a blue/green change can take an hour)
+the child raises ``ItemsFailed``: the Lambda task fails, the run fails, and a redrive (which re-runs the Map's
+unsuccessful child executions from their failed state, https://docs.aws.amazon.com/step-functions/latest/dg/
+redrive-map-run.html) runs the task again from that page, with as many tries again.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from contextlib import suppress
 from typing import Any
 
 from opensearchpy import OpenSearch
-from opensearchpy.exceptions import NotFoundError
+from opensearchpy.exceptions import NotFoundError, TransportError
 
 from indexer.ops.bulk_load import Job, done
 from indexer.ops.confirm import confirm_candidates
@@ -43,6 +46,8 @@ from indexer.tombstones import is_tombstone, without_reserved
 BATCH = 1000
 PIT_KEEP_ALIVE = "10m"  # longer than one page's work; every search extends it
 STUCK_PASSES = 5  # passes over a page whose repairs keep failing, before the task fails (ItemsFailed)
+THROTTLED_PASSES = 120  # the same when every failure is retryable: about an hour of 30-second waits
+APPLIED = ("repaired", "repair_superseded", "tombstones_copied")  # what a stuck pass did and keeps
 
 
 def slice_kind(piece: dict[str, Any]) -> str:
@@ -58,6 +63,8 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
     number, total = int(piece["n"]), int(piece["max"])
     kind = slice_kind(piece)
     state = job.store.child(kind, number)
+    if state.done and _failures(state.counts):  # a checkpoint of the code before pages were held: again
+        state = ChildState(invocations=state.invocations)
     if state.done:
         return _answer(state)
     state.invocations += 1
@@ -81,7 +88,7 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
             else:
                 ids = [hit["_id"] for hit in batch if not is_tombstone(hit)]
             _check(job, index, ids, repair, page)
-            if page.counts.get("repair_failed", 0) or page.counts.get("tombstones_failed", 0):
+            if _failures(page.counts):
                 return _stuck(job, kind, number, state, page)
             page.add({"scanned": len(batch)})
             state.merge(page)
@@ -92,24 +99,32 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
             if deadline.remaining() <= 0:
                 return {"status": "partial", "wait_seconds": 0, "counts": state.counts}
     finally:
-        _close_pit(client, pit)
+        with suppress(TransportError):  # expires by itself (keep_alive); never hides the page's outcome
+            _close_pit(client, pit)
     state.done = True
     job.store.save(kind, number, state)
     return _answer(state)
 
 
+def _failures(counts: dict[str, int]) -> int:
+    return counts.get("repair_failed", 0) + counts.get("tombstones_failed", 0)
+
+
 def _stuck(job: Job, kind: str, number: int, state: ChildState, page: ChildState) -> dict[str, Any]:
     """A page with failed repairs: not passed. Tried again after a wait, or the task fails (redrivable)."""
     state.stuck += 1
+    state.add({name: page.counts[name] for name in APPLIED if name in page.counts})
     state.reasons = page.reasons[:20]  # the latest pass's reasons
-    failing = page.counts.get("repair_failed", 0) + page.counts.get("tombstones_failed", 0)
-    if state.stuck < STUCK_PASSES:
+    failing = _failures(page.counts)
+    retryable = page.counts.get("repair_retryable", 0) == failing
+    passes = THROTTLED_PASSES if retryable else STUCK_PASSES
+    if state.stuck < passes:
         job.store.save(kind, number, state)
         return {"status": "throttled", "wait_seconds": THROTTLED_WAIT_SECONDS, "counts": state.counts}
-    state.stuck = 0  # a redrive gets STUCK_PASSES tries of its own
+    state.stuck = 0  # a redrive gets as many tries of its own
     job.store.save(kind, number, state)
     raise ItemsFailed(
-        f"{failing} documents of slice {number} could not be repaired in {STUCK_PASSES} passes "
+        f"{failing} documents of slice {number} could not be repaired in {passes} passes "
         f"(after _id {state.after}): {'; '.join(page.reasons[:5])}. Fix the cause, then redrive the run"
     )
 
