@@ -113,23 +113,28 @@ tests/asl/node_modules/.installed: tests/asl/package.json tests/asl/package-lock
 .PHONY: asl
 asl: tests/asl/node_modules/.installed ## Installs the pinned asl-validator that tests/asl runs (npm ci)
 
-# The whole suite runs as two pytest sessions side by side (this machine has 2 cores, and the infrastructure
-# tests spend most of their time waiting on Terraform, moto and the provider's sleeps): BOOKS_TEST_SESSION=infra
-# runs tests/infra and tests/asl, =rest everything else (tests/conftest.py draws the line), each with its own
-# temp directory and Terraform plugin cache (concurrent inits on one cache race). The infrastructure session's
-# output follows the other's, live from then on (tail --pid) until it ends. With PYTEST_ARGS (e.g. a path or
-# -k), one session runs exactly what they name.
+# The whole suite runs as three pytest sessions side by side (this machine has 2 cores, and the infrastructure
+# tests spend much of their time waiting on Terraform, the provider's polling, moto and Docker builds):
+# BOOKS_TEST_SESSION=infra-a and =infra-b share tests/infra and tests/asl, =rest runs everything else
+# (tests/conftest.py draws the lines), each with its own temp directory and Terraform plugin cache (concurrent
+# inits on one cache race). The infrastructure sessions' output follows the rest's, each live from then on
+# (tail --pid) until it ends. With PYTEST_ARGS (e.g. a path or -k), one session runs exactly what they name.
+INFRA_SESSIONS := infra-a infra-b
 .PHONY: test
 test: venv images terraform-config lint asl ## Runs the whole test suite (sets up everything it needs)
 ifeq ($(strip $(PYTEST_ARGS)),)
-	@rm -rf .cache/pytest-infra .cache/pytest-rest; mkdir -p .cache/terraform-plugins-infra; \
-	BOOKS_TEST_SESSION=infra TF_PLUGIN_CACHE_DIR=$(CURDIR)/.cache/terraform-plugins-infra $(PY) -m pytest \
-	  --basetemp=.cache/pytest-infra > .cache/test-infra.log 2>&1 & infra=$$!; \
-	BOOKS_TEST_SESSION=rest $(PY) -m pytest --basetemp=.cache/pytest-rest; rest=$$?; \
-	echo "==================== the infrastructure session (tests/infra, tests/asl) ===================="; \
-	tail -n +1 -f --pid=$$infra .cache/test-infra.log; wait $$infra; infra_status=$$?; \
-	echo "sessions: the rest exited $$rest, the infrastructure session exited $$infra_status"; \
-	test $$rest = 0 && test $$infra_status = 0
+	@rm -rf .cache/pytest-*; pids=""; \
+	for session in $(INFRA_SESSIONS); do mkdir -p .cache/terraform-plugins-$$session; \
+	  BOOKS_TEST_SESSION=$$session TF_PLUGIN_CACHE_DIR=$(CURDIR)/.cache/terraform-plugins-$$session \
+	    $(PY) -m pytest --basetemp=.cache/pytest-$$session > .cache/test-$$session.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	BOOKS_TEST_SESSION=rest $(PY) -m pytest --basetemp=.cache/pytest-rest; failed=$$?; \
+	set -- $$pids; for session in $(INFRA_SESSIONS); do pid=$$1; shift; \
+	  echo "==================== the $$session session (tests/infra, tests/asl: tests/conftest.py) ===================="; \
+	  tail -n +1 -f --pid=$$pid .cache/test-$$session.log; wait $$pid; status=$$?; \
+	  echo "the $$session session exited $$status"; [ $$status = 0 ] || failed=1; \
+	done; \
+	exit $$failed
 else
 	@$(PY) -m pytest $(PYTEST_ARGS)
 endif

@@ -26,27 +26,44 @@ for _name, _value in {
     os.environ[_name] = _value
 
 
-# `make test` runs two sessions side by side (Makefile): BOOKS_TEST_SESSION=infra runs tests/infra and
-# tests/asl, =rest everything else; unset, a session runs all it collects. Two infrastructure files that
-# mostly wait on applies run in the other session, so that both take about as long.
+# `make test` runs three sessions side by side (Makefile): BOOKS_TEST_SESSION=infra-a and =infra-b share
+# tests/infra and tests/asl (they mostly wait on Terraform, the provider's polling, moto and Docker builds, so
+# a third session fills the cores the others leave idle), =rest runs everything else; unset, a session runs
+# all it collects. Two infrastructure files that mostly wait on applies run in the rest's session.
 ROOT = Path(__file__).resolve().parents[1]
-INFRA_SESSION = ("tests/infra/", "tests/asl/")
+INFRA = ("tests/infra/", "tests/asl/")
 RUN_WITH_THE_REST = ("tests/infra/test_apply_local.py", "tests/infra/test_apply_local_orders.py")
+INFRA_B = tuple(
+    f"tests/infra/test_{name}"
+    for name in (
+        "iam_exercised.py",
+        "image_step.py",
+        "lambda_entities.py",
+        "lock_files.py",
+        "modules.py",
+        "opensearch_",
+        "scan_findings.py",
+        "terragrunt_",
+    )
+)
+SESSIONS = ("infra-a", "infra-b", "rest")
 
 
-def in_infra_session(path: str) -> bool:
-    return path.startswith(INFRA_SESSION) and path not in RUN_WITH_THE_REST
+def session_of(path: str) -> str:
+    if not path.startswith(INFRA) or path in RUN_WITH_THE_REST:
+        return "rest"
+    return "infra-b" if path.startswith(INFRA_B) else "infra-a"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     session = os.environ.get("BOOKS_TEST_SESSION")
-    if session not in {"infra", "rest"}:
+    if session not in SESSIONS:
         return
     keep: list[pytest.Item] = []
     other: list[pytest.Item] = []
     for item in items:
         path = item.path.resolve().relative_to(ROOT).as_posix()
-        (keep if in_infra_session(path) == (session == "infra") else other).append(item)
+        (keep if session_of(path) == session else other).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = keep
