@@ -436,7 +436,7 @@ def test_prod_promotes_the_digest_dev_runs_without_building(
         },
     )
     try:
-        promoted = prod.apply(units=["image"])["image"]
+        promoted = prod.apply(units=["alarms", "image"])["image"]  # scan findings page the alarm topic
         assert promoted["image_digest"] == dev["image_digest"]
         assert promoted["image_uri"] == f"{promoted['repository_url']}@{dev['image_digest']}"
         assert promoted["image_tag"] == f"promoted-{dev['image_digest'][7:27]}"
@@ -448,4 +448,4 @@ def test_prod_promotes_the_digest_dev_runs_without_building(
             assert response.headers["Docker-Content-Digest"] == dev["image_digest"]
         assert prod.plan(units=["image"]) == {"image": False}
     finally:
-        prod.destroy(units=["image"])
+        prod.destroy(units=["image", "alarms"])
