@@ -18,10 +18,9 @@ from ops.traffic import Table
 from indexer import batch
 from indexer.index_setup import ensure_index
 from indexer.ops.export_age import MAX_EXPORT_AGE_SECONDS, ExportTooOld
-from indexer.ops.export_children import ItemsFailed
+from indexer.ops.export_children import STUCK_PASSES, THROTTLED_PASSES, ItemsFailed
 from indexer.ops.purge import purge_tombstones
 from indexer.ops.run_store import RunStore
-from indexer.ops.slice_children import STUCK_PASSES, THROTTLED_PASSES
 from indexer.ops.target import Target, open_target, ops_client, settings_from
 from support.fault_proxy import FaultProxy
 from support.stream_records import LambdaContext, lambda_event
@@ -261,3 +260,61 @@ def test_a_slice_whose_repair_gets_only_retryable_answers_waits_longer_before_it
         )
         proxy.calm()
         assert run.act("slice", "reindex", **piece)["status"] == "done"
+
+
+def test_an_audit_file_whose_repair_keeps_failing_holds_its_page_and_the_redriven_run_repairs_it(
+    target: Target,
+    table: Table,
+    s3_bucket: tuple[Any, str],
+    search: OpenSearch,
+    env: dict[str, str],
+    opensearch_url: str,
+) -> None:
+    """``bulk-load start --mode audit --repair``: a file child whose repair keeps failing holds its page as a
+    slice does, and the redriven task repairs it. On the code before this, the page was passed, the child
+    raised ItemsFailed from a done checkpoint, and every redrive raised it again."""
+    ids = table.seed(8)
+    ensure_index(target.search, target.settings)
+    Run(target, *s3_bucket).through("backfill")
+    table.resource.put_item(Item=table.book(ids[3], 3, edition=5))  # a write the stream never delivered
+    with FaultProxy(opensearch_url) as proxy:
+        proxied = dataclasses.replace(
+            target, search=ops_client(settings_from({**env, "OPENSEARCH_ENDPOINT": proxy.url}))
+        )
+        run = Run(proxied, *s3_bucket)
+        prepared = run.act("prepare", "audit", export_arn=run.export())
+        files = _file_items(run, prepared["files_key"])
+        proxy.fail_item_always(ids[3], 400)
+        answers: list[str] = []
+        failed = None
+        for item in files:
+            for _ in range(STUCK_PASSES + 1):
+                try:
+                    answer = run.act("file", "audit", index=None, file=item)
+                except ItemsFailed:
+                    failed = item
+                    break
+                answers.append(answer["status"])
+                if answer["status"] == "done":
+                    break
+        assert failed is not None, answers
+        assert answers.count("throttled") == STUCK_PASSES - 1, answers
+        proxy.calm()
+        again = run.act("file", "audit", index=None, file=failed)  # what a redrive runs
+    assert again["status"] == "done", again
+    assert again["counts"]["repaired"] == 1
+    assert search.get(index=target.alias, id=ids[3])["_source"]["edition"] == 5
+
+
+def test_each_invocation_bounds_the_tools_retries_by_lambdas_remaining_time(
+    target: Target, table: Table, s3_bucket: tuple[Any, str]
+) -> None:
+    """A retry of a single request never starts when it could not end before the function's timeout
+    ("Configure Lambda function timeout", https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html):
+    the handler gives the client's transport the invocation's deadline, less a margin."""
+    table.seed(2)
+    ensure_index(target.search, target.settings)
+    run = Run(target, *s3_bucket)
+    run.act("prepare", "backfill", context=LambdaContext(300), export_arn=run.export())
+    left = target.search.transport.deadline.remaining()
+    assert 0 < left <= 300 - 60, left

@@ -90,20 +90,18 @@ def test_each_attempt_keeps_the_calls_ignore_and_timeout(proxy: FaultProxy, uniq
     a retry with the same dict would raise the 404 the caller ignores."""
     client = ops_client(_settings(proxy.url))
     proxy.fail_next(RequestFault("status", 503))
-    answer = client.indices.delete(
-        index=f"{unique_name}-absent", params={"ignore": 404, "request_timeout": 5}
-    )
+    answer = client.get(index=f"{unique_name}-absent", id="x", params={"ignore": 404, "request_timeout": 5})
     assert answer["status"] == 404
     assert len(proxy.requests) == 2
 
 
-@pytest.mark.parametrize("call", ["scroll", "aliases", "create", "bulk"])
+@pytest.mark.parametrize("call", ["scroll", "aliases", "create", "delete", "bulk"])
 def test_requests_that_must_not_run_twice_are_not_retried(
     proxy: FaultProxy, search: OpenSearch, unique_name: str, call: str
 ) -> None:
     """A scroll's next page (the server moved on: a retry would skip a page, "Subsequent scroll requests
     return only the next batch of hits", https://docs.opensearch.org/latest/api-reference/search-apis/scroll/),
-    an alias change and an index creation (done once, refused the second time) and ``_bulk``."""
+    an alias change, an index creation or deletion (done once, refused the second time) and ``_bulk``."""
     search.index(index=unique_name, id="a", body={"title": "t"}, params={"refresh": "true"})
     client = ops_client(_settings(proxy.url))
     scroll_id = client.search(index=unique_name, body={"size": 1}, params={"scroll": "1m"})["_scroll_id"]
@@ -114,6 +112,7 @@ def test_requests_that_must_not_run_twice_are_not_retried(
             body={"actions": [{"add": {"index": unique_name, "alias": f"{unique_name}-x"}}]}
         ),
         "create": lambda: client.indices.create(index=f"{unique_name}-new"),
+        "delete": lambda: client.indices.delete(index=unique_name),
         "bulk": lambda: client.transport.perform_request("POST", f"/{unique_name}/_bulk", body=body),
     }
     proxy.clear_records()

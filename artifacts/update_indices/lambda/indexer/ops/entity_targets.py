@@ -102,6 +102,7 @@ def rebuild_routes(
     counts.indexed = sum(r.outcome == "indexed" for r in results)
     counts.skipped = sum(r.outcome == "deleted" for r in results)  # an absent entity: its tombstone
     counts.failed = len(failed)
+    counts.retryable = sum(r.retryable for r in failed)
     counts.conflicts = stats.conflicts
     return counts, failed
 

@@ -45,6 +45,9 @@ from indexer.ops.target import Target
 
 PAGE = 1000
 THROTTLED_WAIT_SECONDS = 30
+STUCK_PASSES = 5  # passes over a page whose repairs keep failing, before the task fails (ItemsFailed)
+THROTTLED_PASSES = 120  # the same when every failure is retryable: about an hour of 30-second waits
+APPLIED = ("repaired", "repair_superseded", "tombstones_copied")  # what a held pass did, and keeps
 DEFAULT_WORK_SECONDS = 300.0
 KINDS = ("missing", "stale", "orphaned")
 
@@ -65,6 +68,8 @@ def load_file(job: Job, context: Any) -> dict[str, Any]:
     number = int(job.event["file"]["n"])
     bucket = job.event["file"].get("bucket") or job.store.bucket
     state = job.store.child("files", number)
+    if state.done and job.mode == "audit" and failures(state.counts):  # a checkpoint from before held pages
+        state = ChildState(invocations=state.invocations)
     retrying = state.done and bool(state.failed_keys) and job.mode != "audit"
     if state.done and not retrying:
         return _answer(state)
@@ -82,7 +87,14 @@ def load_file(job: Job, context: Any) -> dict[str, Any]:
     for page in _pages(read_items(job.s3, bucket, data_file, state.position)):
         items = [item for _, item in page]
         if job.mode == "audit":
-            _audit_page(job, items, state)
+            audited = ChildState()
+            _audit_page(job, items, audited)
+            if failures(audited.counts):  # repairs failed: this page again, later (as a slice does)
+                return hold(
+                    job, "files", number, state, audited, f"file {number} (after item {state.position})"
+                )
+            state.merge(audited)
+            state.stuck = 0
         else:
             result = write_items(job.target, [_boto_item(i) for i in items], index)
             if result.retryable:
@@ -118,6 +130,34 @@ def _answer(state: ChildState) -> dict[str, Any]:
             f"checkpoint): {'; '.join(state.reasons[:5])}. Fix the cause, then redrive the run"
         )
     return done(counts={**state.counts, **{f"differences_{k}": v for k, v in state.differences.items()}})
+
+
+def failures(counts: dict[str, int]) -> int:
+    """Repairs and tombstone copies of a page (or a checkpoint) that failed."""
+    return counts.get("repair_failed", 0) + counts.get("tombstones_failed", 0)
+
+
+def hold(job: Job, kind: str, number: int, state: ChildState, page: ChildState, where: str) -> dict[str, Any]:
+    """A page whose repairs failed is not passed: the checkpoint stays before it, what the pass applied is
+    counted (its differences are not: the last pass over the page reports them), and the child answers
+    ``throttled`` so the state machine waits and reads the page again; after ``STUCK_PASSES`` such passes in
+    a row (``THROTTLED_PASSES`` when every failure was a 429, 5xx or timeout: a blue/green change can take an
+    hour) it raises ``ItemsFailed``, the task fails, and a redrive runs it again from the same page."""
+    state.stuck += 1
+    state.add({name: page.counts[name] for name in APPLIED if name in page.counts})
+    state.reasons = page.reasons[:20]  # the latest pass's reasons
+    failing = failures(page.counts)
+    retryable = page.counts.get("repair_retryable", 0) + page.counts.get("tombstones_retryable", 0) == failing
+    passes = THROTTLED_PASSES if retryable else STUCK_PASSES
+    if state.stuck < passes:
+        job.store.save(kind, number, state)
+        return {"status": "throttled", "wait_seconds": THROTTLED_WAIT_SECONDS, "counts": state.counts}
+    state.stuck = 0  # a redrive gets as many tries of its own
+    job.store.save(kind, number, state)
+    raise ItemsFailed(
+        f"{failing} documents of {where} could not be repaired in {passes} passes: "
+        f"{'; '.join(page.reasons[:5])}. Fix the cause, then redrive the run"
+    )
 
 
 def _counts(counts: Any) -> dict[str, int]:

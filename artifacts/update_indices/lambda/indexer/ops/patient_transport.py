@@ -13,10 +13,12 @@ backoff and full jitter between RETRY_INITIAL_BACKOFF_SECONDS and RETRY_MAX_BACK
 Not retried, because a retry after a lost answer would do harm: a scroll's next page (``/_search/scroll``:
 the server moved the scroll on, so the retry would return the page after and skip one, "Subsequent scroll
 requests return only the next batch of hits", https://docs.opensearch.org/latest/api-reference/search-apis/
-scroll/), an alias change (``POST /_aliases``: remove + add answers 404 once done), an index creation
-(``PUT /<index>``: 400 once done) and ``_bulk`` (the bulk writer retries items itself; purge counts its
-conditional deletes). Everything else the tools send is a read, or a conditional write (a repeated one answers
-409, which they read as "newer data is there" and decide again), or sets a state (settings, refresh).
+scroll/), an alias change (``POST /_aliases``: remove + add answers 404 once done), an index creation or
+deletion (``PUT``/``DELETE /<index>``: 400 or 404 once done) and ``_bulk`` (the bulk writer retries items
+itself; purge counts its conditional deletes). What else the tools send is a read (opening a point in time
+or a scroll again only holds one more context until its keep-alive ends), a conditional write (a repeated
+one answers 409, which they read as "newer data is there" and decide again), or sets a state (settings,
+refresh). A new kind of request must be judged here.
 
 Retries never run past the invocation: the bulk-load handler gives the transport a deadline
 (``bound_retries``), and a retry is not started when its backoff plus a request's timeout would pass it.
@@ -106,7 +108,7 @@ def repeatable(method: str, url: str) -> bool:
     path = urlsplit(url).path.rstrip("/")
     if path.endswith(("/_search/scroll", "/_bulk")) or path in ("/_aliases", "/_bulk"):
         return False
-    return not (method == "PUT" and path.count("/") == 1 and not path.startswith("/_"))
+    return not (method in ("PUT", "DELETE") and path.count("/") == 1 and not path.startswith("/_"))
 
 
 def _timeout(transport: Transport, params: Mapping[str, Any] | None, timeout: float | None) -> float:

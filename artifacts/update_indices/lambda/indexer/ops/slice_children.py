@@ -37,7 +37,7 @@ from opensearchpy.exceptions import NotFoundError, TransportError
 
 from indexer.ops.bulk_load import Job, done
 from indexer.ops.confirm import confirm_candidates
-from indexer.ops.export_children import THROTTLED_WAIT_SECONDS, ItemsFailed, _record, work_deadline
+from indexer.ops.export_children import _record, failures, hold, work_deadline
 from indexer.ops.repair import read_documents
 from indexer.ops.run_store import ChildState
 from indexer.ops.tombstones_copy import CopyResult, copy_hits
@@ -45,9 +45,6 @@ from indexer.tombstones import is_tombstone, without_reserved
 
 BATCH = 1000
 PIT_KEEP_ALIVE = "10m"  # longer than one page's work; every search extends it
-STUCK_PASSES = 5  # passes over a page whose repairs keep failing, before the task fails (ItemsFailed)
-THROTTLED_PASSES = 120  # the same when every failure is retryable: about an hour of 30-second waits
-APPLIED = ("repaired", "repair_superseded", "tombstones_copied")  # what a stuck pass did and keeps
 
 
 def slice_kind(piece: dict[str, Any]) -> str:
@@ -63,7 +60,7 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
     number, total = int(piece["n"]), int(piece["max"])
     kind = slice_kind(piece)
     state = job.store.child(kind, number)
-    if state.done and _failures(state.counts):  # a checkpoint of the code before pages were held: again
+    if state.done and failures(state.counts):  # a checkpoint of the code before pages were held: again
         state = ChildState(invocations=state.invocations)
     if state.done:
         return _answer(state)
@@ -88,8 +85,8 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
             else:
                 ids = [hit["_id"] for hit in batch if not is_tombstone(hit)]
             _check(job, index, ids, repair, page)
-            if _failures(page.counts):
-                return _stuck(job, kind, number, state, page)
+            if failures(page.counts):
+                return hold(job, kind, number, state, page, f"slice {number} (after _id {state.after})")
             page.add({"scanned": len(batch)})
             state.merge(page)
             state.stuck = 0
@@ -104,29 +101,6 @@ def check_slice(job: Job, context: Any) -> dict[str, Any]:
     state.done = True
     job.store.save(kind, number, state)
     return _answer(state)
-
-
-def _failures(counts: dict[str, int]) -> int:
-    return counts.get("repair_failed", 0) + counts.get("tombstones_failed", 0)
-
-
-def _stuck(job: Job, kind: str, number: int, state: ChildState, page: ChildState) -> dict[str, Any]:
-    """A page with failed repairs: not passed. Tried again after a wait, or the task fails (redrivable)."""
-    state.stuck += 1
-    state.add({name: page.counts[name] for name in APPLIED if name in page.counts})
-    state.reasons = page.reasons[:20]  # the latest pass's reasons
-    failing = _failures(page.counts)
-    retryable = page.counts.get("repair_retryable", 0) == failing
-    passes = THROTTLED_PASSES if retryable else STUCK_PASSES
-    if state.stuck < passes:
-        job.store.save(kind, number, state)
-        return {"status": "throttled", "wait_seconds": THROTTLED_WAIT_SECONDS, "counts": state.counts}
-    state.stuck = 0  # a redrive gets as many tries of its own
-    job.store.save(kind, number, state)
-    raise ItemsFailed(
-        f"{failing} documents of slice {number} could not be repaired in {passes} passes "
-        f"(after _id {state.after}): {'; '.join(page.reasons[:5])}. Fix the cause, then redrive the run"
-    )
 
 
 def _answer(state: ChildState) -> dict[str, Any]:
@@ -173,7 +147,13 @@ def _copy_tombstones(job: Job, index: str, hits: list[dict[str, Any]], state: Ch
         return
     copied = CopyResult(hits[0]["_index"], index)
     copy_hits(job.target, index, hits, copied)
-    state.add({"tombstones_copied": copied.copied, "tombstones_failed": copied.failed})
+    state.add(
+        {
+            "tombstones_copied": copied.copied,
+            "tombstones_failed": copied.failed,
+            "tombstones_retryable": copied.retryable,
+        }
+    )
     state.note(copied.reasons)
 
 

@@ -50,6 +50,7 @@ class CopyResult:
     copied: int = 0
     superseded: int = 0  # the new index holds something at least as new: left alone
     failed: int = 0
+    retryable: int = 0  # part of failed: 429, 5xx, a timeout or a dropped connection
     interrupted: bool = False
     reasons: list[str] = field(default_factory=list)
 
@@ -123,7 +124,7 @@ def copy_hits(target: Target, into: str, hits: list[dict[str, Any]], result: Cop
         else:
             guarded.append((change, action))
     for outcome in send_actions(target, versioned, into):
-        _count(result, outcome.doc_id, outcome.outcome, outcome.reason)
+        _count(result, outcome.doc_id, outcome.outcome, outcome.reason, outcome.retryable)
     _copy_guarded(target, into, guarded, result)
 
 
@@ -148,16 +149,19 @@ def _copy_guarded(
             if outcome.outcome == "conflict":  # the document changed since the read: decide again
                 planned.append(originals[change.doc_id])
             else:
-                _count(result, change.doc_id, outcome.outcome, outcome.reason)
+                _count(result, change.doc_id, outcome.outcome, outcome.reason, outcome.retryable)
     for change, _ in planned:
         _count(result, change.doc_id, "failed", "concurrent writes kept winning")
 
 
-def _count(result: CopyResult, doc_id: str, outcome: str, reason: str | None) -> None:
+def _count(
+    result: CopyResult, doc_id: str, outcome: str, reason: str | None, retryable: bool = False
+) -> None:
     if outcome == "conflict":
         result.superseded += 1
     elif outcome == "failed":
         result.failed += 1
+        result.retryable += retryable
         result.reasons.append(f"{doc_id}: {reason}")
     else:
         result.copied += 1
