@@ -156,3 +156,21 @@ def test_the_swap_refuses_a_new_index_holding_fewer_documents_than_the_files_wro
     with pytest.raises(IndexSetupError, match="fewer than the 10"):
         run.act("swap", "reindex", index=new)
     assert list(search.indices.get_alias(name=target.alias)) == [old]
+
+
+def test_a_prepare_retried_after_it_made_the_new_index_goes_on_with_that_index(
+    target: Target, table: Table, s3_bucket: tuple[Any, str], search: OpenSearch
+) -> None:
+    """The state machine retries a prepare that failed after it created ``<alias>-v<N+1>`` (before its
+    run.json recorded it): the retry finds the index its run made (``_meta``) instead of making v<N+2>."""
+    table.seed(5)
+    ensure_index(target.search, target.settings)
+    Run(target, *s3_bucket).through("backfill")
+    run = Run(target, *s3_bucket)
+    export = run.export()
+    first = run.act("prepare", "reindex", export_arn=export)["index"]
+    store = RunStore(run.s3, run.bucket, run.run)
+    store.put("run.json", {k: v for k, v in (store.get("run.json") or {}).items() if k != "new_index"})
+    again = run.act("prepare", "reindex", export_arn=export)["index"]
+    assert again == first
+    assert sorted(search.indices.get(index=f"{target.alias}-v*")) == sorted({first, f"{target.alias}-v1"})

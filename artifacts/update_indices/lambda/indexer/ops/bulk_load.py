@@ -253,6 +253,9 @@ def _new_index(target: Target, run: str) -> str:
     old = alias_target(client, alias)
     if old is None:
         raise IndexSetupError(f"alias {alias!r} does not exist: nothing to reindex (run a backfill)")
+    earlier = _created_by(client, alias, run)
+    if earlier is not None:  # a retried prepare (the first attempt's answer was lost): the same index
+        return earlier
     new = next_index_name(client, alias, old)
     old_settings = client.indices.get_settings(index=old)[old]["settings"]["index"]
     body = index_body(target.settings.index_properties)
@@ -267,6 +270,14 @@ def _new_index(target: Target, run: str) -> str:
     body["mappings"]["_meta"] = {META: {"reindexed_from": old, "run": run, "restore": restore}}
     client.indices.create(index=new, body=body)
     return new
+
+
+def _created_by(client: Any, alias: str, run: str) -> str | None:
+    """The ``<alias>-v<N>`` an earlier attempt of this run's prepare created (its ``_meta`` names the run)."""
+    for name, body in sorted(client.indices.get_mapping(index=f"{alias}-v*").items()):
+        if ((body.get("mappings") or {}).get("_meta") or {}).get(META, {}).get("run") == run:
+            return str(name)
+    return None
 
 
 def _meta(target: Target, index: str) -> dict[str, Any]:
