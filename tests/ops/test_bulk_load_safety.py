@@ -175,15 +175,30 @@ def test_a_failed_file_retries_its_failed_items_when_the_run_is_redriven(
     assert isinstance(search.get(index=target.alias, id=ids[2])["_source"]["title"], str)
 
 
-def _stuck_slice(
-    target: Target, table: Table, s3_bucket: tuple[Any, str], env: dict[str, str], proxy: FaultProxy
-) -> tuple[Run, dict[str, Any]]:
-    """A reindex whose one slice must repair ``after-export`` (written by the stream into the old index
-    after the export) into the new index, through ``proxy``: the run and the slice's task input."""
-    proxied = dataclasses.replace(
+def _proxied(target: Target, env: dict[str, str], proxy: FaultProxy) -> Target:
+    """The target with the tools' own client, through ``proxy``."""
+    return dataclasses.replace(
         target, search=ops_client(settings_from({**env, "OPENSEARCH_ENDPOINT": proxy.url}))
     )
-    run = Run(proxied, *s3_bucket)
+
+
+def _stuck_slice(
+    target: Target,
+    table: Table,
+    s3_bucket: tuple[Any, str],
+    env: dict[str, str],
+    proxy: FaultProxy,
+    search: OpenSearch,
+    items: int,
+) -> tuple[Run, dict[str, Any]]:
+    """A backfilled table of ``items`` items, then a reindex whose one slice must repair ``after-export``
+    (written by the stream into the old index after the export) into the new index, through ``proxy``: the
+    run and the slice's task input."""
+    table.seed(items)
+    ensure_index(target.search, target.settings)
+    Run(target, *s3_bucket).through("backfill")
+    single_copy(search, target.alias)  # green on the one-node stand-in
+    run = Run(_proxied(target, env, proxy), *s3_bucket)
     export = run.export()
     reader = table.reader()
     table.resource.put_item(Item=table.book("after-export", 7))  # the stream writes the old index only
@@ -212,12 +227,8 @@ def test_a_slice_whose_repair_keeps_failing_holds_its_page_and_the_redriven_run_
     https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html) reads the page again and
     repairs the document. On the code before this, the slice answered ``failed`` with its checkpoint done,
     and the redrive answered ``failed`` again from it."""
-    table.seed(20)
-    ensure_index(target.search, target.settings)
-    Run(target, *s3_bucket).through("backfill")
-    single_copy(search, target.alias)  # green on the one-node stand-in
     with FaultProxy(opensearch_url) as proxy:
-        run, piece = _stuck_slice(target, table, s3_bucket, env, proxy)
+        run, piece = _stuck_slice(target, table, s3_bucket, env, proxy, search, items=20)
         proxy.fail_item_always("after-export", 400)
         answers = [run.act("slice", "reindex", **piece) for _ in range(STUCK_PASSES - 1)]
         with pytest.raises(ItemsFailed, match="could not be repaired in 5 passes"):
@@ -244,12 +255,8 @@ def test_a_slice_whose_repair_gets_only_retryable_answers_waits_longer_before_it
     """503 (a shard unavailable, as during a blue/green change, which can take an hour:
     https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-configuration-changes.html)
     keeps the slice throttled past ``STUCK_PASSES``, up to ``THROTTLED_PASSES``; then it finishes."""
-    table.seed(5)
-    ensure_index(target.search, target.settings)
-    Run(target, *s3_bucket).through("backfill")
-    single_copy(search, target.alias)
     with FaultProxy(opensearch_url) as proxy:
-        run, piece = _stuck_slice(target, table, s3_bucket, env, proxy)
+        run, piece = _stuck_slice(target, table, s3_bucket, env, proxy, search, items=5)
         proxy.fail_item_always("after-export", 503)
         answers = [run.act("slice", "reindex", **piece)["status"] for _ in range(STUCK_PASSES + 2)]
         assert answers == ["throttled"] * (STUCK_PASSES + 2)
@@ -278,10 +285,7 @@ def test_an_audit_file_whose_repair_keeps_failing_holds_its_page_and_the_redrive
     Run(target, *s3_bucket).through("backfill")
     table.resource.put_item(Item=table.book(ids[3], 3, edition=5))  # a write the stream never delivered
     with FaultProxy(opensearch_url) as proxy:
-        proxied = dataclasses.replace(
-            target, search=ops_client(settings_from({**env, "OPENSEARCH_ENDPOINT": proxy.url}))
-        )
-        run = Run(proxied, *s3_bucket)
+        run = Run(_proxied(target, env, proxy), *s3_bucket)
         prepared = run.act("prepare", "audit", export_arn=run.export())
         files = _file_items(run, prepared["files_key"])
         proxy.fail_item_always(ids[3], 400)
